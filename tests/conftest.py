@@ -1,0 +1,93 @@
+"""Shared fixtures: an app on moto's in-process mock and fakeredis, a client, a signed-in helper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import fakeredis
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from moto import mock_aws
+
+from truss import create_app
+from truss.config import test_config
+from truss.data.schema import ensure_table
+from truss.storage import Storage
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach a real AWS account, whatever the shell exported."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def redis() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
+
+
+def make_app(redis: Any, **overrides: Any) -> Flask:
+    app = create_app(test_config(REDIS_CONNECTION=redis, **overrides))
+    with app.app_context():
+        resource = boto3.resource("dynamodb", region_name="us-east-1")
+        ensure_table(resource, app.config["TRUSS_TABLE"])
+        storage = Storage(app.config["TRUSS_BUCKET"], boto3.client("s3", region_name="us-east-1"))
+        storage.ensure_bucket("us-east-1", ["http://localhost"])
+    return app
+
+
+@pytest.fixture
+def app(aws: None, redis: fakeredis.FakeRedis) -> Flask:
+    return make_app(redis)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class AuthActions:
+    """Sign a test client in as a creator (made on first use) without going through email."""
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self._app = app
+        self._client = client
+
+    def login(self, email: str = "creator@example.com", client: FlaskClient | None = None) -> Any:
+        from flask import session
+
+        from truss.auth.session import sign_in
+        from truss.data import get_table
+        from truss.data.creators import get_or_create_by_email
+
+        with self._app.test_request_context():
+            creator = get_or_create_by_email(get_table(), email)
+            sign_in(creator)
+            fields = dict(session)
+        with (client or self._client).session_transaction() as sess:
+            sess.clear()
+            sess.update(fields)
+        return creator
+
+
+@pytest.fixture
+def auth(app: Flask, client: FlaskClient) -> AuthActions:
+    return AuthActions(app, client)

@@ -1,0 +1,75 @@
+"""Truss: turn long videos and streams into short vertical clips."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from truss import config as settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app factory; `config` replaces the environment (tests: truss.config.test_config())."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings.from_environ() if config is None else config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_context(app)
+    return app
+
+
+NAV_LINKS = (
+    ("auth.dashboard", "Dashboard"),
+    ("assets.library", "Videos"),
+    ("assets.upload", "Upload"),
+    ("clips.index", "Clips"),
+)
+
+
+def register_template_context(app: Flask) -> None:
+    @app.context_processor
+    def navigation() -> dict[str, Any]:
+        endpoints = set(app.view_functions)
+        links = [(endpoint, label) for endpoint, label in NAV_LINKS if endpoint in endpoints]
+        return {"nav_links": links, "url_endpoints": endpoints}
+
+
+def register_extensions(app: Flask) -> None:
+    from truss.auth import session
+    from truss.extensions import csrf, htmx, limiter
+    from truss.security import install_security_headers
+
+    htmx.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    install_security_headers(app)
+    session.install(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from truss.main.routes import bp as main_bp
+
+    app.register_blueprint(main_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from truss.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from truss.cli import register
+
+    register(app)

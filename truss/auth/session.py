@@ -1,0 +1,142 @@
+"""Who is signed in: a signed cookie session checked against the creator on every request.
+
+The cookie holds the creator id, a random session id, the creator's session version and two
+times (issued, last seen). A request is signed in only while: the session is younger than
+SESSION_MAX_DAYS, was used within SESSION_IDLE_MINUTES, its id has not been signed out, and its
+version equals the creator's (bumped by "sign out everywhere").
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask_htmx.responses import HTMXResponseClientRedirect
+from werkzeug.wrappers import Response
+
+from truss.data import get_table
+from truss.data.creators import Creator, get_creator
+from truss.data.table import NotFound
+from truss.extensions import htmx
+from truss.queue import get_redis
+
+F = TypeVar("F", bound=Callable[..., Any])
+SEEN_GRANULARITY_S = 60
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without signing in (everything else needs a creator)."""
+    view.truss_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def _revoked_key(sid: str) -> str:
+    return f"truss:session:revoked:{sid}"
+
+
+def _max_age_s() -> int:
+    return int(current_app.config["SESSION_MAX_DAYS"]) * 86400
+
+
+def sign_in(creator: Creator) -> None:
+    """Start a brand-new session for this creator (the old one is dropped)."""
+    session.clear()
+    now = int(time.time())
+    session.permanent = True
+    session.update(
+        cid=creator.id, sid=secrets.token_urlsafe(16), sv=creator.session_version, iat=now, seen=now
+    )
+
+
+def sign_out() -> None:
+    """End this session: its id is remembered as revoked until it would have expired anyway."""
+    sid = session.get("sid")
+    if sid:
+        get_redis().set(_revoked_key(sid), 1, ex=_max_age_s())
+    session.clear()
+
+
+def _session_alive(now: int) -> bool:
+    config = current_app.config
+    issued, seen = int(session.get("iat", 0)), int(session.get("seen", 0))
+    if now - issued > _max_age_s() or now - seen > int(config["SESSION_IDLE_MINUTES"]) * 60:
+        return False
+    return not get_redis().exists(_revoked_key(str(session.get("sid", ""))))
+
+
+def load_creator() -> Creator | None:
+    """The signed-in creator for this request, or None (a dead session is cleared)."""
+    cid = session.get("cid")
+    if not cid:
+        return None
+    now = int(time.time())
+    creator = None
+    if _session_alive(now):
+        try:
+            creator = get_creator(get_table(), cid)
+        except NotFound:
+            creator = None
+    if creator is None or creator.session_version != session.get("sv"):
+        session.clear()
+        return None
+    if now - int(session.get("seen", 0)) >= SEEN_GRANULARITY_S:
+        session["seen"] = now
+    return creator
+
+
+def current_creator() -> Creator:
+    """The signed-in creator; only call from views that are not @public."""
+    creator: Creator = g.creator
+    return creator
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only local paths are accepted as a place to return to after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def _is_public_endpoint(app: Flask, endpoint: str | None) -> bool:
+    if endpoint is None or endpoint == "static":
+        return True
+    view = app.view_functions.get(endpoint)
+    return bool(getattr(view, "truss_public", False))
+
+
+def _login_redirect() -> Response:
+    target = request.full_path if request.query_string else request.path
+    login = url_for("auth.login", next=target)
+    if htmx:
+        return HTMXResponseClientRedirect(login)
+    return redirect(login)
+
+
+def install(app: Flask) -> None:
+    """Load the creator on every request; anonymous requests for private pages go to sign in."""
+
+    @app.before_request
+    def require_creator() -> Response | None:
+        g.creator = None
+        if request.endpoint == "static":
+            return None
+        g.creator = load_creator()
+        if g.creator is None and not _is_public_endpoint(app, request.endpoint):
+            return _login_redirect()
+        return None
+
+    @app.after_request
+    def no_store_for_private_pages(response: Response) -> Response:
+        if g.get("creator") is not None:
+            response.headers["Cache-Control"] = "no-store"
+            response.vary.add("Cookie")
+        return response

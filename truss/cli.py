@@ -1,0 +1,67 @@
+"""The `truss` command: Flask's CLI (run, routes, shell) plus dev, init and worker."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from rq import Queue, Worker
+
+from truss import create_app
+
+
+@click.command("dev")
+def dev_command() -> None:
+    """Start the embedded local stack: moto, Redis, a worker and the app on PORT (5000)."""
+    from truss.dev import StackSettings, run_stack
+
+    raise SystemExit(run_stack(StackSettings.from_environ()))
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create the table and the bucket in whatever AWS the environment points at."""
+    from truss.data import _shared_resource
+    from truss.data.schema import ensure_table
+    from truss.storage import get_storage
+
+    config = current_app.config
+    made = ensure_table(_shared_resource(), config["TRUSS_TABLE"])
+    click.echo(f"table {config['TRUSS_TABLE']}: {'created' if made else 'already there'}")
+    origins = [config["PUBLIC_URL"]] if config["PUBLIC_URL"] else ["*"]
+    made = get_storage().ensure_bucket(config["AWS_REGION"], origins)
+    click.echo(f"bucket {config['TRUSS_BUCKET']}: {'created' if made else 'already there'}")
+
+
+@click.command("worker")
+@click.option("--queues", default="default,analysis,render", show_default=True)
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(queues: str, burst: bool) -> None:
+    """Run an RQ worker (with the scheduler, so retries with intervals run) on the queues."""
+    from truss.queue import get_redis
+
+    redis = get_redis()
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    worker = Worker([Queue(name, connection=redis) for name in names], connection=redis)
+    worker.work(with_scheduler=True, burst=burst)
+
+
+def register(app: object) -> None:
+    """Commands that need the app (they run inside its context)."""
+    cli = app.cli  # type: ignore[attr-defined]
+    cli.add_command(init_command)
+    cli.add_command(worker_command)
+
+
+cli = FlaskGroup(create_app=create_app, help="Truss: long videos in, vertical clips out.")
+cli.add_command(dev_command)
+
+
+def main() -> None:
+    cli.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+LOCAL = "local"
+PRODUCTION = "production"
+GIB = 1024**3
+
+
+class ConfigError(RuntimeError):
+    """The environment cannot run Truss; the message says which setting to fix."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def local_secret_key(data_dir: Path) -> str:
+    """The local stack's secret key: generated once, kept in the data directory."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _secret_key(env: Mapping[str, str], mode: str, data_dir: Path) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if mode == PRODUCTION and len(key) < 32:
+            raise ConfigError("SECRET_KEY is too short: use at least 32 random characters.")
+        return key
+    if mode == LOCAL:
+        return local_secret_key(data_dir)
+    raise ConfigError(
+        "SECRET_KEY is not set. Production needs a long random secret, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+    )
+
+
+def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from environment variables (see README's table)."""
+    env = os.environ if env is None else env
+    mode = env.get("TRUSS_ENV", PRODUCTION)
+    if mode not in {LOCAL, PRODUCTION}:
+        raise ConfigError(f"TRUSS_ENV must be 'local' or 'production', got {mode!r}")
+    data_dir = Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve()
+    local = mode == LOCAL
+    return {
+        "TRUSS_ENV": mode,
+        "TRUSS_DATA_DIR": str(data_dir),
+        "SECRET_KEY": _secret_key(env, mode, data_dir),
+        "TRUSS_TABLE": env.get("TRUSS_TABLE", "truss"),
+        "TRUSS_BUCKET": env.get("TRUSS_BUCKET", "truss-media"),
+        "AWS_REGION": env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),
+        "S3_PUBLIC_ENDPOINT": env.get("TRUSS_S3_PUBLIC_ENDPOINT", ""),
+        "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "GEMINI_API_KEY": env.get("GEMINI_API_KEY", ""),
+        "PUBLIC_URL": env.get("TRUSS_PUBLIC_URL", ""),
+        "MAX_UPLOAD_BYTES": _int(env, "TRUSS_MAX_UPLOAD_BYTES", 5 * GIB),
+        "MAIL_FROM": env.get("TRUSS_MAIL_FROM", "Truss <no-reply@localhost>"),
+        "SMTP_URL": env.get("TRUSS_SMTP_URL", ""),
+        "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID", ""),
+        "GOOGLE_CLIENT_SECRET": env.get("GOOGLE_CLIENT_SECRET", ""),
+        "GOOGLE_METADATA_URL": env.get(
+            "GOOGLE_METADATA_URL", "https://accounts.google.com/.well-known/openid-configuration"
+        ),
+        "GITHUB_CLIENT_ID": env.get("GITHUB_CLIENT_ID", ""),
+        "GITHUB_CLIENT_SECRET": env.get("GITHUB_CLIENT_SECRET", ""),
+        "SESSION_IDLE_MINUTES": _int(env, "TRUSS_SESSION_IDLE_MINUTES", 60 * 24),
+        "SESSION_MAX_DAYS": _int(env, "TRUSS_SESSION_MAX_DAYS", 14),
+        "SESSION_COOKIE_SECURE": _bool(env, "TRUSS_SECURE_COOKIES", not local),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "")
+        or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "RQ_ASYNC": True,
+        "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
+    }
+
+
+def test_config(**overrides: Any) -> dict[str, Any]:
+    """Settings for unit tests: moto in-process, fakeredis, jobs run inline."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "TRUSS_ENV": LOCAL,
+        "TRUSS_DATA_DIR": "/tmp/truss-test",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-000000",
+        "TRUSS_TABLE": "truss-test",
+        "TRUSS_BUCKET": "truss-test-media",
+        "AWS_REGION": "us-east-1",
+        "S3_PUBLIC_ENDPOINT": "",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "GEMINI_API_KEY": "",
+        "PUBLIC_URL": "",
+        "MAX_UPLOAD_BYTES": 5 * GIB,
+        "MAIL_FROM": "Truss <no-reply@localhost>",
+        "SMTP_URL": "",
+        "GOOGLE_CLIENT_ID": "",
+        "GOOGLE_CLIENT_SECRET": "",
+        "GOOGLE_METADATA_URL": "",
+        "GITHUB_CLIENT_ID": "",
+        "GITHUB_CLIENT_SECRET": "",
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_MAX_DAYS": 14,
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RQ_ASYNC": False,
+        "JOB_TIMEOUT_S": 600,
+    }
+    config.update(overrides)
+    return config

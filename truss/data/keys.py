@@ -1,0 +1,166 @@
+"""Every DynamoDB key template in Truss: build and parse. Nothing else joins keys with '#'."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+SEP = "#"
+
+
+class KeyError_(ValueError):
+    """A key string that does not match its template."""
+
+
+@dataclass(frozen=True)
+class KeyTemplate:
+    """A key made of a fixed prefix and named parts, e.g. CREATOR#<cid>."""
+
+    prefix: str
+    parts: tuple[str, ...] = ()
+    open_last: bool = False  # the last part may itself contain '#'
+
+    def build(self, *values: str) -> str:
+        if len(values) != len(self.parts):
+            raise KeyError_(f"{self.prefix} needs {len(self.parts)} parts, got {len(values)}")
+        for value in values[: len(values) - 1 if self.open_last else len(values)]:
+            if not value or SEP in value:
+                raise KeyError_(f"key part {value!r} is empty or contains {SEP!r}")
+        return SEP.join((self.prefix, *values))
+
+    def parse(self, key: str) -> tuple[str, ...]:
+        head = self.prefix + (SEP if self.parts else "")
+        if not key.startswith(head) if self.parts else key != self.prefix:
+            raise KeyError_(f"{key!r} is not a {self.prefix} key")
+        if not self.parts:
+            return ()
+        rest = key[len(head) :]
+        values = tuple(rest.split(SEP, len(self.parts) - 1 if self.open_last else -1))
+        if len(values) != len(self.parts) or not all(values):
+            raise KeyError_(f"{key!r} does not match {self.prefix}#{'#'.join(self.parts)}")
+        return values
+
+    def prefix_for(self, *leading: str) -> str:
+        """A begins_with prefix: the template's head plus any leading parts."""
+        return SEP.join((self.prefix, *leading)) + SEP
+
+
+# Partition keys
+CREATOR = KeyTemplate("CREATOR", ("cid",))
+EMAIL = KeyTemplate("EMAIL", ("email",))
+IDENTITY = KeyTemplate("IDENTITY", ("provider", "subject"), open_last=True)
+MAGIC = KeyTemplate("MAGIC", ("token_sha256",))
+SHARE = KeyTemplate("SHARE", ("token",))
+
+# Sort keys
+METADATA = KeyTemplate("METADATA")
+CREATOR_REF = KeyTemplate("CREATOR")
+VERIFY = KeyTemplate("VERIFY")
+CLIP_REF = KeyTemplate("CLIP")
+ASSET = KeyTemplate("ASSET", ("aid",))
+ASSET_CHAPTERS = KeyTemplate("ASSET", ("aid", "kind"))
+ASSET_STATUS = KeyTemplate("ASSET", ("status", "created"))  # GSI1SK
+CLIP = KeyTemplate("CLIP", ("clid",))
+STREAM = KeyTemplate("STREAM", ("sid",))
+CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("timestamp",))
+ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
+PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
+
+ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
+    CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
+    ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
+    PLATFORM_TOKEN,
+)  # fmt: skip
+
+Key = dict[str, str]
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def creator_pk(cid: str) -> str:
+    return CREATOR.build(cid)
+
+
+def creator_id_from_pk(pk: str) -> str:
+    return CREATOR.parse(pk)[0]
+
+
+def creator_profile(cid: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": METADATA.build()}
+
+
+def email_owner(email: str) -> Key:
+    return {"PK": EMAIL.build(normalise_email(email)), "SK": CREATOR_REF.build()}
+
+
+def identity_owner(provider: str, subject: str) -> Key:
+    return {"PK": IDENTITY.build(provider, subject), "SK": CREATOR_REF.build()}
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def magic_link(token: str) -> Key:
+    """The key of a magic-link token: only ever its SHA-256, never the raw token."""
+    return {"PK": MAGIC.build(token_sha256(token)), "SK": VERIFY.build()}
+
+
+def asset(cid: str, aid: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": ASSET.build(aid)}
+
+
+def asset_id_from_sk(sk: str) -> str:
+    return ASSET.parse(sk)[0]
+
+
+def asset_status_index(cid: str, status: str, created: str) -> Key:
+    """GSI1 attributes that list a creator's assets by status, newest last."""
+    return {"GSI1PK": creator_pk(cid), "GSI1SK": ASSET_STATUS.build(status, created)}
+
+
+def asset_status_prefix(status: str) -> str:
+    return ASSET_STATUS.prefix_for(status)
+
+
+def asset_chapters(cid: str, aid: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": ASSET_CHAPTERS.build(aid, "CHAPTERS")}
+
+
+def asset_prefix(aid: str | None = None) -> str:
+    """SK prefix of every asset (None) or of one asset and everything under it."""
+    return ASSET.prefix_for(aid) if aid else ASSET.prefix_for()
+
+
+def clip(cid: str, clid: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": CLIP.build(clid)}
+
+
+def clip_id_from_sk(sk: str) -> str:
+    return CLIP.parse(sk)[0]
+
+
+def clip_prefix() -> str:
+    return CLIP.prefix_for()
+
+
+def share(token: str) -> Key:
+    return {"PK": SHARE.build(token), "SK": CLIP_REF.build()}
+
+
+def stream(cid: str, sid: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": STREAM.build(sid)}
+
+
+def chat_spike(cid: str, timestamp: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": CHAT_SPIKE.build(timestamp)}
+
+
+def analytics_daily(cid: str, day: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": ANALYTICS_DAILY.build("DAILY", day)}
+
+
+def platform_token(cid: str, platform: str) -> Key:
+    return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}

