@@ -17,6 +17,8 @@ from truss.config import test_config
 from truss.data.schema import ensure_table
 from truss.storage import Storage
 
+from tests.stack import LocalStack
+
 
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,3 +93,11 @@ class AuthActions:
 @pytest.fixture
 def auth(app: Flask, client: FlaskClient) -> AuthActions:
     return AuthActions(app, client)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One real `truss dev` (moto server, Redis, rq worker, the app) for the whole session."""
+    stack = LocalStack(tmp_path_factory.mktemp("stack")).start()
+    yield stack
+    stack.stop()

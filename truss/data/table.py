@@ -10,7 +10,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -255,11 +254,10 @@ class Table:
 
     def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """TransactWriteItems; a failed condition raises AlreadyExists, anything else Conflict."""
-        serializer = boto3.dynamodb.types.TypeSerializer()
-        low_level = [self._low_level(action, serializer) for action in actions]
+        with_table = [self._with_table(action) for action in actions]
         try:
             response = self._client.transact_write_items(
-                TransactItems=low_level, ReturnConsumedCapacity="TOTAL"
+                TransactItems=with_table, ReturnConsumedCapacity="TOTAL"
             )
         except ClientError as exc:
             if _code(exc) == "TransactionCanceledException":
@@ -270,15 +268,10 @@ class Table:
             raise
         self._record("transact", response)
 
-    def _low_level(self, action: Mapping[str, Any], serializer: Any) -> dict[str, Any]:
+    def _with_table(self, action: Mapping[str, Any]) -> dict[str, Any]:
+        """The resource's client serializes Python values itself; add the table name."""
         ((verb, body),) = action.items()
-        body = dict(body, TableName=self.name)
-        for field in ("Item", "Key", "ExpressionAttributeValues"):
-            if field in body:
-                body[field] = {
-                    k: serializer.serialize(dynamo_value(v)) for k, v in body[field].items()
-                }
-        return {verb: body}
+        return {verb: dynamo_value(dict(body, TableName=self.name))}
 
     def batch_delete(self, item_keys: Sequence[keys.Key]) -> None:
         with self._table.batch_writer() as batch:
