@@ -11,6 +11,7 @@ from typing import Any
 LOCAL = "local"
 PRODUCTION = "production"
 GIB = 1024**3
+MIB = 1024**2
 
 
 class ConfigError(RuntimeError):
@@ -78,6 +79,9 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "GEMINI_API_KEY": env.get("GEMINI_API_KEY", ""),
         "PUBLIC_URL": env.get("TRUSS_PUBLIC_URL", ""),
         "MAX_UPLOAD_BYTES": _int(env, "TRUSS_MAX_UPLOAD_BYTES", 5 * GIB),
+        "MULTIPART_THRESHOLD_BYTES": _int(env, "TRUSS_MULTIPART_THRESHOLD_BYTES", 100 * MIB),
+        "MULTIPART_PART_BYTES": _int(env, "TRUSS_MULTIPART_PART_BYTES", 16 * MIB),
+        "UPLOAD_URL_EXPIRES_S": min(_int(env, "TRUSS_UPLOAD_URL_EXPIRES_S", 900), 900),
         "MAIL_FROM": env.get("TRUSS_MAIL_FROM", "Truss <no-reply@localhost>"),
         "SMTP_URL": env.get("TRUSS_SMTP_URL", ""),
         "GOOGLE_CLIENT_ID": env.get("GOOGLE_CLIENT_ID", ""),
@@ -87,6 +91,16 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         ),
         "GITHUB_CLIENT_ID": env.get("GITHUB_CLIENT_ID", ""),
         "GITHUB_CLIENT_SECRET": env.get("GITHUB_CLIENT_SECRET", ""),
+        "GITHUB_AUTHORIZE_URL": env.get(
+            "GITHUB_AUTHORIZE_URL", "https://github.com/login/oauth/authorize"
+        ),
+        "GITHUB_TOKEN_URL": env.get(
+            "GITHUB_TOKEN_URL", "https://github.com/login/oauth/access_token"
+        ),
+        "GITHUB_API_BASE": env.get("GITHUB_API_BASE", "https://api.github.com/"),
+        "RATELIMIT_LINK_PER_EMAIL": env.get("TRUSS_RATELIMIT_LINK_PER_EMAIL", "5 per 15 minutes"),
+        "RATELIMIT_LINK_PER_IP": env.get("TRUSS_RATELIMIT_LINK_PER_IP", "30 per hour"),
+        "RATELIMIT_SPEND_PER_IP": env.get("TRUSS_RATELIMIT_SPEND_PER_IP", "30 per 15 minutes"),
         "SESSION_IDLE_MINUTES": _int(env, "TRUSS_SESSION_IDLE_MINUTES", 60 * 24),
         "SESSION_MAX_DAYS": _int(env, "TRUSS_SESSION_MAX_DAYS", 14),
         "SESSION_COOKIE_SECURE": _bool(env, "TRUSS_SECURE_COOKIES", not local),
@@ -114,6 +128,9 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "GEMINI_API_KEY": "",
         "PUBLIC_URL": "",
         "MAX_UPLOAD_BYTES": 5 * GIB,
+        "MULTIPART_THRESHOLD_BYTES": 100 * MIB,
+        "MULTIPART_PART_BYTES": 16 * MIB,
+        "UPLOAD_URL_EXPIRES_S": 900,
         "MAIL_FROM": "Truss <no-reply@localhost>",
         "SMTP_URL": "",
         "GOOGLE_CLIENT_ID": "",
@@ -121,6 +138,12 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "GOOGLE_METADATA_URL": "",
         "GITHUB_CLIENT_ID": "",
         "GITHUB_CLIENT_SECRET": "",
+        "GITHUB_AUTHORIZE_URL": "",
+        "GITHUB_TOKEN_URL": "",
+        "GITHUB_API_BASE": "",
+        "RATELIMIT_LINK_PER_EMAIL": "5 per 15 minutes",
+        "RATELIMIT_LINK_PER_IP": "30 per hour",
+        "RATELIMIT_SPEND_PER_IP": "30 per 15 minutes",
         "SESSION_IDLE_MINUTES": 60,
         "SESSION_MAX_DAYS": 14,
         "SESSION_COOKIE_SECURE": False,

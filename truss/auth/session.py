@@ -42,8 +42,14 @@ def _max_age_s() -> int:
     return int(current_app.config["SESSION_MAX_DAYS"]) * 86400
 
 
+def _revoke(sid: str | None) -> None:
+    if sid:
+        get_redis().set(_revoked_key(sid), 1, ex=_max_age_s())
+
+
 def sign_in(creator: Creator) -> None:
-    """Start a brand-new session for this creator (the old one is dropped)."""
+    """Start a brand-new session for this creator (the old one is revoked and dropped)."""
+    _revoke(session.get("sid"))
     session.clear()
     now = int(time.time())
     session.permanent = True
@@ -54,9 +60,7 @@ def sign_in(creator: Creator) -> None:
 
 def sign_out() -> None:
     """End this session: its id is remembered as revoked until it would have expired anyway."""
-    sid = session.get("sid")
-    if sid:
-        get_redis().set(_revoked_key(sid), 1, ex=_max_age_s())
+    _revoke(session.get("sid"))
     session.clear()
 
 
@@ -101,8 +105,8 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    if "\\" in target:
-        return None
+    if "\\" in target or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None  # browsers drop tabs/newlines and read '\\' as '/': "/\t/evil" is "//evil"
     return target
 
 
