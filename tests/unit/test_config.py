@@ -1,0 +1,45 @@
+"""Settings: production refuses to start without a real secret; the local stack keeps one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from truss.config import ConfigError, from_environ
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        from_environ({"TRUSS_ENV": "production", "TRUSS_DATA_DIR": str(tmp_path)})
+
+
+def test_production_refuses_a_short_secret_key() -> None:
+    with pytest.raises(ConfigError, match="too short"):
+        from_environ({"TRUSS_ENV": "production", "SECRET_KEY": "hunter2"})
+
+
+def test_local_stack_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    env = {"TRUSS_ENV": "local", "TRUSS_DATA_DIR": str(tmp_path)}
+    first = from_environ(env)["SECRET_KEY"]
+    assert len(first) >= 32
+    assert from_environ(env)["SECRET_KEY"] == first
+
+
+def test_cookies_are_secure_in_production_and_not_on_the_local_stack(tmp_path: Path) -> None:
+    prod = from_environ({"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40})
+    local = from_environ({"TRUSS_ENV": "local", "TRUSS_DATA_DIR": str(tmp_path)})
+    assert prod["SESSION_COOKIE_SECURE"] is True
+    assert local["SESSION_COOKIE_SECURE"] is False
+    assert prod["SESSION_COOKIE_HTTPONLY"] and prod["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_a_bad_number_names_the_setting() -> None:
+    env = {"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40, "TRUSS_MAX_UPLOAD_BYTES": "lots"}
+    with pytest.raises(ConfigError, match="TRUSS_MAX_UPLOAD_BYTES"):
+        from_environ(env)
+
+
+def test_unknown_mode_is_refused() -> None:
+    with pytest.raises(ConfigError, match="TRUSS_ENV"):
+        from_environ({"TRUSS_ENV": "staging"})
