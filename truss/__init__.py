@@ -58,12 +58,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from truss.assets import bp as assets_bp
     from truss.auth.oauth import register_providers
     from truss.auth.outbox import bp as outbox_bp
     from truss.auth.routes import bp as auth_bp
     from truss.main.routes import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(assets_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(outbox_bp)
     register_providers(app)

@@ -19,6 +19,13 @@ class ObjectInfo:
     etag: str
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    number: int
+    size: int
+    etag: str
+
+
 class Storage:
     """One bucket. boto3 reads credentials and AWS_ENDPOINT_URL(_S3) from the environment."""
 
@@ -104,6 +111,56 @@ class Storage:
             ExpiresIn=min(expires_s, 900),
         )
         return post
+
+    def create_multipart_upload(self, key: str, content_type: str) -> str:
+        """Start an S3 multipart upload for exactly this key; returns its upload id."""
+        response = self.client.create_multipart_upload(
+            Bucket=self.bucket, Key=key, ContentType=content_type
+        )
+        return str(response["UploadId"])
+
+    def presign_upload_part(
+        self, key: str, upload_id: str, part_number: int, expires_s: int = 900
+    ) -> str:
+        """A browser PUT URL for one part of one multipart upload."""
+        params = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
+        url: str = self.client.generate_presigned_url(
+            "upload_part",
+            Params={**params, "PartNumber": part_number},
+            ExpiresIn=min(expires_s, 900),
+        )
+        return url
+
+    def list_parts(self, key: str, upload_id: str) -> list[UploadedPart]:
+        """Every part S3 holds for this upload (NoSuchUpload once completed or aborted)."""
+        parts: list[UploadedPart] = []
+        paginator = self.client.get_paginator("list_parts")
+        for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+            parts += [
+                UploadedPart(int(p["PartNumber"]), int(p["Size"]), p["ETag"])
+                for p in page.get("Parts", [])
+            ]
+        return sorted(parts, key=lambda part: part.number)
+
+    def complete_multipart_upload(
+        self, key: str, upload_id: str, parts: list[UploadedPart]
+    ) -> None:
+        self.client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={
+                "Parts": [{"PartNumber": part.number, "ETag": part.etag} for part in parts]
+            },
+        )
+
+    def abort_multipart_upload(self, key: str, upload_id: str) -> None:
+        """Abort an upload; one that is already gone is fine."""
+        try:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in {"NoSuchUpload", "404"}:
+                raise
 
     def ping(self) -> None:
         self.client.head_bucket(Bucket=self.bucket)

@@ -125,6 +125,19 @@ def asset_status_prefix(status: str) -> str:
     return ASSET_STATUS.prefix_for(status)
 
 
+def asset_object_prefix(cid: str, aid: str) -> str:
+    """S3 prefix of every object that belongs to one asset (source, thumbnails, renders)."""
+    for part in (cid, aid):
+        if not part or "/" in part or SEP in part:
+            raise KeyError_(f"object key part {part!r} is empty or contains '/' or {SEP!r}")
+    return f"creators/{cid}/assets/{aid}/"
+
+
+def asset_source_object(cid: str, aid: str) -> str:
+    """S3 key of an asset's uploaded video: server-made, never the client's file name."""
+    return asset_object_prefix(cid, aid) + "source"
+
+
 def asset_chapters(cid: str, aid: str) -> Key:
     return {"PK": creator_pk(cid), "SK": ASSET_CHAPTERS.build(aid, "CHAPTERS")}
 

@@ -1,0 +1,9 @@
+"""Uploads, the video library and the asset page: one blueprint, "assets"."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("assets", __name__)
+
+from truss.assets import api, routes  # noqa: E402, F401  (attach the views to bp)

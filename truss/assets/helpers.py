@@ -1,0 +1,65 @@
+"""What every asset view needs: collaborators from the app, and template helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from truss.auth.session import current_creator
+from truss.data import get_table
+from truss.data.assets import FAILED, READY, Asset
+from truss.data.table import Table
+from truss.services.uploads import OnUploaded, UploadLimits, human_size, no_follow_up
+from truss.storage import Storage, get_storage
+
+ON_UPLOADED_EXTENSION = "truss.on_uploaded"
+PLAYBACK_URL_EXPIRES_S = 900
+THUMBNAIL_URL_EXPIRES_S = 900
+
+
+def collaborators() -> tuple[Table, Storage, str]:
+    """The table, the bucket and the signed-in creator's id (never an id from the request)."""
+    return get_table(), get_storage(), current_creator().id
+
+
+def limits() -> UploadLimits:
+    return UploadLimits.from_config(current_app.config)
+
+
+def on_uploaded_hook() -> OnUploaded:
+    """What runs after a confirmed upload: `app.extensions["truss.on_uploaded"]` if set."""
+    hook: OnUploaded = current_app.extensions.get(ON_UPLOADED_EXTENSION, no_follow_up)
+    return hook
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def filesize(asset: Asset) -> str:
+    return human_size(asset.size if asset.size is not None else asset.expected_size)
+
+
+def badge_class(asset: Asset) -> str:
+    status = asset.display_status
+    if status == READY:
+        return "badge-ready"
+    if status in {FAILED, "abandoned"}:
+        return "badge-failed"
+    return "badge-working"
+
+
+def thumbnail_url(storage: Storage, asset: Asset) -> str:
+    if not asset.thumbnail_key:
+        return ""
+    return storage.presigned_get(asset.thumbnail_key, THUMBNAIL_URL_EXPIRES_S)
+
+
+def template_helpers() -> dict[str, Any]:
+    return {"duration": duration, "filesize": filesize, "badge_class": badge_class}

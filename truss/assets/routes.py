@@ -1,0 +1,122 @@
+"""Pages: the upload page, the library (with htmx "Load more"), the asset page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPolling
+from werkzeug.wrappers import Response as BaseResponse
+
+from truss.assets import bp
+from truss.assets.helpers import (
+    PLAYBACK_URL_EXPIRES_S,
+    collaborators,
+    limits,
+    template_helpers,
+    thumbnail_url,
+)
+from truss.data import assets
+from truss.data.table import NotFound
+from truss.errors import render_error
+from truss.extensions import htmx
+from truss.services import uploads
+from truss.storage import get_storage
+
+PAGE_SIZE = 25
+TERMINAL = {assets.READY, assets.FAILED, "abandoned"}
+
+
+@bp.errorhandler(NotFound)
+def not_found(exc: NotFound) -> tuple[str, int]:
+    return render_error(404)
+
+
+@bp.context_processor
+def helpers() -> dict[str, Any]:
+    return {
+        **template_helpers(),
+        "thumbnail_url": lambda asset: thumbnail_url(get_storage(), asset),
+        "terminal_statuses": TERMINAL,
+        "link_title": request.args.get("link") != "0",
+    }
+
+
+@bp.get("/upload")
+def upload() -> str:
+    config = limits()
+    return render_template(
+        "assets/upload.html",
+        limits=config,
+        max_size=uploads.human_size(config.max_bytes),
+        video_types=uploads.VIDEO_TYPES,
+    )
+
+
+def status_filter() -> str | None:
+    status = request.args.get("status") or None
+    if status is not None and status not in assets.STATUSES:
+        abort(400)
+    return status
+
+
+@bp.get("/assets")
+def library() -> str:
+    table, _, cid = collaborators()
+    status = status_filter()
+    cursor = request.args.get("cursor") or None
+    items, next_cursor = assets.page(table, cid, cursor, PAGE_SIZE, status)
+    context = {"assets": items, "next_cursor": next_cursor, "status": status}
+    if htmx and cursor:
+        return render_template("assets/_rows.html", **context)
+    return render_template("assets/library.html", statuses=assets.STATUSES, **context)
+
+
+@bp.get("/assets/<aid>")
+def detail(aid: str) -> str:
+    table, storage, cid = collaborators()
+    asset = assets.get(table, cid, aid)
+    playable = asset.status not in {assets.UPLOADING, assets.FAILED}
+    video_url = storage.presigned_get(asset.source_key, PLAYBACK_URL_EXPIRES_S) if playable else ""
+    return render_template("assets/detail.html", asset=asset, video_url=video_url)
+
+
+@bp.get("/assets/<aid>/status")
+def status(aid: str) -> Response | str:
+    table, _, cid = collaborators()
+    asset = assets.get(table, cid, aid)
+    html = render_template("assets/_status.html", asset=asset)
+    if asset.display_status in TERMINAL:
+        return HTMXResponseStopPolling(html)
+    return html
+
+
+@bp.get("/assets/<aid>/title")
+def title(aid: str) -> str:
+    table, _, cid = collaborators()
+    asset = assets.get(table, cid, aid)
+    template = "assets/_title_form.html" if request.args.get("edit") else "assets/_title.html"
+    return render_template(template, asset=asset)
+
+
+@bp.post("/assets/<aid>/title")
+def rename(aid: str) -> BaseResponse | str:
+    table, _, cid = collaborators()
+    try:
+        asset = assets.rename(table, cid, aid, request.form.get("title", ""))
+    except ValueError as exc:
+        asset = assets.get(table, cid, aid)
+        return render_template("assets/_title_form.html", asset=asset, error=str(exc))
+    if htmx:
+        return render_template("assets/_title.html", asset=asset)
+    return redirect(url_for("assets.detail", aid=aid))
+
+
+@bp.post("/assets/<aid>/delete")
+def delete(aid: str) -> BaseResponse:
+    table, storage, cid = collaborators()
+    asset = assets.get(table, cid, aid)
+    uploads.delete_asset(table, storage, cid, aid)
+    flash(f"Deleted “{asset.title}” and everything made from it.", "info")
+    target = url_for("assets.library")
+    return HTMXResponseClientRedirect(target) if htmx else redirect(target)

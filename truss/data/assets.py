@@ -1,0 +1,320 @@
+"""The asset aggregate: one uploaded video (`ASSET#<aid>`) and everything stored under it.
+
+Life cycle (every change is a conditional UpdateItem on the expected old status and bumps
+`version`; GSI1SK `ASSET#<status>#<aid>` always follows the status):
+
+| from        | allowed next           | who                                            |
+|-------------|------------------------|------------------------------------------------|
+| uploading   | uploaded, failed       | upload confirmation (HEAD of the object)       |
+| uploaded    | queued, failed         | on_uploaded hook → analysis pipeline            |
+| queued      | analyzing, failed      | analysis worker picks the job up                |
+| analyzing   | rendering, failed      | analysis worker                                 |
+| rendering   | ready, failed          | render worker                                   |
+| ready       | queued                 | "analyse again"                                 |
+| failed      | queued                 | "retry" (only when the source object is intact) |
+
+`failed` keeps `error` (a sentence a person can act on) and `failed_from` (the status it
+left). The `<created>` part of GSI1SK is the asset id: a ULID, so it sorts by creation time
+and never ties.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from truss.data import keys
+from truss.data.creators import utc_now_iso
+from truss.data.table import Conflict, Item, NotFound, Table
+
+UPLOADING = "uploading"
+UPLOADED = "uploaded"
+QUEUED = "queued"
+ANALYZING = "analyzing"
+RENDERING = "rendering"
+READY = "ready"
+FAILED = "failed"
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    UPLOADING: frozenset({UPLOADED, FAILED}),
+    UPLOADED: frozenset({QUEUED, FAILED}),
+    QUEUED: frozenset({ANALYZING, FAILED}),
+    ANALYZING: frozenset({RENDERING, FAILED}),
+    RENDERING: frozenset({READY, FAILED}),
+    READY: frozenset({QUEUED}),
+    FAILED: frozenset({QUEUED}),
+}
+STATUSES: tuple[str, ...] = tuple(TRANSITIONS)
+WORKING = frozenset({UPLOADING, UPLOADED, QUEUED, ANALYZING, RENDERING})
+TITLE_MAX = 200
+ASSET_TYPE = "asset"
+
+
+class InvalidTransition(ValueError):
+    """A status change the life cycle does not allow (a programming error, not a race)."""
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    creator_id: str
+    title: str
+    status: str
+    created_at: str
+    updated_at: str
+    version: int
+    source_key: str
+    file_name: str
+    expected_size: int
+    declared_type: str
+    upload_mode: str
+    upload_id: str
+    part_bytes: int
+    upload_expires_at: int
+    size: int | None
+    content_type: str
+    duration_s: float | None
+    thumbnail_key: str
+    progress: int
+    error: str
+
+    @classmethod
+    def from_item(cls, item: Item) -> Asset:
+        return cls(
+            id=keys.asset_id_from_sk(item["SK"]),
+            creator_id=keys.creator_id_from_pk(item["PK"]),
+            title=item.get("title", ""),
+            status=item["status"],
+            created_at=item["created_at"],
+            updated_at=item.get("updated_at") or item["created_at"],
+            version=int(item.get("version", 1)),
+            source_key=item["source_key"],
+            file_name=item.get("file_name", ""),
+            expected_size=int(item.get("expected_size", 0)),
+            declared_type=item.get("declared_type", ""),
+            upload_mode=item.get("upload_mode", "post"),
+            upload_id=item.get("upload_id", ""),
+            part_bytes=int(item.get("part_bytes", 0)),
+            upload_expires_at=int(item.get("upload_expires_at", 0)),
+            size=item.get("size"),
+            content_type=item.get("content_type", ""),
+            duration_s=item.get("duration_s"),
+            thumbnail_key=item.get("thumbnail_key", ""),
+            progress=int(item.get("progress", 0)),
+            error=item.get("error", ""),
+        )
+
+    @property
+    def part_count(self) -> int:
+        if not self.part_bytes:
+            return 0
+        return max(1, -(-self.expected_size // self.part_bytes))
+
+    def is_abandoned(self, now: float | None = None) -> bool:
+        """Still `uploading` after its upload URLs expired: nobody can finish it any more."""
+        now = time.time() if now is None else now
+        return self.status == UPLOADING and now > self.upload_expires_at
+
+    @property
+    def display_status(self) -> str:
+        return "abandoned" if self.is_abandoned() else self.status
+
+
+def _status_index(cid: str, aid: str, status: str) -> dict[str, str]:
+    return keys.asset_status_index(cid, status, aid)
+
+
+def create(
+    table: Table,
+    cid: str,
+    aid: str,
+    *,
+    title: str,
+    file_name: str,
+    expected_size: int,
+    declared_type: str,
+    upload_mode: str,
+    upload_expires_at: int,
+    upload_id: str = "",
+    part_bytes: int = 0,
+) -> Asset:
+    """A new asset in `uploading`; AlreadyExists if the id is taken."""
+    now = utc_now_iso()
+    item: Item = {
+        **keys.asset(cid, aid),
+        **_status_index(cid, aid, UPLOADING),
+        "type": ASSET_TYPE,
+        "title": clean_title(title),
+        "status": UPLOADING,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "source_key": keys.asset_source_object(cid, aid),
+        "file_name": file_name[:TITLE_MAX],
+        "expected_size": expected_size,
+        "declared_type": declared_type,
+        "upload_mode": upload_mode,
+        "upload_expires_at": upload_expires_at,
+        "progress": 0,
+    }
+    if upload_id:
+        item.update(upload_id=upload_id, part_bytes=part_bytes)
+    table.put_new(item)
+    return Asset.from_item(item)
+
+
+def get(table: Table, cid: str, aid: str) -> Asset:
+    """This creator's asset; NotFound for a missing id or one that isn't an asset."""
+    if not aid or "#" in aid or "/" in aid:
+        raise NotFound(f"asset {aid!r}")
+    item = table.get(keys.asset(cid, aid))
+    if item.get("type") != ASSET_TYPE:
+        raise NotFound(f"asset {aid!r}")
+    return Asset.from_item(item)
+
+
+def page(
+    table: Table, cid: str, cursor: str | None = None, limit: int = 25, status: str | None = None
+) -> tuple[list[Asset], str | None]:
+    """One page of the library, newest first; with a status, one Query on GSI1."""
+    pk = keys.creator_pk(cid)
+    if status is None:
+        items, next_cursor = table.page(
+            pk,
+            keys.asset_prefix(),
+            owner=cid,
+            limit=limit,
+            cursor=cursor,
+            filter_expression=Attr("type").eq(ASSET_TYPE),
+        )
+    else:
+        if status not in TRANSITIONS:
+            raise ValueError(f"unknown status {status!r}")
+        items, next_cursor = table.page(
+            pk,
+            keys.asset_status_prefix(status),
+            owner=cid,
+            limit=limit,
+            cursor=cursor,
+            index="GSI1",
+        )
+    return [Asset.from_item(item) for item in items], next_cursor
+
+
+def transition(
+    table: Table,
+    cid: str,
+    aid: str,
+    expected_from: str,
+    to: str,
+    *,
+    version: int | None = None,
+    remove: Iterable[str] = (),
+    **changes: Any,
+) -> Asset:
+    """Move an asset from `expected_from` to `to` (and SET `changes`) in one conditional update.
+
+    Conflict when the asset is missing, is no longer in `expected_from`, or (given `version`)
+    was changed by someone else since it was read. InvalidTransition for a move the table
+    in this module's docstring doesn't allow.
+    """
+    if to not in TRANSITIONS.get(expected_from, frozenset()):
+        raise InvalidTransition(f"{expected_from} → {to} is not allowed")
+    condition = Attr("status").eq(expected_from) & Attr("type").eq(ASSET_TYPE)
+    if version is not None:
+        condition = condition & Attr("version").eq(version)
+    now = utc_now_iso()
+    sets = {
+        **changes,
+        "status": to,
+        "GSI1SK": _status_index(cid, aid, to)["GSI1SK"],
+        "updated_at": now,
+        "status_changed_at": now,
+    }
+    drop = list(remove)
+    if expected_from == FAILED and "error" not in sets:
+        drop += ["error", "failed_from"]
+    item = table.update(
+        keys.asset(cid, aid), sets, condition=condition, add={"version": 1}, remove=drop
+    )
+    return Asset.from_item(item)
+
+
+def fail(table: Table, cid: str, aid: str, reason: str, expected_from: str | None = None) -> Asset:
+    """Mark an asset `failed` with a reason a person can act on.
+
+    Without `expected_from`, the current status is read and the change is made only if
+    neither status nor version moved meanwhile (Conflict otherwise).
+    """
+    version = None
+    if expected_from is None:
+        current = get(table, cid, aid)
+        expected_from, version = current.status, current.version
+    if expected_from == FAILED:
+        raise InvalidTransition("the asset has already failed")
+    return transition(
+        table,
+        cid,
+        aid,
+        expected_from,
+        FAILED,
+        version=version,
+        error=reason,
+        failed_from=expected_from,
+    )
+
+
+def clean_title(title: str) -> str:
+    return " ".join(title.split())[:TITLE_MAX]
+
+
+def rename(table: Table, cid: str, aid: str, title: str) -> Asset:
+    """Change the title; ValueError for an empty one, NotFound for another creator's asset."""
+    title = clean_title(title)
+    if not title:
+        raise ValueError("A title can't be empty.")
+    try:
+        item = table.update(
+            keys.asset(cid, aid),
+            {"title": title, "updated_at": utc_now_iso()},
+            condition=Attr("type").eq(ASSET_TYPE),
+        )
+    except Conflict as exc:
+        raise NotFound(f"asset {aid!r}") from exc
+    return Asset.from_item(item)
+
+
+def touch_upload(table: Table, cid: str, aid: str, expires_at: int) -> None:
+    """Push back when an in-progress upload counts as abandoned (new part URLs were issued)."""
+    table.update(
+        keys.asset(cid, aid),
+        {"upload_expires_at": expires_at},
+        condition=Attr("status").eq(UPLOADING),
+    )
+
+
+def items_under(table: Table, cid: str, aid: str) -> list[keys.Key]:
+    """Keys of the asset, everything under `ASSET#<aid>#`, and every clip cut from it."""
+    pk = keys.creator_pk(cid)
+    children = [
+        {"PK": item["PK"], "SK": item["SK"]} for item in table.query_all(pk, keys.asset_prefix(aid))
+    ]
+    clips = [
+        {"PK": item["PK"], "SK": item["SK"]}
+        for item in table.query_all(pk, keys.clip_prefix())
+        if item.get("asset_id") == aid
+    ]
+    return [*children, *clips, keys.asset(cid, aid)]
+
+
+def delete(table: Table, cid: str, aid: str) -> None:
+    """Delete the asset and every item under it; the asset item goes last, so a retry works."""
+    get(table, cid, aid)
+    *others, own = items_under(table, cid, aid)
+    if others:
+        table.batch_delete(others)
+    table.delete(own)

@@ -1,0 +1,1 @@
+"""Business rules: take repositories, storage and queues as arguments."""

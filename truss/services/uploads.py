@@ -1,0 +1,296 @@
+"""Upload rules: the browser sends bytes straight to S3; the server only signs and verifies.
+
+Collaborators (table, storage, the on_uploaded hook) are arguments, so tests pass fakes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from truss.data import assets, keys
+from truss.data.assets import Asset
+from truss.data.creators import new_id
+from truss.data.table import Conflict, NotFound, Table
+from truss.storage import Storage, UploadedPart
+
+MIB = 1024**2
+S3_MIN_PART_BYTES = 5 * MIB
+S3_MAX_PARTS = 10_000
+MAX_PARTS_PER_REQUEST = 50
+POST_MODE, MULTIPART_MODE = "post", "multipart"
+
+VIDEO_TYPES: Mapping[str, str] = {
+    "video/mp4": "MP4",
+    "video/quicktime": "QuickTime (.mov)",
+    "video/webm": "WebM",
+    "video/x-matroska": "Matroska (.mkv)",
+    "video/x-msvideo": "AVI",
+    "video/mpeg": "MPEG",
+    "video/mp2t": "MPEG transport stream (.ts)",
+    "video/x-m4v": "M4V",
+    "video/3gpp": "3GP",
+    "video/x-flv": "FLV",
+    "video/ogg": "Ogg video",
+}
+
+OnUploaded = Callable[[Asset], None]
+
+
+class UploadError(ValueError):
+    """The request can't be done; the message tells the creator what to do instead."""
+
+
+def no_follow_up(asset: Asset) -> None:
+    """Default on_uploaded hook: nothing yet (the analysis pipeline plugs in its enqueue)."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_bytes: int
+    multipart_threshold: int
+    part_bytes: int
+    url_expires_s: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> UploadLimits:
+        return cls(
+            max_bytes=int(config["MAX_UPLOAD_BYTES"]),
+            multipart_threshold=int(config.get("MULTIPART_THRESHOLD_BYTES", 100 * MIB)),
+            part_bytes=int(config.get("MULTIPART_PART_BYTES", 16 * MIB)),
+            url_expires_s=min(int(config.get("UPLOAD_URL_EXPIRES_S", 900)), 900),
+        )
+
+    def part_bytes_for(self, size: int) -> int:
+        """The configured part size, grown so that no upload needs more than 10,000 parts."""
+        return max(self.part_bytes, S3_MIN_PART_BYTES, -(-size // S3_MAX_PARTS))
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def check_file(size: int, content_type: str, limits: UploadLimits) -> None:
+    """Refuse what the server would refuse later, before any byte is sent."""
+    if content_type not in VIDEO_TYPES:
+        kinds = ", ".join(sorted(set(VIDEO_TYPES.values())))
+        raise UploadError(f"That file isn't a video Truss can use. Choose one of: {kinds}.")
+    if size < 1:
+        raise UploadError("That file is empty. Choose the video file itself.")
+    if size > limits.max_bytes:
+        raise UploadError(
+            f"That file is {human_size(size)}; the limit is {human_size(limits.max_bytes)}. "
+            "Trim or compress it, then upload it again."
+        )
+
+
+def start_upload(
+    table: Table,
+    storage: Storage,
+    cid: str,
+    file_name: str,
+    size: int,
+    content_type: str,
+    limits: UploadLimits,
+) -> dict[str, Any]:
+    """Create the asset (`uploading`) and return how the browser sends the file to S3."""
+    check_file(size, content_type, limits)
+    aid = new_id()
+    title = file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "Untitled video"
+    multipart = size > limits.multipart_threshold
+    key = keys.asset_source_object(cid, aid)
+    asset = assets.create(
+        table,
+        cid,
+        aid,
+        title=title,
+        file_name=title,
+        expected_size=size,
+        declared_type=content_type,
+        upload_mode=MULTIPART_MODE if multipart else POST_MODE,
+        upload_expires_at=int(time.time()) + limits.url_expires_s,
+        upload_id=storage.create_multipart_upload(key, content_type) if multipart else "",
+        part_bytes=limits.part_bytes_for(size) if multipart else 0,
+    )
+    if multipart:
+        return multipart_plan(asset)
+    post = storage.presigned_post(key, limits.max_bytes, content_type, limits.url_expires_s)
+    return {"asset_id": aid, "mode": POST_MODE, "post": post}
+
+
+def multipart_plan(asset: Asset) -> dict[str, Any]:
+    return {
+        "asset_id": asset.id,
+        "mode": MULTIPART_MODE,
+        "upload_id": asset.upload_id,
+        "part_bytes": asset.part_bytes,
+        "part_count": asset.part_count,
+    }
+
+
+def open_multipart(table: Table, cid: str, aid: str, upload_id: str) -> Asset:
+    """This creator's asset whose in-progress multipart upload has exactly this id.
+
+    Anything else (another creator's asset or upload id, a finished upload) is NotFound, so
+    a caller can't tell someone else's upload from a missing one.
+    """
+    asset = assets.get(table, cid, aid)
+    if asset.upload_mode != MULTIPART_MODE or not upload_id or asset.upload_id != upload_id:
+        raise NotFound(f"upload {upload_id!r}")
+    if asset.status != assets.UPLOADING:
+        raise UploadError("This upload has already finished. Open the video in your library.")
+    return asset
+
+
+def part_urls(
+    table: Table,
+    storage: Storage,
+    cid: str,
+    aid: str,
+    upload_id: str,
+    part_numbers: Sequence[int],
+    limits: UploadLimits,
+) -> dict[int, str]:
+    """Presigned PUT URLs for some parts, only for this creator's own open upload."""
+    asset = open_multipart(table, cid, aid, upload_id)
+    wanted = sorted(set(part_numbers))
+    if not wanted or len(wanted) > MAX_PARTS_PER_REQUEST:
+        raise UploadError(f"Ask for 1 to {MAX_PARTS_PER_REQUEST} parts at a time.")
+    if wanted[0] < 1 or wanted[-1] > asset.part_count:
+        raise UploadError(f"This upload has parts 1 to {asset.part_count}.")
+    assets.touch_upload(table, cid, aid, int(time.time()) + limits.url_expires_s)
+    return {
+        n: storage.presign_upload_part(asset.source_key, upload_id, n, limits.url_expires_s)
+        for n in wanted
+    }
+
+
+def uploaded_parts(
+    table: Table, storage: Storage, cid: str, aid: str, upload_id: str
+) -> dict[str, Any]:
+    """What S3 already holds of this upload, so a reloaded page sends only the rest."""
+    asset = open_multipart(table, cid, aid, upload_id)
+    parts = storage.list_parts(asset.source_key, upload_id)
+    return {
+        **multipart_plan(asset),
+        "parts": [{"number": part.number, "size": part.size} for part in parts],
+    }
+
+
+def missing_parts(asset: Asset, parts: Sequence[UploadedPart]) -> list[int]:
+    have = {part.number for part in parts}
+    return [n for n in range(1, asset.part_count + 1) if n not in have]
+
+
+def complete_multipart(
+    table: Table,
+    storage: Storage,
+    cid: str,
+    aid: str,
+    upload_id: str,
+    limits: UploadLimits,
+    on_uploaded: OnUploaded = no_follow_up,
+) -> Asset:
+    """Join the parts S3 holds (the server's list, not the browser's), then confirm."""
+    asset = open_multipart(table, cid, aid, upload_id)
+    parts = storage.list_parts(asset.source_key, upload_id)
+    missing = missing_parts(asset, parts)
+    if missing:
+        raise UploadError(
+            f"{len(missing)} part(s) haven't arrived yet (first: part {missing[0]}). "
+            "Keep the page open; they will be sent again."
+        )
+    storage.complete_multipart_upload(asset.source_key, upload_id, parts)
+    return confirm(table, storage, cid, aid, limits, on_uploaded)
+
+
+def problem_with(asset: Asset, size: int, content_type: str, limits: UploadLimits) -> str:
+    """Why a stored object can't be this asset's video ('' when it can)."""
+    if size < 1 or size > limits.max_bytes:
+        return (
+            f"The file in storage is {human_size(size)}, outside the allowed 1 byte to "
+            f"{human_size(limits.max_bytes)}. Upload a smaller video."
+        )
+    if size != asset.expected_size:
+        return (
+            f"Only {human_size(size)} of {human_size(asset.expected_size)} arrived. "
+            "Upload the video again."
+        )
+    if content_type not in VIDEO_TYPES or content_type != asset.declared_type:
+        return (
+            f"The file was stored as {content_type or 'an unknown type'}, not as a video. "
+            "Upload a video file (MP4, MOV, WebM, MKV …)."
+        )
+    return ""
+
+
+def confirm(
+    table: Table,
+    storage: Storage,
+    cid: str,
+    aid: str,
+    limits: UploadLimits,
+    on_uploaded: OnUploaded = no_follow_up,
+) -> Asset:
+    """HEAD the object; only a right one moves the asset to `uploaded` and runs the hook.
+
+    A missing or wrong object marks the asset `failed` with the reason (and a wrong object
+    is deleted). Confirming an asset that already moved on just returns it.
+    """
+    asset = assets.get(table, cid, aid)
+    if asset.status != assets.UPLOADING:
+        return asset
+    info = storage.head(asset.source_key)
+    if info is None:
+        reason = "The file never arrived in storage. Upload the video again."
+        return _fail_upload(table, asset, reason)
+    reason = problem_with(asset, info.size, info.content_type, limits)
+    if reason:
+        storage.delete(asset.source_key)
+        return _fail_upload(table, asset, reason)
+    try:
+        uploaded = assets.transition(
+            table,
+            cid,
+            aid,
+            assets.UPLOADING,
+            assets.UPLOADED,
+            size=info.size,
+            content_type=info.content_type,
+            progress=100,
+        )
+    except Conflict:
+        return assets.get(table, cid, aid)  # a concurrent confirmation got there first
+    on_uploaded(uploaded)
+    return uploaded
+
+
+def _fail_upload(table: Table, asset: Asset, reason: str) -> Asset:
+    try:
+        return assets.fail(table, asset.creator_id, asset.id, reason, assets.UPLOADING)
+    except Conflict:
+        return assets.get(table, asset.creator_id, asset.id)
+
+
+def cancel(table: Table, storage: Storage, cid: str, aid: str) -> None:
+    """The creator stopped an upload: nothing of it is kept."""
+    asset = assets.get(table, cid, aid)
+    if asset.status != assets.UPLOADING:
+        raise UploadError("This upload already finished. Delete the video from its page instead.")
+    delete_asset(table, storage, cid, aid)
+
+
+def delete_asset(table: Table, storage: Storage, cid: str, aid: str) -> None:
+    """Remove the asset's S3 objects (and any open multipart upload), then its items."""
+    asset = assets.get(table, cid, aid)
+    if asset.upload_id and asset.status == assets.UPLOADING:
+        storage.abort_multipart_upload(asset.source_key, asset.upload_id)
+    storage.delete_prefix(keys.asset_object_prefix(cid, aid))
+    assets.delete(table, cid, aid)
