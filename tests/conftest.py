@@ -101,3 +101,47 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     stack = LocalStack(tmp_path_factory.mktemp("stack")).start()
     yield stack
     stack.stop()
+
+
+class SignInHelper:
+    """Drive the real sign-in pages: CSRF tokens from forms, links from the dev outbox."""
+
+    def __init__(self, app: Flask, redis: fakeredis.FakeRedis) -> None:
+        self._app = app
+        self._redis = redis
+
+    @staticmethod
+    def csrf(client: FlaskClient, path: str = "/login") -> str:
+        import re
+
+        page = client.get(path, follow_redirects=True).get_data(as_text=True)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    def request_link(self, client: FlaskClient, email: str, next_path: str = "") -> Any:
+        data = {"email": email, "csrf_token": self.csrf(client), "next": next_path}
+        return client.post("/login", data=data)
+
+    def last_link_path(self) -> str:
+        """The path of the newest sign-in link in the dev outbox."""
+        import re
+        from urllib.parse import urlsplit
+
+        from truss.mail import read_outbox
+
+        mails = read_outbox(self._redis)
+        assert mails, "no email in the outbox"
+        found = re.search(r"https?://\S+/login/link/\S+", mails[0].text)
+        assert found, mails[0].text
+        return urlsplit(found.group(0)).path
+
+    def sign_in_by_email(self, client: FlaskClient, email: str) -> Any:
+        self.request_link(client, email)
+        path = self.last_link_path()
+        return client.post(path, data={"csrf_token": self.csrf(client, path)})
+
+
+@pytest.fixture
+def signin(app: Flask, redis: fakeredis.FakeRedis) -> SignInHelper:
+    return SignInHelper(app, redis)
