@@ -8,6 +8,7 @@ id_token. Knobs let a test change the next id_token's claims or make the token e
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import secrets
@@ -25,6 +26,12 @@ CLIENT_ID = "truss-test-client"
 CLIENT_SECRET = "truss-test-secret"
 
 
+@functools.cache
+def signing_key() -> RSAKey:
+    """One RSA key per test run: generating it is the slow part."""
+    return RSAKey.generate_key(2048, {"kid": "test-key"})
+
+
 @dataclass
 class Grant:
     """What the authorize endpoint was asked, remembered under the code it handed out."""
@@ -35,7 +42,7 @@ class Grant:
 
 @dataclass
 class FakeProvider:
-    key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "test-key"}))
+    key: RSAKey = field(default_factory=lambda: signing_key())
     grants: dict[str, Grant] = field(default_factory=dict)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
     subject: str = "google-sub-1"
