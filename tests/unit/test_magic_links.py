@@ -99,7 +99,10 @@ def test_two_tabs_racing_with_one_token_give_exactly_one_session(
         barrier.wait()
         statuses.append(c.post(path, data={"csrf_token": csrf}).status_code)
 
-    threads = [threading.Thread(target=spend, args=pair) for pair in zip((first, second), tokens)]
+    threads = [
+        threading.Thread(target=spend, args=pair)
+        for pair in zip((first, second), tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
