@@ -218,10 +218,15 @@ def problem_with(asset: Asset, size: int, content_type: str, limits: UploadLimit
             f"The file in storage is {human_size(size)}, outside the allowed 1 byte to "
             f"{human_size(limits.max_bytes)}. Upload a smaller video."
         )
-    if size != asset.expected_size:
+    if size < asset.expected_size:
         return (
             f"Only {human_size(size)} of {human_size(asset.expected_size)} arrived. "
             "Upload the video again."
+        )
+    if size > asset.expected_size:
+        return (
+            f"{human_size(size)} arrived, but the file you chose is "
+            f"{human_size(asset.expected_size)}. Upload the video again."
         )
     if content_type not in VIDEO_TYPES or content_type != asset.declared_type:
         return (

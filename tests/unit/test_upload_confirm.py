@@ -1,0 +1,153 @@
+"""Confirmation: only a HEAD of the right object moves an asset to `uploaded`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from rq import Queue
+
+from tests.unit.test_assets_support import (
+    csrf_headers,
+    json_of,
+    load,
+    make_asset,
+    object_exists,
+    put_source,
+)
+from truss.data import assets, get_table
+from truss.data.assets import Asset
+from truss.data.table import NotFound
+from truss.services import uploads
+from truss.storage import get_storage
+
+BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # 1000 bytes
+
+
+class RecordingHook:
+    """Stands in for the analysis pipeline's enqueue."""
+
+    def __init__(self) -> None:
+        self.calls: list[Asset] = []
+
+    def __call__(self, asset: Asset) -> None:
+        self.calls.append(asset)
+
+
+@pytest.fixture
+def hook(app: Flask) -> Iterator[RecordingHook]:
+    recorder = RecordingHook()
+    app.extensions["truss.on_uploaded"] = recorder
+    yield recorder
+
+
+def confirm(client: FlaskClient, aid: str) -> object:
+    return client.post(f"/assets/{aid}/confirm", headers=csrf_headers(client))
+
+
+def nothing_enqueued(redis: object) -> bool:
+    return all(Queue(name, connection=redis).count == 0 for name in ("default", "analysis"))
+
+
+def test_right_object_is_confirmed_once(app, client, auth, hook, redis) -> None:
+    creator = auth.login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    put_source(app, creator.id, asset.id, BODY)
+
+    response = confirm(client, asset.id)
+    assert response.status_code == 200
+    assert json_of(response)["status"] == "uploaded"
+    stored = load(app, creator.id, asset.id)
+    assert stored.status == "uploaded"
+    assert stored.size == len(BODY)
+    assert stored.content_type == "video/mp4"
+    assert [a.id for a in hook.calls] == [asset.id]
+
+    again = confirm(client, asset.id)  # the browser retried: no second follow-up
+    assert json_of(again)["status"] == "uploaded"
+    assert len(hook.calls) == 1
+
+
+def test_missing_object_fails_with_a_reason(app, client, auth, hook, redis) -> None:
+    creator = auth.login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    data = json_of(confirm(client, asset.id))
+    assert data["status"] == "failed"
+    assert "Upload the video again" in data["error"]
+    assert load(app, creator.id, asset.id).status == "failed"
+    assert hook.calls == []
+    assert nothing_enqueued(redis)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        (BODY[:400], "video/mp4", "Only 400 bytes of 1000 bytes arrived"),
+        (BODY + b"extra", "video/mp4", "1005 bytes arrived, but the file you chose is 1000"),
+        (BODY, "text/plain", "not as a video"),
+        (BODY, "video/webm", "not as a video"),  # not the type it was announced as
+    ],
+)
+def test_wrong_object_is_deleted_and_the_asset_failed(
+    app, client, auth, hook, redis, body: bytes, content_type: str, reason: str
+) -> None:
+    creator = auth.login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    key = put_source(app, creator.id, asset.id, body, content_type)
+
+    data = json_of(confirm(client, asset.id))
+    assert data["status"] == "failed"
+    assert reason in data["error"]
+    stored = load(app, creator.id, asset.id)
+    assert stored.status == "failed"
+    assert stored.error == data["error"]
+    assert not object_exists(app, key)
+    assert hook.calls == []
+    assert nothing_enqueued(redis)
+
+
+def test_object_over_the_limit_is_refused(aws: None, redis) -> None:
+    from tests.conftest import AuthActions, make_app
+
+    app = make_app(redis, MAX_UPLOAD_BYTES=500)
+    client = app.test_client()
+    creator = AuthActions(app, client).login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    key = put_source(app, creator.id, asset.id, BODY)
+    data = json_of(confirm(client, asset.id))
+    assert data["status"] == "failed"
+    assert "outside the allowed" in data["error"]
+    assert not object_exists(app, key)
+
+
+def test_another_creators_asset_is_not_found_and_untouched(app, client, auth, hook, redis) -> None:
+    owner = auth.login("b@example.com")
+    theirs = make_asset(app, owner.id, size=len(BODY))
+    key = put_source(app, owner.id, theirs.id, BODY)
+    auth.login("a@example.com")
+
+    response = confirm(client, theirs.id)
+    assert response.status_code == 404
+    assert load(app, owner.id, theirs.id).status == "uploading"
+    assert object_exists(app, key)
+    assert hook.calls == []
+    assert nothing_enqueued(redis)
+
+
+def test_service_takes_the_hook_as_an_argument(app: Flask, auth) -> None:
+    creator = auth.login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    put_source(app, creator.id, asset.id, BODY)
+    calls: list[str] = []
+    limits = uploads.UploadLimits.from_config(app.config)
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        with pytest.raises(NotFound):
+            uploads.confirm(table, storage, "someone-else", asset.id, limits, calls.append)
+        done = uploads.confirm(
+            table, storage, creator.id, asset.id, limits, lambda a: calls.append(a.id)
+        )
+    assert done.status == assets.UPLOADED
+    assert calls == [asset.id]
