@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,22 @@ class Storage:
             etag=response.get("ETag", "").strip('"'),
         )
 
+    def read_head(self, key: str, length: int) -> bytes:
+        """The first `length` bytes of an object (a ranged GET: never the whole object)."""
+        response = self.client.get_object(
+            Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}"
+        )
+        body: bytes = response["Body"].read(length)
+        return body
+
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def put_json(self, key: str, value: Any) -> None:
+        self.put_bytes(key, json.dumps(value).encode(), "application/json")
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
 
     def get_bytes(self, key: str) -> bytes:
         body: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -88,6 +88,7 @@ def test_missing_object_fails_with_a_reason(app, client, auth, hook, redis) -> N
         (BODY + b"extra", "video/mp4", "1005 bytes arrived, but the file you chose is 1000"),
         (BODY, "text/plain", "not as a video"),
         (BODY, "video/webm", "not as a video"),  # not the type it was announced as
+        (b"Hello, these are my notes." + b"." * 974, "video/mp4", "That file isn't a video"),
     ],
 )
 def test_wrong_object_is_deleted_and_the_asset_failed(
@@ -151,3 +152,27 @@ def test_service_takes_the_hook_as_an_argument(app: Flask, auth) -> None:
         )
     assert done.status == assets.UPLOADED
     assert calls == [asset.id]
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\x00\x00\x00\x18ftypisom",
+        b"\x00\x00\x00\x08wide\x00\x00\x00\x00mdat",
+        b"\x1a\x45\xdf\xa3\x01\x00\x00\x00",
+        b"RIFF\x00\x00\x00\x00AVI LIST",
+        b"\x00\x00\x01\xba\x44\x00",
+        b"\x47" + b"\x00" * 187 + b"\x47",
+    ],
+)
+def test_known_containers_look_like_video(head: bytes) -> None:
+    from truss.services.sniff import looks_like_video
+
+    assert looks_like_video(head)
+
+
+@pytest.mark.parametrize("head", [b"Hello", b"<html>", b"%PDF-1.7", b"\x89PNG\r\n\x1a\n", b""])
+def test_other_files_do_not(head: bytes) -> None:
+    from truss.services.sniff import looks_like_video
+
+    assert not looks_like_video(head)

@@ -21,7 +21,9 @@ def app(aws: None, redis: object) -> Flask:
 
 
 def file_bytes() -> bytes:
-    return bytes(range(256)) * (SIZE // 256) + b"z" * (SIZE % 256)
+    head = b"\x00\x00\x00\x18ftypmp42"
+    body = bytes(range(256)) * (SIZE // 256)
+    return (head + body + b"z" * SIZE)[:SIZE]
 
 
 def start(client: FlaskClient) -> dict[str, object]:

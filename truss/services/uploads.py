@@ -14,6 +14,7 @@ from truss.data import assets, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
+from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart
 
 MIB = 1024**2
@@ -257,6 +258,11 @@ def confirm(
         reason = "The file never arrived in storage. Upload the video again."
         return _fail_upload(table, asset, reason)
     reason = problem_with(asset, info.size, info.content_type, limits)
+    if not reason and not looks_like_video(storage.read_head(asset.source_key, SNIFF_BYTES)):
+        reason = (
+            "That file isn't a video: its contents aren't MP4, MOV, WebM, MKV, AVI or MPEG, "
+            "whatever its name says. Check you chose the right file and upload it again."
+        )
     if reason:
         storage.delete(asset.source_key)
         return _fail_upload(table, asset, reason)
