@@ -1,0 +1,139 @@
+"""Chromium on the real local stack: upload a real MP4 and a fake one through the page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.stack import LocalStack
+
+pytestmark = pytest.mark.e2e
+MAIL_WAIT_S = 30
+UPLOAD_WAIT_MS = 60_000
+ARRIVED = re.compile(r"uploaded|queued|analyzing|rendering|ready")
+
+
+def _sign_in_here(page: Page, stack: LocalStack, email: str) -> None:
+    """Magic link through the dev outbox (used until tests/e2e/helpers.py has sign_in)."""
+    page.goto(stack.url + "/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    deadline = time.monotonic() + MAIL_WAIT_S
+    while True:
+        page.goto(stack.url + "/dev/outbox")
+        mail = page.locator("article").filter(has_text=email)
+        if mail.count():
+            break
+        assert time.monotonic() < deadline, f"no sign-in email for {email}"
+        page.wait_for_timeout(300)
+    mail.first.get_by_role("link").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+try:
+    from tests.e2e.helpers import sign_in  # type: ignore[import-not-found]
+except ImportError:  # the shared helper isn't there yet
+    sign_in = _sign_in_here
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real 10-second H.264/AAC MP4 made with the ffmpeg from imageio-ffmpeg."""
+    import imageio_ffmpeg
+
+    path = tmp_path_factory.mktemp("media") / "launch-talk.mp4"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=10:size=320x240:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=10",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
+    )
+    return path
+
+
+def test_upload_a_video_see_progress_library_and_player(
+    local_stack: LocalStack, page: Page, video: Path
+) -> None:
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    sign_in(page, local_stack, f"upload-{uuid.uuid4().hex[:8]}@example.com")
+
+    page.goto(local_stack.url + "/upload")
+    page.get_by_label("Choose video files to upload").set_input_files(str(video))
+    item = page.locator(".upload-item").filter(has_text="launch-talk.mp4")
+    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    expect(item.locator("progress")).to_have_attribute("value", "100")
+    expect(item.locator(".upload-percent")).to_have_text("100%")
+
+    page.goto(local_stack.url + "/assets")
+    row = page.locator("tr.asset-row").filter(has_text="launch-talk.mp4")
+    expect(row).to_have_count(1)
+    expect(row.locator(".badge")).to_have_text(ARRIVED)
+
+    row.get_by_role("link", name="launch-talk.mp4").click()
+    expect(page.get_by_role("heading", name="launch-talk.mp4")).to_be_visible()
+    player = page.locator("video#player")
+    expect(player).to_be_visible()
+    page.wait_for_function(
+        "document.querySelector('video#player').readyState >= 1", timeout=UPLOAD_WAIT_MS
+    )
+    assert page.evaluate("document.querySelector('video#player').duration") > 9
+    assert errors == []
+
+
+def test_a_text_file_named_mp4_ends_failed_with_a_reason(
+    local_stack: LocalStack, page: Page
+) -> None:
+    sign_in(page, local_stack, f"fake-{uuid.uuid4().hex[:8]}@example.com")
+    page.goto(local_stack.url + "/upload")
+    page.get_by_label("Choose video files to upload").set_input_files(
+        {"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"Shopping list\n" * 200}
+    )
+    item = page.locator(".upload-item").filter(has_text="notes.mp4")
+    expect(item.get_by_role("status")).to_contain_text("isn't a video", timeout=UPLOAD_WAIT_MS)
+
+    page.goto(local_stack.url + "/assets")
+    row = page.locator("tr.asset-row").filter(has_text="notes.mp4")
+    expect(row.locator(".badge")).to_have_text("failed")
+    expect(row).to_contain_text("isn't a video")
+
+
+def test_wrong_type_is_refused_before_sending(local_stack: LocalStack, page: Page) -> None:
+    sign_in(page, local_stack, f"refuse-{uuid.uuid4().hex[:8]}@example.com")
+    page.goto(local_stack.url + "/upload")
+    page.get_by_label("Choose video files to upload").set_input_files(
+        {"name": "slides.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7"}
+    )
+    expect(page.get_by_role("alert")).to_contain_text("isn't a video file")
+    expect(page.get_by_role("alert")).to_contain_text("Nothing was sent")
+    page.goto(local_stack.url + "/assets")
+    expect(page.get_by_text("No videos yet")).to_be_visible()
