@@ -193,7 +193,9 @@ def test_link_requests_are_limited_per_email_with_a_friendly_page(strict_app: Fl
     assert helper.request_link(client, "ADA@example.com").status_code == 303
     limited = helper.request_link(client, "ada@example.com")
     assert limited.status_code == 429
-    assert "Slow down" in limited.get_data(as_text=True)
+    page = html.unescape(limited.get_data(as_text=True))
+    assert "Slow down" in page and "links already sent still work" in page
+    assert int(limited.headers["Retry-After"]) > 0
     assert helper.request_link(client, "bob@example.com").status_code == 303
 
 

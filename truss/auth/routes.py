@@ -31,6 +31,11 @@ from truss.mail import queue_email
 
 bp = Blueprint("auth", __name__)
 SENT_TO = "link_sent_to"
+TOO_MANY_LINKS = (
+    "You've asked for several sign-in links in a short while. The links already sent still "
+    "work: check your inbox (and spam). To get a new one, wait 15 minutes and try again."
+)
+TOO_MANY_TRIES = "Too many sign-in attempts from here. Wait 15 minutes, then ask for a new link."
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -99,8 +104,13 @@ def login() -> Response | tuple[str, int]:
 
 @bp.post("/login")
 @public
-@limiter.limit(_link_rate_per_ip, scope="magic-link-ip")
-@limiter.limit(_link_rate_per_email, key_func=_email_key, scope="magic-link-email")
+@limiter.limit(_link_rate_per_ip, scope="magic-link-ip", error_message=TOO_MANY_LINKS)
+@limiter.limit(
+    _link_rate_per_email,
+    key_func=_email_key,
+    scope="magic-link-email",
+    error_message=TOO_MANY_LINKS,
+)
 def request_link() -> Response | tuple[str, int]:
     raw = request.form.get("email", "")
     try:
@@ -153,7 +163,7 @@ def confirm_link(token: str) -> Response:
 
 @bp.post("/login/link/<token>")
 @public
-@limiter.limit(_spend_rate_per_ip, scope="magic-link-spend-ip")
+@limiter.limit(_spend_rate_per_ip, scope="magic-link-spend-ip", error_message=TOO_MANY_TRIES)
 def spend_link(token: str) -> Response:
     table = get_table()
     link = magic.spend_link(table, token, now=time.time())
