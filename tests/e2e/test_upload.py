@@ -6,10 +6,11 @@ import re
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.stack import LocalStack
 
@@ -137,3 +138,73 @@ def test_wrong_type_is_refused_before_sending(local_stack: LocalStack, page: Pag
     expect(page.get_by_role("alert")).to_contain_text("Nothing was sent")
     page.goto(local_stack.url + "/assets")
     expect(page.get_by_text("No videos yet")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def multipart_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """A second stack whose multipart threshold is 1 MiB (5 MiB parts, S3's smallest)."""
+    stack = LocalStack(
+        tmp_path_factory.mktemp("multipart-stack"),
+        extra_env={
+            "TRUSS_MULTIPART_THRESHOLD_BYTES": str(1024**2),
+            "TRUSS_MULTIPART_PART_BYTES": str(5 * 1024**2),
+        },
+    ).start()
+    yield stack
+    stack.stop()
+
+
+def test_big_file_goes_up_in_parts(multipart_stack: LocalStack, page: Page, video: Path) -> None:
+    sign_in(page, multipart_stack, f"parts-{uuid.uuid4().hex[:8]}@example.com")
+    big = video.with_name("three-parts.mp4")
+    big.write_bytes(video.read_bytes() + b"\x00" * (11 * 1024**2))  # an MP4 head, 3 parts
+    page.goto(multipart_stack.url + "/upload")
+    page.get_by_label("Choose video files to upload").set_input_files(str(big))
+    item = page.locator(".upload-item").filter(has_text="three-parts.mp4")
+    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    expect(item.locator(".upload-percent")).to_have_text("100%")
+    assert page.evaluate("Object.keys(localStorage).length") == 0  # nothing left to resume
+
+
+def test_failed_part_is_retried_and_a_reload_resumes(
+    multipart_stack: LocalStack, page: Page, video: Path
+) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while uploading
+    sign_in(page, multipart_stack, f"resume-{uuid.uuid4().hex[:8]}@example.com")
+    big = video.with_name("resumable.mp4")
+    big.write_bytes(video.read_bytes() + b"\x01" * (11 * 1024**2))
+    held: list[Route] = []
+
+    def only_part_one(route: Route) -> None:
+        if "partNumber=1&" in route.request.url or route.request.url.endswith("partNumber=1"):
+            route.continue_()
+        else:
+            held.append(route)  # parts 2 and 3 hang until the page goes away
+
+    page.route(re.compile(r"partNumber="), only_part_one)
+    page.goto(multipart_stack.url + "/upload")
+    with page.expect_event(
+        "requestfinished", predicate=lambda request: "partNumber=1" in request.url
+    ):
+        page.get_by_label("Choose video files to upload").set_input_files(str(big))
+    page.unroute(re.compile(r"partNumber="))
+
+    failures: list[str] = []
+
+    def drop_part_two_once(route: Route) -> None:
+        if "partNumber=2" in route.request.url and not failures:
+            failures.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"partNumber="), drop_part_two_once)
+    page.reload()
+    expect(page.locator("#resume-notice")).to_contain_text("resumable.mp4")
+    page.get_by_label("Choose video files to upload").set_input_files(str(big))
+    item = page.locator(".upload-item").filter(has_text="resumable.mp4")
+    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    assert failures, "part 2 was never dropped, so no retry happened"
+
+    page.goto(multipart_stack.url + "/assets")
+    expect(page.locator("tr.asset-row")).to_have_count(1)  # resumed, not a second asset
