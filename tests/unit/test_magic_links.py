@@ -214,3 +214,13 @@ def test_link_spending_is_limited_per_ip(strict_app: Flask) -> None:
         for i in range(4)
     ]
     assert codes == [410, 410, 410, 429]
+
+
+def test_next_that_only_answers_post_lands_on_the_dashboard(
+    client: FlaskClient, signin: SignInHelper
+) -> None:
+    signin.request_link(client, "ada@example.com", next_path="/logout/everywhere")
+    path = signin.last_link_path()
+    response = client.post(path, data={"csrf_token": signin.csrf(client, path)})
+    assert response.headers["Location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200

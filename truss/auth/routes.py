@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from truss.auth import magic, oauth, profile
@@ -54,10 +55,10 @@ def landing_path(next_path: str | None) -> str:
         try:
             adapter.match(target.split("?", 1)[0], method="GET")
             return target
+        except RequestRedirect:  # e.g. a missing trailing slash: still a fine place to land
+            return target
         except (NotFound, MethodNotAllowed):
             pass
-        except Exception:  # a RequestRedirect (e.g. missing slash) is still a fine place
-            return target
     return url_for("auth.dashboard")
 
 
