@@ -12,12 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
 
+from tests.stack import LocalStack
 from truss import create_app
 from truss.config import test_config
 from truss.data.schema import ensure_table
 from truss.storage import Storage
-
-from tests.stack import LocalStack
 
 
 @pytest.fixture(autouse=True)
