@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
 
 CHROMIUM = Path(os.environ.get("TRUSS_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -27,7 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"Chromium not found at {CHROMIUM}: apt-get install -y chromium"
         if os.environ.get("CI") == "true":
@@ -44,13 +45,13 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def context(browser: object) -> Iterator[object]:
+def context(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh browser profile (cookies, storage) per test."""
-    ctx = browser.new_context(accept_downloads=True)  # type: ignore[attr-defined]
+    ctx = browser.new_context(accept_downloads=True)
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
-def page(context: object) -> object:
-    return context.new_page()  # type: ignore[attr-defined]
+def page(context: BrowserContext) -> Page:
+    return context.new_page()

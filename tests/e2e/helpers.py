@@ -1,0 +1,41 @@
+"""Browser steps shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Locator, Page, expect
+
+from tests.stack import LocalStack
+
+MAIL_WAIT_S = 30
+
+
+def outbox_link(page: Page, base: str, email: str) -> Locator:
+    """The worker sends the mail: reload the dev outbox until this person's link shows up."""
+    deadline = time.monotonic() + MAIL_WAIT_S
+    while True:
+        page.goto(base + "/dev/outbox")
+        mail = page.locator("article").filter(has_text=email)
+        if mail.count():
+            return mail.first.get_by_role("link")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no email to {email} in the dev outbox after {MAIL_WAIT_S} s")
+        page.wait_for_timeout(300)
+
+
+def request_link(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+
+def sign_in(page: Page, stack: LocalStack, email: str) -> None:
+    """Sign in the way a person does: link by email, open it from the outbox, Continue."""
+    request_link(page, stack.url, email)
+    outbox_link(page, stack.url, email).click()
+    expect(page.get_by_role("heading", name="Continue signing in")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
