@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings.from_environ() if config is None else config)
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -43,6 +44,15 @@ def register_template_context(app: Flask) -> None:
         endpoints = set(app.view_functions)
         links = [(endpoint, label) for endpoint, label in NAV_LINKS if endpoint in endpoints]
         return {"nav_links": links, "url_endpoints": endpoints}
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSS_PROXY_HOPS reverse proxies, take the client IP and scheme from them."""
+    hops = int(app.config.get("PROXY_HOPS", 0))
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask) -> None:

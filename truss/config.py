@@ -28,6 +28,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -110,6 +120,27 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_ASYNC": True,
         "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
+        "PROXY_HOPS": _int(env, "TRUSS_PROXY_HOPS", 0),
+        **_analysis_settings(env),
+    }
+
+
+def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    analyzer = env.get("TRUSS_ANALYZER", "auto")
+    if analyzer not in {"auto", "signals", "gemini"}:
+        raise ConfigError(f"TRUSS_ANALYZER must be auto, signals or gemini, got {analyzer!r}")
+    size = env.get("TRUSS_RENDER_SIZE", "720x1280")
+    if size not in {"720x1280", "1080x1920"}:
+        raise ConfigError(f"TRUSS_RENDER_SIZE must be 720x1280 or 1080x1920, got {size!r}")
+    return {
+        "ANALYZER": analyzer,
+        "GEMINI_MODEL": env.get("GEMINI_MODEL", ""),
+        "GEMINI_INPUT_PRICE_PER_M": _float(env, "GEMINI_INPUT_PRICE_PER_M", 0.75),
+        "GEMINI_OUTPUT_PRICE_PER_M": _float(env, "GEMINI_OUTPUT_PRICE_PER_M", 3.75),
+        "CLIP_MIN_S": _float(env, "TRUSS_CLIP_MIN_S", 15.0),
+        "CLIP_MAX_S": _float(env, "TRUSS_CLIP_MAX_S", 60.0),
+        "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
+        "RENDER_SIZE": size,
     }
 
 
@@ -152,6 +183,8 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RQ_ASYNC": False,
         "JOB_TIMEOUT_S": 600,
+        "PROXY_HOPS": 0,
+        **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),
     }
     config.update(overrides)
     return config

@@ -177,3 +177,24 @@ def analytics_daily(cid: str, day: str) -> Key:
 
 def platform_token(cid: str, platform: str) -> Key:
     return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}
+
+
+def asset_thumbnail_object(cid: str, aid: str) -> str:
+    """S3 key of an asset's poster thumbnail (made by the analysis job)."""
+    return asset_object_prefix(cid, aid) + "thumbnail.jpg"
+
+
+def clip_object_prefix(cid: str, clid: str) -> str:
+    """S3 prefix of every file of one clip (each render under its own render id)."""
+    for part in (cid, clid):
+        if not part or "/" in part or SEP in part:
+            raise KeyError_(f"object key part {part!r} is empty or contains '/' or {SEP!r}")
+    return f"creators/{cid}/clips/{clid}/"
+
+
+def clip_video_object(cid: str, clid: str, render_id: str) -> str:
+    return clip_object_prefix(cid, clid) + f"{render_id}.mp4"
+
+
+def clip_poster_object(cid: str, clid: str, render_id: str) -> str:
+    return clip_object_prefix(cid, clid) + f"{render_id}.jpg"

@@ -121,6 +121,11 @@ class Table:
         except NotFound:
             return None
 
+    def put(self, item: Item) -> None:
+        """Unconditional put: create or replace (for items rebuilt whole, like chapters)."""
+        response = self._table.put_item(Item=dynamo_value(item), ReturnConsumedCapacity="TOTAL")
+        self._record("put", response)
+
     def put_new(self, item: Item) -> None:
         """Create-only put: AlreadyExists when an item with that key exists."""
         try:

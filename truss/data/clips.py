@@ -1,0 +1,196 @@
+"""The clip aggregate: a scored window of an asset (`CLIP#<clid>`) and its rendered 9:16 file.
+
+Render status: `pending → rendering → ready`, or `failed` (with a reason); a re-render goes
+`ready|failed → pending` again. Each render writes new object keys under a fresh `render_id`,
+and the clip item points at the new files only once they are uploaded, so the old file keeps
+playing until the new one is ready. Changes are conditional on the expected render status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+from ulid import ULID
+
+from truss.analysis.base import Moment
+from truss.data import keys
+from truss.data.creators import utc_now_iso
+from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
+
+CLIP_TYPE = "clip"
+PENDING = "pending"
+RENDERING = "rendering"
+READY = "ready"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Clip:
+    id: str
+    creator_id: str
+    asset_id: str
+    start: float
+    end: float
+    score: int
+    title: str
+    hook: str
+    reason: str
+    hashtags: list[str] = field(default_factory=list)
+    transcript: str = ""
+    rank: int = 0
+    render_status: str = PENDING
+    render_id: str = ""
+    video_key: str = ""
+    poster_key: str = ""
+    error: str = ""
+    created_at: str = ""
+    source: str = "analyzer"
+
+    @property
+    def duration(self) -> float:
+        return round(self.end - self.start, 3)
+
+    @classmethod
+    def from_item(cls, item: Item) -> Clip:
+        return cls(
+            id=keys.clip_id_from_sk(item["SK"]),
+            creator_id=keys.creator_id_from_pk(item["PK"]),
+            asset_id=item["asset_id"],
+            start=float(item["start"]),
+            end=float(item["end"]),
+            score=int(item.get("score", 0)),
+            title=item.get("title", ""),
+            hook=item.get("hook", ""),
+            reason=item.get("reason", ""),
+            hashtags=list(item.get("hashtags", [])),
+            transcript=item.get("transcript", ""),
+            rank=int(item.get("rank", 0)),
+            render_status=item.get("render_status", PENDING),
+            render_id=item.get("render_id", ""),
+            video_key=item.get("video_key", ""),
+            poster_key=item.get("poster_key", ""),
+            error=item.get("error", ""),
+            created_at=item.get("created_at", ""),
+            source=item.get("source", "analyzer"),
+        )
+
+
+def clip_id_for(aid: str, run_started_ms: int, rank: int) -> str:
+    """A time-sortable id that is the same when a crashed analysis runs again (no duplicates)."""
+    digest = hashlib.sha256(f"{aid}:{run_started_ms}:{rank}".encode()).digest()
+    return str(ULID.from_bytes(run_started_ms.to_bytes(6, "big") + digest[:10]))
+
+
+def create_from_moment(
+    table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int
+) -> bool:
+    """Write a pending clip for a moment; False when it already exists (a re-run job)."""
+    item: Item = {
+        **keys.clip(cid, clid),
+        "type": CLIP_TYPE,
+        "asset_id": aid,
+        "start": round(moment.start, 3),
+        "end": round(moment.end, 3),
+        "score": int(moment.score),
+        "title": moment.title,
+        "hook": moment.hook,
+        "reason": moment.reason,
+        "hashtags": list(moment.hashtags),
+        "transcript": moment.transcript,
+        "rank": rank,
+        "render_status": PENDING,
+        "created_at": utc_now_iso(),
+        "source": "analyzer",
+    }
+    try:
+        table.put_new(item)
+    except AlreadyExists:
+        return False
+    return True
+
+
+def get(table: Table, cid: str, clid: str) -> Clip:
+    if not clid or "#" in clid or "/" in clid:
+        raise NotFound(f"clip {clid!r}")
+    item = table.get(keys.clip(cid, clid))
+    if item.get("type") != CLIP_TYPE:
+        raise NotFound(f"clip {clid!r}")
+    return Clip.from_item(item)
+
+
+def for_asset(table: Table, cid: str, aid: str) -> list[Clip]:
+    """The asset's clips, best score first (a partition query on CLIP#, filtered in code)."""
+    clips = [
+        Clip.from_item(item)
+        for item in table.query_all(keys.creator_pk(cid), keys.clip_prefix())
+        if item.get("asset_id") == aid and item.get("type") == CLIP_TYPE
+    ]
+    return sorted(clips, key=lambda clip: (-clip.score, clip.start))
+
+
+def start_render(table: Table, cid: str, clid: str, render_id: str) -> Clip:
+    """pending → rendering for this render attempt; Conflict if someone else has it."""
+    condition = Attr("render_status").eq(PENDING) | (
+        Attr("render_status").eq(RENDERING) & Attr("render_id").eq(render_id)
+    )
+    item = table.update(
+        keys.clip(cid, clid),
+        {"render_status": RENDERING, "render_id": render_id, "updated_at": utc_now_iso()},
+        condition=condition,
+    )
+    return Clip.from_item(item)
+
+
+def finish_render(
+    table: Table, cid: str, clid: str, render_id: str, video_key: str, poster_key: str
+) -> Clip:
+    """rendering → ready, pointing at the new files; the caller deletes the old ones."""
+    item = table.update(
+        keys.clip(cid, clid),
+        {
+            "render_status": READY,
+            "video_key": video_key,
+            "poster_key": poster_key,
+            "updated_at": utc_now_iso(),
+        },
+        condition=Attr("render_status").eq(RENDERING) & Attr("render_id").eq(render_id),
+        remove=["error"],
+    )
+    return Clip.from_item(item)
+
+
+def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) -> Clip | None:
+    """rendering → failed, keeping the old file (if any) playable; None if it moved on."""
+    try:
+        item = table.update(
+            keys.clip(cid, clid),
+            {"render_status": FAILED, "error": reason, "updated_at": utc_now_iso()},
+            condition=Attr("render_id").eq(render_id) & Attr("render_status").is_in(
+                [PENDING, RENDERING]
+            ),
+        )
+    except Conflict:
+        return None
+    return Clip.from_item(item)
+
+
+def mark_counted(table: Table, cid: str, clid: str) -> bool:
+    """Count a finished render towards its asset once, even when a job runs twice."""
+    try:
+        table.update(
+            keys.clip(cid, clid), {"counted": True}, condition=Attr("counted").not_exists()
+        )
+    except Conflict:
+        return False
+    return True
+
+
+def update_fields(table: Table, cid: str, clid: str, changes: dict[str, Any]) -> Clip:
+    item = table.update(
+        keys.clip(cid, clid), {**changes, "updated_at": utc_now_iso()},
+        condition=Attr("type").eq(CLIP_TYPE),
+    )  # fmt: skip
+    return Clip.from_item(item)
