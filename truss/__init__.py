@@ -72,12 +72,16 @@ def register_blueprints(app: Flask) -> None:
     from truss.auth.oauth import register_providers
     from truss.auth.outbox import bp as outbox_bp
     from truss.auth.routes import bp as auth_bp
+    from truss.clips import bp as clips_bp
+    from truss.clips import share_bp
     from truss.main.routes import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(assets_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(outbox_bp)
+    app.register_blueprint(clips_bp)
+    app.register_blueprint(share_bp)
     register_providers(app)
 
 

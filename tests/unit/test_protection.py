@@ -31,7 +31,9 @@ PUBLIC = {
     "auth.oauth_callback",
     "auth.logout",  # signing out with an already-dead session still lands on the sign-in page
     "dev.outbox",  # 404 outside the local stack
-    # public share pages join this list when they exist
+    "share.page",  # /s/<token>: one shared clip, nothing else of its creator
+    "share.poster",  # /s/<token>/poster.jpg (og:image)
+    "share.video",  # /s/<token>/clip.mp4 (og:video)
 }
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 

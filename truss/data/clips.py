@@ -25,6 +25,10 @@ PENDING = "pending"
 RENDERING = "rendering"
 READY = "ready"
 FAILED = "failed"
+RENDER_STATUSES = (PENDING, RENDERING, READY, FAILED)
+ANALYZER = "analyzer"
+CREATOR = "creator"  # a clip the creator picked by hand
+EDITABLE = ("title", "hook", "hashtags", "transcript")
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,17 @@ class Clip:
     poster_key: str = ""
     error: str = ""
     created_at: str = ""
-    source: str = "analyzer"
+    source: str = ANALYZER
+    share_token: str = ""
 
     @property
     def duration(self) -> float:
         return round(self.end - self.start, 3)
+
+    @property
+    def working(self) -> bool:
+        """A render is queued or running."""
+        return self.render_status in {PENDING, RENDERING}
 
     @classmethod
     def from_item(cls, item: Item) -> Clip:
@@ -74,7 +84,8 @@ class Clip:
             poster_key=item.get("poster_key", ""),
             error=item.get("error", ""),
             created_at=item.get("created_at", ""),
-            source=item.get("source", "analyzer"),
+            source=item.get("source", ANALYZER),
+            share_token=item.get("share_token", ""),
         )
 
 
@@ -84,12 +95,26 @@ def clip_id_for(aid: str, run_started_ms: int, rank: int) -> str:
     return str(ULID.from_bytes(run_started_ms.to_bytes(6, "big") + digest[:10]))
 
 
+def search_text(title: str, hook: str, hashtags: list[str] | tuple[str, ...]) -> str:
+    """Lowercased words of title, hook and hashtags: what `contains()` searches on /clips."""
+    return " ".join(" ".join([title, hook, *hashtags]).lower().split())
+
+
+def _listing_fields(cid: str, clid: str, score: int, title: str, hook: str, tags: Any) -> Item:
+    """Attributes the clips page reads: GSI1 (score order) and the search text."""
+    return {
+        **keys.clip_score_index(cid, score, clid),
+        "search_text": search_text(title, hook, list(tags)),
+    }
+
+
 def create_from_moment(
     table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int
 ) -> bool:
     """Write a pending clip for a moment; False when it already exists (a re-run job)."""
     item: Item = {
         **keys.clip(cid, clid),
+        **_listing_fields(cid, clid, moment.score, moment.title, moment.hook, moment.hashtags),
         "type": CLIP_TYPE,
         "asset_id": aid,
         "start": round(moment.start, 3),
@@ -103,13 +128,65 @@ def create_from_moment(
         "rank": rank,
         "render_status": PENDING,
         "created_at": utc_now_iso(),
-        "source": "analyzer",
+        "source": ANALYZER,
     }
     try:
         table.put_new(item)
     except AlreadyExists:
         return False
     return True
+
+
+def create_own(
+    table: Table, cid: str, aid: str, clid: str, window: tuple[float, float], title: str,
+    render_id: str,
+) -> Clip:  # fmt: skip
+    """A clip the creator picked on the asset page: pending, never counted towards the asset."""
+    start, end = window
+    item: Item = {
+        **keys.clip(cid, clid),
+        **_listing_fields(cid, clid, 0, title, "", []),
+        "type": CLIP_TYPE,
+        "asset_id": aid,
+        "start": round(start, 3),
+        "end": round(end, 3),
+        "score": 0,
+        "title": title,
+        "hook": "",
+        "reason": "You picked this part of the video yourself.",
+        "hashtags": [],
+        "transcript": "",
+        "rank": 0,
+        "render_status": PENDING,
+        "render_id": render_id,
+        "counted": True,  # the asset's render count is for the analyzer's clips only
+        "created_at": utc_now_iso(),
+        "source": CREATOR,
+    }
+    table.put_new(item)
+    return Clip.from_item(item)
+
+
+def restart_render(
+    table: Table, cid: str, clid: str, window: tuple[float, float], render_id: str
+) -> Clip:
+    """ready|failed → pending with a new window and render id; the old file stays playable.
+
+    Conflict while a render is queued or running (or the clip is gone)."""
+    start, end = window
+    item = table.update(
+        keys.clip(cid, clid),
+        {
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "render_status": PENDING,
+            "render_id": render_id,
+            "updated_at": utc_now_iso(),
+        },
+        condition=Attr("type").eq(CLIP_TYPE) & Attr("render_status").is_in([READY, FAILED]),
+        remove=["error"],
+    )
+    return Clip.from_item(item)
 
 
 def get(table: Table, cid: str, clid: str) -> Clip:
@@ -168,9 +245,8 @@ def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) 
         item = table.update(
             keys.clip(cid, clid),
             {"render_status": FAILED, "error": reason, "updated_at": utc_now_iso()},
-            condition=Attr("render_id").eq(render_id) & Attr("render_status").is_in(
-                [PENDING, RENDERING]
-            ),
+            condition=Attr("render_id").eq(render_id)
+            & Attr("render_status").is_in([PENDING, RENDERING]),
         )
     except Conflict:
         return None
@@ -194,3 +270,38 @@ def update_fields(table: Table, cid: str, clid: str, changes: dict[str, Any]) ->
         condition=Attr("type").eq(CLIP_TYPE),
     )  # fmt: skip
     return Clip.from_item(item)
+
+
+def edit(table: Table, cid: str, clid: str, changes: dict[str, Any], attempts: int = 3) -> Clip:
+    """Change editable fields and keep `search_text` in step with title, hook and hashtags.
+
+    The update is conditional on the searched fields being what was read, so two edits at
+    once can't leave a stale search text; on a clash it reads again (NotFound if gone)."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    for _ in range(attempts):
+        clip = get(table, cid, clid)
+        merged = {"title": clip.title, "hook": clip.hook, "hashtags": clip.hashtags, **changes}
+        text = search_text(merged["title"], merged["hook"], merged["hashtags"])
+        unchanged = (
+            Attr("type").eq(CLIP_TYPE)
+            & Attr("title").eq(clip.title)
+            & Attr("hook").eq(clip.hook)
+            & Attr("hashtags").eq(clip.hashtags)
+        )
+        try:
+            item = table.update(
+                keys.clip(cid, clid),
+                {**changes, "search_text": text, "updated_at": utc_now_iso()},
+                condition=unchanged,
+            )
+        except Conflict:
+            continue
+        return Clip.from_item(item)
+    raise Conflict(f"clip {clid} keeps changing")
+
+
+def delete(table: Table, cid: str, clid: str) -> None:
+    """Delete the clip item (its files and share link are the service's job, done first)."""
+    table.delete(keys.clip(cid, clid))

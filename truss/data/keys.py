@@ -61,6 +61,7 @@ ASSET = KeyTemplate("ASSET", ("aid",))
 ASSET_CHAPTERS = KeyTemplate("ASSET", ("aid", "kind"))
 ASSET_STATUS = KeyTemplate("ASSET", ("status", "created"))  # GSI1SK
 CLIP = KeyTemplate("CLIP", ("clid",))
+CLIP_SCORE = KeyTemplate("CLIPSCORE", ("score", "clid"))  # GSI1SK: clips by score
 STREAM = KeyTemplate("STREAM", ("sid",))
 CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("timestamp",))
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
@@ -68,7 +69,7 @@ PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
-    ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
+    ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
     PLATFORM_TOKEN,
 )  # fmt: skip
 
@@ -159,8 +160,26 @@ def clip_prefix() -> str:
     return CLIP.prefix_for()
 
 
+CLIP_SCORE_DIGITS = 3  # scores are 0-100
+
+
+def clip_score_index(cid: str, score: int, clid: str) -> Key:
+    """GSI1 attributes that list a creator's clips by score (zero-padded, so text order is
+    number order; a descending Query is best first, ties newest first)."""
+    padded = str(min(max(int(score), 0), 10**CLIP_SCORE_DIGITS - 1)).zfill(CLIP_SCORE_DIGITS)
+    return {"GSI1PK": creator_pk(cid), "GSI1SK": CLIP_SCORE.build(padded, clid)}
+
+
+def clip_score_prefix() -> str:
+    return CLIP_SCORE.prefix_for()
+
+
 def share(token: str) -> Key:
     return {"PK": SHARE.build(token), "SK": CLIP_REF.build()}
+
+
+def share_token_from_pk(pk: str) -> str:
+    return SHARE.parse(pk)[0]
 
 
 def stream(cid: str, sid: str) -> Key:

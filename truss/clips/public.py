@@ -1,0 +1,94 @@
+"""The public share page `/s/<token>`: one clip, its title and hook, nothing else.
+
+The token is the only input; the page, its poster and its video answer 404 for a token that
+never existed and 410 ("no longer shared") once revoked or the clip is gone. Media are
+redirects to short-lived presigned GETs, so Open Graph URLs stay valid for link previews.
+"""
+
+from __future__ import annotations
+
+from flask import Response, current_app, redirect, render_template, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from truss.auth.session import public
+from truss.clips import share_bp
+from truss.clips.helpers import MEDIA_URL_EXPIRES_S
+from truss.data import get_table
+from truss.data.clips import Clip
+from truss.data.table import NotFound
+from truss.extensions import limiter
+from truss.services.shares import ShareGone, open_share
+from truss.storage import get_storage
+
+PUBLIC_LIMIT = "120 per minute"
+
+
+@share_bp.errorhandler(NotFound)
+def unknown_link(exc: NotFound) -> tuple[str, int]:
+    return render_template("share/gone.html", never_existed=True), 404
+
+
+@share_bp.errorhandler(ShareGone)
+def gone(exc: ShareGone) -> tuple[str, int]:
+    return render_template("share/gone.html", never_existed=False), 410
+
+
+@share_bp.after_request
+def never_cached(response: Response) -> Response:
+    """A revoked link must stop working at once: no shared or browser caches."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def presigned(key: str) -> str:
+    return get_storage().presigned_get(key, MEDIA_URL_EXPIRES_S) if key else ""
+
+
+@share_bp.get("/s/<token>")
+@limiter.limit(PUBLIC_LIMIT)
+@public
+def page(token: str) -> str:
+    clip = open_share(get_table(), token)
+    return render_template(
+        "share/page.html",
+        clip=shown(clip),
+        token=token,
+        video_url=presigned(clip.video_key),
+        poster_url=presigned(clip.poster_key),
+        og_video=url_for("share.video", token=token, _external=True),
+        og_image=url_for("share.poster", token=token, _external=True),
+        og_url=url_for("share.page", token=token, _external=True),
+        video_size=current_app.config.get("RENDER_SIZE", "720x1280").split("x"),
+    )
+
+
+@share_bp.get("/s/<token>/poster.jpg")
+@limiter.limit(PUBLIC_LIMIT)
+@public
+def poster(token: str) -> BaseResponse:
+    clip = open_share(get_table(), token)
+    if not clip.poster_key:
+        raise ShareGone(token)
+    return redirect(presigned(clip.poster_key))
+
+
+@share_bp.get("/s/<token>/clip.mp4")
+@limiter.limit(PUBLIC_LIMIT)
+@public
+def video(token: str) -> BaseResponse:
+    clip = open_share(get_table(), token)
+    if not clip.video_key:
+        raise ShareGone(token)
+    return redirect(presigned(clip.video_key))
+
+
+def shown(clip: Clip) -> dict[str, object]:
+    """Only what the public page prints: no ids, no source video, no creator."""
+    return {
+        "title": clip.title,
+        "hook": clip.hook,
+        "hashtags": clip.hashtags,
+        "duration": clip.duration,
+        "playable": bool(clip.video_key),
+    }
