@@ -81,22 +81,46 @@ def test_best_score_first_is_exact_across_page_boundaries(
     assert ordered == sorted(((c.score, c.id) for c in library["clips"]), reverse=True)
 
 
+def talk_launch_40(lib: dict[str, Any], c: Clip) -> bool:
+    return c.asset_id == lib["talk"].id and c.score >= 40 and "launch" in c.title.lower()
+
+
 CASES: list[tuple[str, Any, Any]] = [
-    ("video", lambda lib: ClipFilters(asset_id=lib["stream"].id), lambda lib, c: c.asset_id == lib["stream"].id),
+    (
+        "video",
+        lambda lib: ClipFilters(asset_id=lib["stream"].id),
+        lambda lib, c: c.asset_id == lib["stream"].id,
+    ),
     ("min score", lambda lib: ClipFilters(min_score=75), lambda lib, c: c.score >= 75),
     ("ready", lambda lib: ClipFilters(status="ready"), lambda lib, c: c.render_status == "ready"),
-    ("working", lambda lib: ClipFilters(status="working"), lambda lib, c: c.render_status == "pending"),
-    ("failed", lambda lib: ClipFilters(status="failed"), lambda lib, c: c.render_status == "failed"),
-    ("word", lambda lib: ClipFilters(words=search_words("ROCKET")), lambda lib, c: "Rocket" in c.title),
+    (
+        "working",
+        lambda lib: ClipFilters(status="working"),
+        lambda lib, c: c.render_status == "pending",
+    ),
+    (
+        "failed",
+        lambda lib: ClipFilters(status="failed"),
+        lambda lib, c: c.render_status == "failed",
+    ),
+    (
+        "word",
+        lambda lib: ClipFilters(words=search_words("ROCKET")),
+        lambda lib, c: "Rocket" in c.title,
+    ),
     ("hashtag", lambda lib: ClipFilters(words=("#food",)), lambda lib, c: "#food" in c.hashtags),
-    ("two words", lambda lib: ClipFilters(words=("watch", "fail")), lambda lib, c: "Cooking" in c.title),
+    (
+        "two words",
+        lambda lib: ClipFilters(words=("watch", "fail")),
+        lambda lib, c: "Cooking" in c.title,
+    ),
     (
         "everything at once",
         lambda lib: ClipFilters(asset_id=lib["talk"].id, min_score=40, words=("launch",)),
-        lambda lib, c: c.asset_id == lib["talk"].id and c.score >= 40 and "launch" in c.title.lower(),
+        talk_launch_40,
     ),
     ("no match", lambda lib: ClipFilters(words=("nothing-like-this",)), lambda lib, c: False),
-]  # fmt: skip
+]
 
 
 def test_filters_and_search_return_exactly_the_matching_clips(

@@ -51,7 +51,7 @@ def test_the_clip_page_shows_player_reason_fields_and_copy_buttons(
                        ("hashtags", "#space #launch"), ("transcript", "Hello all")]:  # fmt: skip
         assert re.search(rf'id="field-{name}-value"[^>]*>[^<]*{re.escape(text)}', page), name
         assert f'data-copy="field-{name}-value"' in page
-    assert 'href="/clips/{}/download"'.format(CLID) in page
+    assert f'href="/clips/{CLID}/download"' in page
     assert "Launch talk" in page  # the source video, linked
     assert '<video id="source-player"' in page and f"#t={clip.start}" in page
 

@@ -97,7 +97,7 @@ def test_a_good_trim_goes_pending_enqueues_and_starts_polling(
     assert clip.render_id.startswith("t") and clip.render_id != old.render_id
     assert setup["queue"].calls == [(setup["cid"], CLID, clip.render_id)]
     assert clip.video_key == old.video_key  # the old file stays until the new one is ready
-    assert "Re-rendering 1:05–1:20.5" in page
+    assert "Re-rendering 1:05\N{EN DASH}1:20.5" in page
     assert 'id="clip-status"' in page and 'hx-swap-oob="true"' in page
     assert 'hx-trigger="every 2s"' in page
 
@@ -170,7 +170,7 @@ def test_a_finished_re_render_swaps_in_the_new_file(
         'id="clip-player" class="clip-player" aria-label="Clip player" hx-swap-oob="true"' in html
     )
     assert keys.clip_video_object(cid, CLID, render_id) in video_src(html)
-    assert "0:00–0:20" in html
+    assert "0:00\N{EN DASH}0:20" in html
 
 
 @pytest.mark.parametrize(
