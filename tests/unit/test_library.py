@@ -141,7 +141,7 @@ def test_asset_page_has_player_details_and_polling(app: Flask, client: FlaskClie
     assert f"creators/{creator.id}/assets/{asset.id}/source" in html
     assert "X-Amz-Expires=900" in html
     assert "Talk.mp4" in html
-    assert 'hx-trigger="every 3s"' in html
+    assert 'hx-trigger="every 2s"' in html
     status = client.get(f"/assets/{asset.id}/status", headers=HX)
     assert status.status_code == 200
 

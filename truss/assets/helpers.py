@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 
 from truss.auth.session import current_creator
-from truss.data import get_table
+from truss.data import assets, get_table
 from truss.data.assets import FAILED, READY, Asset
+from truss.data.clips import Clip
 from truss.data.table import Table
-from truss.services.uploads import OnUploaded, UploadLimits, human_size, no_follow_up
+from truss.services.uploads import OnUploaded, UploadLimits, human_size
 from truss.storage import Storage, get_storage
 
 ON_UPLOADED_EXTENSION = "truss.on_uploaded"
@@ -28,9 +29,41 @@ def limits() -> UploadLimits:
 
 
 def on_uploaded_hook() -> OnUploaded:
-    """What runs after a confirmed upload: `app.extensions["truss.on_uploaded"]` if set."""
-    hook: OnUploaded = current_app.extensions.get(ON_UPLOADED_EXTENSION, no_follow_up)
+    """What runs after a confirmed upload: queue the analysis (tests may swap it in
+    `app.extensions["truss.on_uploaded"]`)."""
+    hook: OnUploaded = current_app.extensions.get(ON_UPLOADED_EXTENSION, queue_analysis)
     return hook
+
+
+def queue_analysis(asset: Asset) -> None:
+    from truss.jobs import request_analysis
+
+    request_analysis(asset)
+
+
+def is_stuck(asset: Asset) -> bool:
+    return assets.is_stuck(asset, int(current_app.config["JOB_TIMEOUT_S"]))
+
+
+def cost_usd(asset: Asset) -> float:
+    config = current_app.config
+    return (
+        asset.input_tokens * config["GEMINI_INPUT_PRICE_PER_M"]
+        + asset.output_tokens * config["GEMINI_OUTPUT_PRICE_PER_M"]
+    ) / 1_000_000
+
+
+def poster_url(storage: Storage, clip: Clip) -> str:
+    if not clip.poster_key:
+        return ""
+    return storage.presigned_get(clip.poster_key, THUMBNAIL_URL_EXPIRES_S)
+
+
+def clip_link(clip: Clip) -> str:
+    """The clip's own page, once the clips area exists."""
+    if "clips.detail" not in current_app.view_functions:
+        return ""
+    return url_for("clips.detail", clid=clip.id)
 
 
 def duration(seconds: float | None) -> str:
@@ -62,4 +95,12 @@ def thumbnail_url(storage: Storage, asset: Asset) -> str:
 
 
 def template_helpers() -> dict[str, Any]:
-    return {"duration": duration, "filesize": filesize, "badge_class": badge_class}
+    return {
+        "duration": duration,
+        "filesize": filesize,
+        "badge_class": badge_class,
+        "is_stuck": is_stuck,
+        "cost_usd": cost_usd,
+        "poster_url": lambda clip: poster_url(get_storage(), clip),
+        "clip_link": clip_link,
+    }

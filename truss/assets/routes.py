@@ -12,15 +12,18 @@ from truss.assets import bp
 from truss.assets.helpers import (
     PLAYBACK_URL_EXPIRES_S,
     collaborators,
+    is_stuck,
     limits,
+    on_uploaded_hook,
     template_helpers,
     thumbnail_url,
 )
-from truss.data import assets
+from truss.data import assets, clips
 from truss.data.table import NotFound
 from truss.errors import render_error
 from truss.extensions import htmx
-from truss.services import uploads
+from truss.services import analysis, uploads
+from truss.services.chapters import load_chapters
 from truss.storage import get_storage
 
 PAGE_SIZE = 25
@@ -78,17 +81,41 @@ def detail(aid: str) -> str:
     asset = assets.get(table, cid, aid)
     playable = asset.status not in {assets.UPLOADING, assets.FAILED}
     video_url = storage.presigned_get(asset.source_key, PLAYBACK_URL_EXPIRES_S) if playable else ""
-    return render_template("assets/detail.html", asset=asset, video_url=video_url)
+    return render_template(
+        "assets/detail.html",
+        asset=asset,
+        video_url=video_url,
+        chapters=load_chapters(table, storage, cid, aid),
+        clips=clips.for_asset(table, cid, aid),
+    )
 
 
 @bp.get("/assets/<aid>/status")
 def status(aid: str) -> Response | str:
     table, _, cid = collaborators()
     asset = assets.get(table, cid, aid)
-    html = render_template("assets/_status.html", asset=asset)
-    if asset.display_status in TERMINAL:
-        return HTMXResponseStopPolling(html)
-    return html
+    on_detail = request.args.get("page") == "detail"
+    html = render_template("assets/_status.html", asset=asset, status_page=request.args.get("page"))
+    if asset.display_status not in TERMINAL:
+        return html
+    response = HTMXResponseStopPolling(html)
+    if on_detail and asset.status == assets.READY:
+        response.headers["HX-Refresh"] = "true"  # show the chapters and clips that just arrived
+    return response
+
+
+@bp.post("/assets/<aid>/retry")
+def retry(aid: str) -> BaseResponse:
+    table, _, cid = collaborators()
+    asset = assets.get(table, cid, aid)
+    try:
+        analysis.retry(table, asset, stuck=is_stuck(asset), start=on_uploaded_hook())
+    except analysis.CannotRetry as exc:
+        flash(str(exc), "error")
+    else:
+        flash("The analysis will run again. This page shows its progress.", "info")
+    target = url_for("assets.detail", aid=aid)
+    return HTMXResponseClientRedirect(target) if htmx else redirect(target)
 
 
 @bp.get("/assets/<aid>/title")

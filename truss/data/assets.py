@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
@@ -81,6 +82,15 @@ class Asset:
     thumbnail_key: str
     progress: int
     error: str
+    stage: str = ""
+    failed_from: str = ""
+    status_changed_at: str = ""
+    analyzer: str = ""
+    summary: str = ""
+    clips_total: int = 0
+    clips_done: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
     @classmethod
     def from_item(cls, item: Item) -> Asset:
@@ -106,6 +116,15 @@ class Asset:
             thumbnail_key=item.get("thumbnail_key", ""),
             progress=int(item.get("progress", 0)),
             error=item.get("error", ""),
+            stage=item.get("stage", ""),
+            failed_from=item.get("failed_from", ""),
+            status_changed_at=str(item.get("status_changed_at") or item["created_at"]),
+            analyzer=item.get("analyzer", ""),
+            summary=item.get("summary", ""),
+            clips_total=int(item.get("clips_total", 0)),
+            clips_done=int(item.get("clips_done", 0)),
+            input_tokens=int(item.get("input_tokens", 0)),
+            output_tokens=int(item.get("output_tokens", 0)),
         )
 
     @property
@@ -266,6 +285,27 @@ def fail(table: Table, cid: str, aid: str, reason: str, expected_from: str | Non
         error=reason,
         failed_from=expected_from,
     )
+
+
+def set_progress(
+    table: Table, cid: str, aid: str, status: str, stage: str, percent: int, **extra: Any
+) -> Asset:
+    """Stage and percentage (and facts like duration) while the asset is still in `status`."""
+    item = table.update(
+        keys.asset(cid, aid),
+        {"stage": stage, "progress": percent, "updated_at": utc_now_iso(), **extra},
+        condition=Attr("status").eq(status) & Attr("type").eq(ASSET_TYPE),
+    )
+    return Asset.from_item(item)
+
+
+def is_stuck(asset: Asset, job_timeout_s: int, now: float | None = None) -> bool:
+    """Working for longer than a job may run (plus retries): the worker died or was lost."""
+    if asset.status not in {QUEUED, ANALYZING, RENDERING}:
+        return False
+    changed = datetime.fromisoformat(asset.status_changed_at).timestamp()
+    now = time.time() if now is None else now
+    return now - changed > 3 * job_timeout_s + 600
 
 
 def clean_title(title: str) -> str:

@@ -1,0 +1,112 @@
+"""What a creator sees while a video is analysed: stage, percentage, polling, retry."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from truss.analysis.base import Moment
+from truss.data import assets, clips, get_table, keys
+
+AID = "01BBBBBBBBBBBBBBBBBBBBBBBB"
+
+
+def working_asset(app: Flask, cid: str, status: str = assets.ANALYZING) -> None:
+    with app.app_context():
+        table = get_table()
+        assets.create(
+            table, cid, AID, title="Stream VOD", file_name="vod.mp4", expected_size=10,
+            declared_type="video/mp4", upload_mode="post", upload_expires_at=2**40,
+        )  # fmt: skip
+        path = [assets.UPLOADED, assets.QUEUED, assets.ANALYZING, assets.RENDERING, assets.READY]
+        current = assets.UPLOADING
+        for step in path[: path.index(status) + 1]:
+            assets.transition(table, cid, AID, current, step)
+            current = step
+
+
+def test_status_fragment_shows_stage_and_percentage_and_keeps_polling(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id)
+    with app.app_context():
+        assets.set_progress(get_table(), creator.id, AID, assets.ANALYZING, "Finding moments", 20)
+    response = client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Finding moments" in html and 'value="20"' in html and "20%" in html
+    assert 'hx-trigger="every 2s"' in html
+
+
+def test_polling_stops_with_286_at_ready_and_the_asset_page_reloads(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id, assets.READY)
+    response = client.get(f"/assets/{AID}/status?page=detail", headers={"HX-Request": "true"})
+    assert response.status_code == 286
+    assert response.headers.get("HX-Refresh") == "true"
+    assert "hx-trigger" not in response.get_data(as_text=True)
+    from_library = client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"})
+    assert from_library.status_code == 286 and "HX-Refresh" not in from_library.headers
+
+
+def test_ready_asset_page_lists_chapters_and_clips_best_first(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id, assets.READY)
+    with app.app_context():
+        table = get_table()
+        table.put(
+            {**keys.asset_chapters(creator.id, AID), "type": "chapters",
+             "chapters": [{"start": 0, "end": 30, "title": "Cold open", "summary": ""},
+                          {"start": 30, "end": 90, "title": "The big reveal", "summary": ""}]}
+        )  # fmt: skip
+        for rank, score in enumerate((55, 91)):
+            moment = Moment(10.0 * rank, 10.0 * rank + 20, f"Moment {score}", "", score, "loud")
+            clips.create_from_moment(table, creator.id, AID, f"01CLIP{rank:020d}", moment, rank)
+    html = client.get(f"/assets/{AID}").get_data(as_text=True)
+    assert "Cold open" in html and 'data-seek="30' in html
+    assert html.index("Moment 91") < html.index("Moment 55")
+    assert "not by what is said" not in html or "signal" in html
+
+
+def test_a_failed_analysis_can_be_retried_from_the_page(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id, assets.ANALYZING)
+    started: list[str] = []
+    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.id)
+    with app.app_context():
+        assets.fail(get_table(), creator.id, AID, "Analysis stopped unexpectedly. Press Retry.")
+    page = client.get(f"/assets/{AID}").get_data(as_text=True)
+    assert "Retry the analysis" in page and "Analysis stopped unexpectedly" in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(f"/assets/{AID}/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert started == [AID]
+
+
+def test_a_failed_upload_cannot_be_retried_as_an_analysis(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    with app.app_context():
+        table = get_table()
+        assets.create(
+            table, creator.id, AID, title="x", file_name="x.mp4", expected_size=10,
+            declared_type="video/mp4", upload_mode="post", upload_expires_at=2**40,
+        )  # fmt: skip
+        assets.fail(table, creator.id, AID, "The file never arrived.")
+    started: list[str] = []
+    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.id)
+    page = client.get(f"/assets/{AID}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        f"/assets/{AID}/retry", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "upload it again" in response.get_data(as_text=True)
+    assert started == []

@@ -1,0 +1,200 @@
+"""The analysis pipeline on moto + fakeredis with jobs run inline and real ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+from flask import Flask
+
+from truss import jobs, media
+from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
+from truss.data import assets, clips, get_table, keys
+from truss.data.assets import Asset
+from truss.services.pipeline import NO_MOMENTS, Pipeline
+from truss.storage import get_storage
+
+
+def make_video(path: Path, seconds: int, size: str = "320x180") -> Path:
+    """A small test video: moving test pattern, a hard cut to red halfway, a tone."""
+    half = seconds // 2
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run(
+        [
+            ffmpeg, "-v", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc=size={size}:rate=15:duration={half}",
+            "-f", "lavfi", "-i", f"color=c=red:size={size}:rate=15:duration={seconds - half}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+            "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+            "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
+        ],
+        check=True,
+        timeout=120,
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("media") / "talk.mp4", 40)
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+
+
+def uploaded_asset(
+    source: Path | bytes, cid: str = "C1", aid: str = "01AAAAAAAAAAAAAAAAAAAAAAAA"
+) -> Asset:
+    table, storage = get_table(), get_storage()
+    asset = assets.create(
+        table, cid, aid, title="My talk", file_name="talk.mp4", expected_size=10,
+        declared_type="video/mp4", upload_mode="post", upload_expires_at=2**40,
+    )  # fmt: skip
+    body = source if isinstance(source, bytes) else source.read_bytes()
+    storage.put_bytes(asset.source_key, body, "video/mp4")
+    return assets.transition(table, cid, aid, assets.UPLOADING, assets.UPLOADED, size=len(body))
+
+
+class FakeAnalyzer:
+    name = "fake"
+
+    def __init__(self, moments: list[Moment]) -> None:
+        self.moments = moments
+        self.calls = 0
+
+    def analyze(
+        self, video: Path, probe: StreamInfo, lengths: ClipLengths, max_moments: int = 8
+    ) -> AnalysisResult:
+        self.calls += 1
+        chapters = [Chapter(0, probe.duration, "All of it")]
+        return AnalysisResult(chapters, self.moments, Usage(12, 3, probe.duration), "s", "fake")
+
+
+def moment(start: float, end: float, score: int) -> Moment:
+    return Moment(start, end, f"At {start}", "hook", score, "because", ("#a",))
+
+
+def fake_pipeline(analyzer: FakeAnalyzer, rendered: list[tuple[str, str, str]]) -> Pipeline:
+    def enqueue(cid: str, clid: str, render_id: str) -> None:
+        rendered.append((cid, clid, render_id))
+
+    return Pipeline(get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10))
+
+
+def test_uploaded_video_becomes_ready_with_rendered_vertical_clips(
+    ctx: None, video: Path, tmp_path: Path
+) -> None:
+    asset = uploaded_asset(video)
+    jobs.request_analysis(asset)  # RQ_ASYNC off: analysis and renders run now
+    table, storage = get_table(), get_storage()
+    done = assets.get(table, asset.creator_id, asset.id)
+    assert done.status == assets.READY, done.error
+    item = table.get(keys.asset(asset.creator_id, asset.id))
+    assert item["clips_total"] >= 1 and item["clips_done"] == item["clips_total"]
+    assert item["thumbnail_key"] and storage.head(item["thumbnail_key"]) is not None
+    assert abs(item["duration_s"] - 40) < 0.5
+    chapters = table.get(keys.asset_chapters(asset.creator_id, asset.id))["chapters"]
+    assert chapters and chapters[0]["start"] == 0
+    made = clips.for_asset(table, asset.creator_id, asset.id)
+    assert made == sorted(made, key=lambda c: -c.score)
+    first = made[0]
+    assert first.render_status == clips.READY
+    out = tmp_path / "clip.mp4"
+    storage.download(first.video_key, str(out))
+    probe = media.probe(out)
+    assert (probe.width, probe.height) == (720, 1280)
+    assert abs(probe.duration - first.duration) < 0.5
+
+
+def test_a_file_that_is_not_a_video_fails_with_a_reason_and_no_clips(ctx: None) -> None:
+    asset = uploaded_asset(b"this is not a video at all" * 100)
+    jobs.request_analysis(asset)
+    failed = assets.get(get_table(), asset.creator_id, asset.id)
+    assert failed.status == assets.FAILED
+    assert "video" in failed.error.lower() and len(failed.error) < 300
+    assert clips.for_asset(get_table(), asset.creator_id, asset.id) == []
+
+
+def test_no_moment_is_a_clear_outcome_not_a_crash(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    assets.transition(table, asset.creator_id, asset.id, assets.UPLOADED, assets.QUEUED)
+    fake_pipeline(FakeAnalyzer([]), []).analyze(asset.creator_id, asset.id)
+    done = table.get(keys.asset(asset.creator_id, asset.id))
+    assert done["status"] == assets.READY and done["stage"] == NO_MOMENTS
+
+
+def test_rerunning_an_analysis_never_duplicates_clips(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    analyzer = FakeAnalyzer([moment(1, 6, 90), moment(8, 14, 70)])
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(analyzer, rendered)
+    pipeline.analyze(cid, aid)
+    pipeline.analyze(cid, aid)  # a duplicate job after the asset moved on: does nothing
+    assert analyzer.calls == 1
+    assert len(clips.for_asset(table, cid, aid)) == 2
+    assert len({clid for _, clid, _ in rendered}) == 2
+    # a crashed run that restarts mid-analysis writes the same clip ids again
+    table.update(keys.asset(cid, aid), {"status": assets.ANALYZING})
+    pipeline.analyze(cid, aid)
+    assert len(clips.for_asset(table, cid, aid)) == 2
+
+
+def test_each_clip_counts_once_and_the_last_makes_the_asset_ready(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90), moment(8, 14, 70)]), rendered)
+    pipeline.analyze(cid, aid)
+    (_, first, rid), (_, second, rid2) = rendered
+    pipeline.render(cid, first, rid)
+    pipeline.render(cid, first, rid)  # the same job again: no double count
+    item = table.get(keys.asset(cid, aid))
+    assert item["status"] == assets.RENDERING and item["clips_done"] == 1
+    assert item["stage"] == "Rendered 1 of 2 clips"
+    pipeline.render(cid, second, rid2)
+    assert table.get(keys.asset(cid, aid))["status"] == assets.READY
+
+
+def test_a_clip_that_cannot_render_fails_alone(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90), moment(100, 106, 70)]), rendered)
+    pipeline.analyze(cid, aid)
+    for _, clid, rid in rendered:
+        pipeline.render(cid, clid, rid)
+    made = {c.start: c for c in clips.for_asset(table, cid, aid)}
+    assert made[1].render_status == clips.READY
+    assert made[100].render_status == clips.FAILED and made[100].error
+    done = table.get(keys.asset(cid, aid))
+    assert done["status"] == assets.READY and "1 failed" in done["stage"]
+
+
+def test_a_crash_after_the_last_retry_fails_the_asset_with_what_to_do(ctx: None) -> None:
+    asset = uploaded_asset(b"x")
+    table = get_table()
+    assets.transition(table, asset.creator_id, asset.id, assets.UPLOADED, assets.QUEUED)
+
+    class LastTry:
+        args = (asset.creator_id, asset.id)
+        retries_left = 0
+
+    jobs.analysis_crashed(LastTry(), None, RuntimeError, RuntimeError("worker died"), None)  # type: ignore[arg-type]
+    failed = assets.get(table, asset.creator_id, asset.id)
+    assert failed.status == assets.FAILED
+    assert "Retry" in failed.error and "worker died" in failed.error

@@ -1,0 +1,33 @@
+"""Running an analysis again: from a failure, or when a worker was lost mid-way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from truss.data import assets
+from truss.data.assets import Asset
+from truss.data.table import Conflict, Table
+
+
+class CannotRetry(Exception):
+    """The asset can't be analysed again right now; the message says why."""
+
+
+def retry(table: Table, asset: Asset, stuck: bool, start: Callable[[Asset], object]) -> None:
+    """A failed (or stuck) asset goes back to the queue; `start` queues the analysis."""
+    if stuck:
+        try:
+            asset = assets.fail(
+                table, asset.creator_id, asset.id,
+                "The worker stopped answering.", expected_from=asset.status,
+            )  # fmt: skip
+        except Conflict:
+            asset = assets.get(table, asset.creator_id, asset.id)
+    if asset.status != assets.FAILED:
+        raise CannotRetry("Only a failed analysis can be retried; this one is " + asset.status)
+    if asset.failed_from == assets.UPLOADING:
+        raise CannotRetry("The upload never finished. Delete this video and upload it again.")
+    try:
+        start(asset)
+    except Conflict as exc:
+        raise CannotRetry("Someone else just retried it. Reload the page.") from exc
