@@ -1,8 +1,10 @@
 """The public share page `/s/<token>`: one clip, its title and hook, nothing else.
 
 The token is the only input; the page, its poster and its video answer 404 for a token that
-never existed and 410 ("no longer shared") once revoked or the clip is gone. Media are
-redirects to short-lived presigned GETs, so Open Graph URLs stay valid for link previews.
+never existed and 410 ("no longer shared") once revoked or the clip is gone. The page's
+media (and its Open Graph URLs) are this blueprint's redirects to short-lived presigned GETs,
+so a page left open or a link preview fetched later still works, and the page itself names
+no object key.
 """
 
 from __future__ import annotations
@@ -53,9 +55,8 @@ def page(token: str) -> str:
     return render_template(
         "share/page.html",
         clip=shown(clip),
-        token=token,
-        video_url=presigned(clip.video_key),
-        poster_url=presigned(clip.poster_key),
+        video_url=url_for("share.video", token=token) if clip.video_key else "",
+        poster_url=url_for("share.poster", token=token) if clip.poster_key else "",
         og_video=url_for("share.video", token=token, _external=True),
         og_image=url_for("share.poster", token=token, _external=True),
         og_url=url_for("share.page", token=token, _external=True),
