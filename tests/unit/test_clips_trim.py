@@ -184,3 +184,13 @@ def test_times_are_read_as_seconds_or_clock_time(text: str, seconds: float | Non
 
 def test_an_end_a_hair_past_the_source_is_clamped_to_it() -> None:
     assert check_window("100", "120.04", 120.0, TrimLimits()) == (100.0, 120.0)
+
+
+def test_polling_a_clip_deleted_in_another_tab_stops_and_says_so(
+    client: FlaskClient, setup: dict[str, Any]
+) -> None:
+    trim(client, "0", "20")
+    client.post(f"/clips/{CLID}/delete", headers=htmx_headers(client))
+    response = client.get(f"/clips/{CLID}/status", headers={"HX-Request": "true"})
+    assert response.status_code == 286
+    assert "This clip was deleted." in response.get_data(as_text=True)

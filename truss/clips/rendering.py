@@ -10,6 +10,7 @@ from truss.clips import bp
 from truss.clips.helpers import collaborators, enqueue_render, own_clip, trim_limits
 from truss.clips.routes import detail_context
 from truss.data import assets
+from truss.data.table import NotFound
 from truss.extensions import htmx
 from truss.services import clips as service
 
@@ -38,7 +39,10 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
 @bp.get("/clips/<clid>/status")
 def status(clid: str) -> BaseResponse | str:
     """Polled every 2 s while rendering; at ready/failed, stop and swap in the player."""
-    _, _, clip = own_clip(clid)
+    try:
+        _, _, clip = own_clip(clid)
+    except NotFound:  # deleted meanwhile (another tab): stop polling, say so
+        return HTMXResponseStopPolling(render_template("clips/_status_gone.html"))
     html = render_template("clips/_status.html", clip=clip, swap_player=not clip.working)
     return html if clip.working else HTMXResponseStopPolling(html)
 
