@@ -39,12 +39,22 @@ def init_command() -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues: str, burst: bool) -> None:
-    """Run an RQ worker (with the scheduler, so retries with intervals run) on the queues."""
+    """Run an RQ worker (with the scheduler, so retries with intervals run) on the queues.
+
+    A job whose worker died (kill -9) is found abandoned by the next registry maintenance
+    (every WORKER_MAINTENANCE_S) once its heartbeat lapses, and retried if it has retries left.
+    """
     from truss.queue import get_redis
 
     redis = get_redis()
     names = [name.strip() for name in queues.split(",") if name.strip()]
-    worker = Worker([Queue(name, connection=redis) for name in names], connection=redis)
+    config = current_app.config
+    worker = Worker(
+        [Queue(name, connection=redis) for name in names],
+        connection=redis,
+        maintenance_interval=config["WORKER_MAINTENANCE_S"],
+        job_monitoring_interval=config["WORKER_HEARTBEAT_S"],
+    )
     worker.work(with_scheduler=True, burst=burst)
 
 

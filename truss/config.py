@@ -121,6 +121,8 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "RQ_ASYNC": True,
         "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
         "PROXY_HOPS": _int(env, "TRUSS_PROXY_HOPS", 0),
+        "WORKER_MAINTENANCE_S": _int(env, "TRUSS_WORKER_MAINTENANCE_S", 60),
+        "WORKER_HEARTBEAT_S": _int(env, "TRUSS_WORKER_HEARTBEAT_S", 30),
         **_analysis_settings(env),
     }
 
@@ -184,6 +186,8 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "RQ_ASYNC": False,
         "JOB_TIMEOUT_S": 600,
         "PROXY_HOPS": 0,
+        "WORKER_MAINTENANCE_S": 60,
+        "WORKER_HEARTBEAT_S": 30,
         **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),
     }
     config.update(overrides)

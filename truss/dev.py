@@ -235,6 +235,9 @@ def run_stack(settings: StackSettings) -> int:
         threading.Thread(target=stack.keep_saving, daemon=True).start()
         print(f"truss dev: open {settings.app_url}  (Ctrl-C stops everything)", flush=True)
         while not done.wait(1.0):
+            if stack.children["worker"].poll() is not None:
+                print("truss dev: the worker stopped; starting a new one", file=sys.stderr)
+                stack.spawn("worker", [*cli, "worker"])
             dead = [n for n, p in stack.children.items() if p.poll() is not None]
             if dead:
                 print(f"truss dev: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)

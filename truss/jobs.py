@@ -25,7 +25,7 @@ from truss.services.pipeline import Pipeline
 from truss.storage import get_storage
 
 log = logging.getLogger(__name__)
-RETRY = Retry(max=2, interval=[10, 60])
+RETRY = Retry(max=3, interval=[5, 30, 120])
 CRASHED = "Analysis stopped unexpectedly ({error}). Press Retry to run it again."
 RENDER_CRASHED = "Rendering stopped unexpectedly ({error}). Press Re-render to try again."
 

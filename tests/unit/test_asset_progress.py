@@ -110,3 +110,38 @@ def test_a_failed_upload_cannot_be_retried_as_an_analysis(
     )
     assert "upload it again" in response.get_data(as_text=True)
     assert started == []
+
+
+def test_a_ready_video_can_be_analysed_again_from_its_page(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id, assets.READY)
+    started: list[str] = []
+    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.status)
+    page = client.get(f"/assets/{AID}").get_data(as_text=True)
+    assert "Re-analyse this video" in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(f"/assets/{AID}/retry", data={"csrf_token": token})
+    assert started == [assets.READY]
+
+
+def test_each_poll_reads_exactly_one_item(app: Flask, client: FlaskClient, auth) -> None:
+    calls: list[dict[str, int]] = []
+
+    @app.after_request
+    def count(response):  # type: ignore[no-untyped-def]
+        from flask import g
+
+        calls.append(dict(g.truss_table.calls) if "truss_table" in g else {})
+        return response
+
+    creator = auth.login()
+    working_asset(app, creator.id)
+    client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"})  # warms the profile cache
+    calls.clear()
+    for _ in range(3):
+        assert (
+            client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"}).status_code == 200
+        )
+    assert calls == [{"get": 1}] * 3

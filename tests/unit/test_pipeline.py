@@ -198,3 +198,22 @@ def test_a_crash_after_the_last_retry_fails_the_asset_with_what_to_do(ctx: None)
     failed = assets.get(table, asset.creator_id, asset.id)
     assert failed.status == assets.FAILED
     assert "Retry" in failed.error and "worker died" in failed.error
+
+
+def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
+    ctx: None, video: Path
+) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    rendered: list[tuple[str, str, str]] = []
+    fake_pipeline(FakeAnalyzer([moment(1, 6, 90), moment(8, 14, 70)]), rendered).analyze(cid, aid)
+    own = Moment(20, 30, "Mine", "", 50, "picked by hand")
+    clips.create_from_moment(table, cid, aid, "01OWNCLIP0000000000000000A", own, 9)
+    clips.update_fields(table, cid, "01OWNCLIP0000000000000000A", {"source": "creator"})
+    table.update(keys.asset(cid, aid), {"status": assets.FAILED})
+    assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED)
+    fake_pipeline(FakeAnalyzer([moment(2, 9, 80)]), rendered).analyze(cid, aid)
+    left = clips.for_asset(table, cid, aid)
+    assert sorted((c.title, c.source) for c in left) == [("At 2", "analyzer"), ("Mine", "creator")]

@@ -109,7 +109,7 @@ def retry(aid: str) -> BaseResponse:
     table, _, cid = collaborators()
     asset = assets.get(table, cid, aid)
     try:
-        analysis.retry(table, asset, stuck=is_stuck(asset), start=on_uploaded_hook())
+        analysis.run_again(table, asset, stuck=is_stuck(asset), start=on_uploaded_hook())
     except analysis.CannotRetry as exc:
         flash(str(exc), "error")
     else:

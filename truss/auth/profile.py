@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from truss.auth.session import remember_creator
 from truss.data.creators import Creator, rename_creator
 from truss.data.table import Table
 
@@ -22,4 +23,6 @@ def clean_display_name(raw: str | None) -> str:
 
 
 def change_display_name(table: Table, creator: Creator, raw: str | None) -> Creator:
-    return rename_creator(table, creator.id, clean_display_name(raw))
+    renamed = rename_creator(table, creator.id, clean_display_name(raw))
+    remember_creator(renamed)
+    return renamed

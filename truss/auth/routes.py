@@ -24,7 +24,14 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from truss.auth import magic, oauth, profile
-from truss.auth.session import current_creator, public, safe_next, sign_in, sign_out
+from truss.auth.session import (
+    current_creator,
+    public,
+    remember_creator,
+    safe_next,
+    sign_in,
+    sign_out,
+)
 from truss.data import get_table
 from truss.data.creators import Creator, end_all_sessions, get_or_create_by_email
 from truss.extensions import htmx, limiter
@@ -186,7 +193,7 @@ def logout() -> Response:
 
 @bp.post("/logout/everywhere")
 def logout_everywhere() -> Response:
-    end_all_sessions(get_table(), current_creator().id)
+    remember_creator(end_all_sessions(get_table(), current_creator().id))
     sign_out()
     flash("You're signed out on every device and browser.", "info")
     return redirect(url_for("auth.login"), code=303)

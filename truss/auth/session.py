@@ -8,9 +8,11 @@ version equals the creator's (bumped by "sign out everywhere").
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -26,6 +28,7 @@ from truss.queue import get_redis
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEEN_GRANULARITY_S = 60
+CREATOR_CACHE_S = 30
 
 
 def public(view: F) -> F:
@@ -80,16 +83,36 @@ def load_creator() -> Creator | None:
     now = int(time.time())
     creator = None
     if _session_alive(now):
-        try:
-            creator = get_creator(get_table(), cid)
-        except NotFound:
-            creator = None
+        creator = cached_creator(cid)
     if creator is None or creator.session_version != session.get("sv"):
         session.clear()
         return None
     if now - int(session.get("seen", 0)) >= SEEN_GRANULARITY_S:
         session["seen"] = now
     return creator
+
+
+def _creator_key(cid: str) -> str:
+    return f"truss:creator:{cid}"
+
+
+def cached_creator(cid: str) -> Creator | None:
+    """The creator's profile, from a short-lived Redis copy (so a poll costs no extra read)."""
+    redis = get_redis()
+    raw = redis.get(_creator_key(cid))
+    if raw:
+        return Creator(**json.loads(raw))
+    try:
+        creator = get_creator(get_table(), cid)
+    except NotFound:
+        return None
+    remember_creator(creator)
+    return creator
+
+
+def remember_creator(creator: Creator) -> None:
+    """Refresh the cached profile; call after every change to it (name, session version)."""
+    get_redis().set(_creator_key(creator.id), json.dumps(asdict(creator)), ex=CREATOR_CACHE_S)
 
 
 def current_creator() -> Creator:

@@ -110,7 +110,8 @@ def rename_creator(table: Table, cid: str, name: str) -> Creator:
     return Creator.from_item(table.update(keys.creator_profile(cid), {"name": name}))
 
 
-def end_all_sessions(table: Table, cid: str) -> int:
+def end_all_sessions(table: Table, cid: str) -> Creator:
     """Bump the session version: every cookie issued before now stops working."""
-    item = table.update(keys.creator_profile(cid), {}, add={"session_version": 1})
-    return int(item["session_version"])
+    return Creator.from_item(
+        table.update(keys.creator_profile(cid), {}, add={"session_version": 1})
+    )

@@ -96,8 +96,10 @@ class Table:
         self._client = resource.meta.client
         self.cursors = CursorCodec(secret)
         self.consumed: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
 
     def _record(self, operation: str, response: Mapping[str, Any]) -> None:
+        self.calls[operation] += 1
         capacity = response.get("ConsumedCapacity")
         for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
             self.consumed[operation] += float(entry.get("CapacityUnits", 0) or 0)

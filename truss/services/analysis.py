@@ -1,4 +1,4 @@
-"""Running an analysis again: from a failure, or when a worker was lost mid-way."""
+"""Running an analysis again: after a failure, when a worker was lost, or to replace results."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ class CannotRetry(Exception):
     """The asset can't be analysed again right now; the message says why."""
 
 
-def retry(table: Table, asset: Asset, stuck: bool, start: Callable[[Asset], object]) -> None:
-    """A failed (or stuck) asset goes back to the queue; `start` queues the analysis."""
+def run_again(table: Table, asset: Asset, stuck: bool, start: Callable[[Asset], object]) -> None:
+    """A failed, stuck or ready asset goes back to the queue; `start` queues the analysis.
+
+    The new run replaces the clips the analyzer made before; clips made by hand stay.
+    """
     if stuck:
         try:
             asset = assets.fail(
@@ -23,8 +26,8 @@ def retry(table: Table, asset: Asset, stuck: bool, start: Callable[[Asset], obje
             )  # fmt: skip
         except Conflict:
             asset = assets.get(table, asset.creator_id, asset.id)
-    if asset.status != assets.FAILED:
-        raise CannotRetry("Only a failed analysis can be retried; this one is " + asset.status)
+    if asset.status not in {assets.FAILED, assets.READY}:
+        raise CannotRetry(f"This video is {asset.status}: wait until it is ready or has failed.")
     if asset.failed_from == assets.UPLOADING:
         raise CannotRetry("The upload never finished. Delete this video and upload it again.")
     try:

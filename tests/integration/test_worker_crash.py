@@ -1,0 +1,93 @@
+"""On the real local stack: a worker killed with SIGKILL mid-analysis does not leave the video
+stuck; RQ finds the job abandoned, retries it on the new worker, and the asset ends ready with
+exactly one set of clips."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.stack import LocalStack
+from tests.unit.test_pipeline import make_video
+from truss import create_app, jobs
+from truss.config import from_environ
+from truss.data import assets, clips, get_table
+from truss.storage import get_storage
+
+pytestmark = pytest.mark.stack
+CID, AID = "CRASHTEST", "01CRASHCRASHCRASHCRASHCRAS"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    fast_abandon = {"TRUSS_WORKER_MAINTENANCE_S": "5", "TRUSS_WORKER_HEARTBEAT_S": "5"}
+    running = LocalStack(tmp_path, fast_abandon).start()
+    yield running
+    running.stop()
+
+
+def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    env = {
+        "TRUSS_ENV": "local",
+        "TRUSS_DATA_DIR": str(stack.data_dir),
+        "AWS_ENDPOINT_URL": stack.moto_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "REDIS_URL": stack.redis_url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return create_app(from_environ())
+
+
+def worker_pid(stack: LocalStack) -> int:
+    return int(json.loads((stack.data_dir / "stack.json").read_text())["children"]["worker"])
+
+
+def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_killed_worker_does_not_leave_the_video_stuck(
+    stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = make_video(tmp_path / "long.mp4", 90, size="640x360")
+    app = app_on(stack, monkeypatch)
+    with app.app_context():
+        table = get_table()
+        asset = assets.create(
+            table, CID, AID, title="crash", file_name="long.mp4", expected_size=1,
+            declared_type="video/mp4", upload_mode="post", upload_expires_at=2**40,
+        )  # fmt: skip
+        get_storage().upload(str(video), asset.source_key, "video/mp4")
+        asset = assets.transition(table, CID, AID, assets.UPLOADING, assets.UPLOADED)
+        first_worker = worker_pid(stack)
+        jobs.request_analysis(asset)
+        wait_for(
+            lambda: assets.get(table, CID, AID).status != assets.QUEUED, 30, "the analysis to start"
+        )
+        os.killpg(first_worker, signal.SIGKILL)
+        killed_in = assets.get(table, CID, AID).status
+        wait_for(lambda: worker_pid(stack) != first_worker, 30, "a new worker")
+        wait_for(
+            lambda: assets.get(table, CID, AID).status in {assets.READY, assets.FAILED},
+            240, "the asset to finish after the crash",
+        )  # fmt: skip
+        done = assets.get(table, CID, AID)
+        assert done.status == assets.READY, (killed_in, done.error)
+        made = clips.for_asset(table, CID, AID)
+        assert len(made) == done.clips_total >= 1
+        assert len({(c.start, c.end) for c in made}) == len(made)
+        assert all(c.render_status == clips.READY for c in made)
