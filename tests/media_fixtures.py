@@ -1,0 +1,112 @@
+"""Small synthetic videos made with the bundled ffmpeg: planted cuts, a loud part, no audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from truss.media import run_ffmpeg
+
+CUT_AT = 37.0  # testsrc switches to a solid colour here
+LOUD = (40.0, 55.0)  # a loud tone between these times, a faint one elsewhere
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to plant in a synthetic video."""
+
+    duration: float = 90.0
+    size: str = "320x180"
+    cut_at: float | None = CUT_AT
+    loud: tuple[float, float] | None = LOUD
+    audio: bool = True
+    x264_params: str = ""
+
+
+def synth_video(dest: Path, spec: Spec) -> Path:
+    """Write an H.264 (+AAC) MP4 with the planted cut and loud section; reuse if present."""
+    if dest.is_file():
+        return dest
+    d = spec.duration
+    picture = f"testsrc=s={spec.size}:r=25:d={d}"
+    if spec.cut_at is not None:
+        before = f"testsrc=s={spec.size}:r=25:d={spec.cut_at}"
+        after = f"color=c=0x2050e0:s={spec.size}:r=25:d={d - spec.cut_at}"
+        picture = f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0"
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", picture]
+    maps = ["-map", "0:v"]
+    if spec.audio:
+        lo, hi = spec.loud or (d + 1, d + 2)
+        gain = f"volume='if(between(t,{lo},{hi}),0.9,0.004)':eval=frame"
+        args += ["-f", "lavfi", "-i", f"sine=f=440:r=44100:d={d},{gain}"]
+        maps += ["-map", "1:a", "-c:a", "aac"]
+    encode = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    if spec.x264_params:
+        encode += ["-x264-params", spec.x264_params]
+    run_ffmpeg([*args, *maps, *encode, "-t", str(d), str(dest)], 120, "Making a test video")
+    return dest
+
+
+def synth_portrait(dest: Path, size: str = "180x320", border: int = 12) -> Path:
+    """A 4-second portrait video: blue with a red border on every side, with a tone."""
+    if dest.is_file():
+        return dest
+    picture = f"color=c=blue:s={size}:r=25:d=4,drawbox=c=red:t={border}"
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", "sine=d=4"]
+    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    run_ffmpeg([*args, "-t", "4", str(dest)], 60, "Making a test video")
+    return dest
+
+
+def audio_only(dest: Path) -> Path:
+    """An AAC file with no picture."""
+    run_ffmpeg(["-y", "-v", "error", "-f", "lavfi", "-i", "sine=d=3", str(dest)], 60, "audio")
+    return dest
+
+
+def frame_rgb(video: Path, at: float, width: int, height: int) -> bytes:
+    """One frame of video as width x height RGB bytes."""
+    args = ["-v", "error", "-ss", str(at), "-i", str(video), "-frames:v", "1"]
+    args += ["-vf", f"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
+    return run_ffmpeg(args, 60, "Reading a frame").stdout
+
+
+class Videos:
+    """Test videos made once per session in one shared folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def main(self) -> Path:
+        """90 s, cut at 37 s (keyframe placed by x264), loud 40-55 s."""
+        return synth_video(self.root / "main.mp4", Spec())
+
+    def fixed_gop(self) -> Path:
+        """Like main but keyframes only every 4 s (no scene-cut keyframes), cut at 37.3 s."""
+        spec = Spec(cut_at=37.3, x264_params="keyint=100:min-keyint=100:scenecut=0")
+        return synth_video(self.root / "fixed_gop.mp4", spec)
+
+    def silent_picture(self) -> Path:
+        """40 s with no audio track, cut at 20 s."""
+        spec = Spec(duration=40.0, cut_at=20.0, loud=None, audio=False)
+        return synth_video(self.root / "no_audio.mp4", spec)
+
+    def short(self) -> Path:
+        """A 10-second video."""
+        return synth_video(self.root / "short.mp4", Spec(duration=10.0, cut_at=None, loud=None))
+
+    def portrait(self) -> Path:
+        return synth_portrait(self.root / "portrait_9x16.mp4")
+
+    def narrow(self) -> Path:
+        """3:4 portrait, narrower than 16:9 but wider than 9:16."""
+        return synth_portrait(self.root / "portrait_3x4.mp4", size="240x320")
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
+    """Shared synthetic videos (made on first use)."""
+    return Videos(tmp_path_factory.getbasetemp() / "truss-media")
