@@ -41,7 +41,10 @@ def status(clid: str) -> BaseResponse | str:
     """Polled every 2 s while rendering; at ready/failed, stop and swap in the player."""
     try:
         _, _, clip = own_clip(clid)
-    except NotFound:  # deleted meanwhile (another tab): stop polling, say so
+    except NotFound:
+        if not htmx:
+            raise
+        # Deleted in another tab (or never ours: the same answer): stop polling, say so.
         return HTMXResponseStopPolling(render_template("clips/_status_gone.html"))
     html = render_template("clips/_status.html", clip=clip, swap_player=not clip.working)
     return html if clip.working else HTMXResponseStopPolling(html)
