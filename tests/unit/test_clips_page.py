@@ -204,3 +204,19 @@ def test_the_new_clip_form_partial_renders_with_labels(app: Flask, auth: Any) ->
         assert f'<label for="{field}">' in html
     assert 'data-player="player"' in html and "js/clips.js" in html
     assert csrf_token is not None
+
+
+def test_deleting_a_videos_clips_removes_their_files_and_share_links(
+    app: Flask, client: FlaskClient, clip: clips.Clip
+) -> None:
+    from truss.services.clips import delete_clips_of_asset
+    from truss.storage import get_storage
+
+    client.post(f"/clips/{CLID}/share", headers=htmx_headers(client, f"/clips/{CLID}"))
+    token = load_clip(app, clip.creator_id, CLID).share_token
+    with app.app_context():
+        assert (
+            delete_clips_of_asset(get_table(), get_storage(), clip.creator_id, clip.asset_id) == 1
+        )
+    assert not object_exists(app, clip.video_key)
+    assert client.get(f"/s/{token}").status_code == 410
