@@ -137,6 +137,9 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
     return {
         "ANALYZER": analyzer,
         "GEMINI_MODEL": env.get("GEMINI_MODEL", ""),
+        "GEMINI_BASE_URL": env.get("TRUSS_GEMINI_BASE_URL", ""),
+        "GEMINI_POLL_INTERVAL_S": _float(env, "TRUSS_GEMINI_POLL_INTERVAL_S", 5.0),
+        "GEMINI_RETRY_INITIAL_DELAY_S": _float(env, "TRUSS_GEMINI_RETRY_DELAY_S", 1.0),
         "GEMINI_INPUT_PRICE_PER_M": _float(env, "GEMINI_INPUT_PRICE_PER_M", 0.75),
         "GEMINI_OUTPUT_PRICE_PER_M": _float(env, "GEMINI_OUTPUT_PRICE_PER_M", 3.75),
         "CLIP_MIN_S": _float(env, "TRUSS_CLIP_MIN_S", 15.0),

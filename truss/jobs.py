@@ -36,7 +36,7 @@ def ping(word: str = "pong") -> str:
 
 
 def _analyzer_for(asset: Asset, video: Path, probe: StreamInfo) -> Analyzer:
-    return build_analyzer(current_app.config, asset, video, probe)
+    return build_analyzer(current_app.config, get_table(), asset, video, probe)
 
 
 def enqueue_render(cid: str, clid: str, render_id: str) -> object:

@@ -38,6 +38,7 @@ THUMB_W, THUMB_H = 16, 9
 CUT_CHANGE = 0.08  # mean absolute RGB difference (0-1) between intra frames that means a cut
 SURE_CHANGE = 0.2  # a change this big is a cut even when there is no budget left to place it
 REFINE_SHARE = 0.15  # at most this share of the video is decoded to place cuts between keyframes
+MIN_REFINE_S = 60.0  # ...but short videos with long keyframe gaps may always decode this much
 
 
 class MediaError(AnalysisError):
@@ -257,11 +258,11 @@ def _find_cuts(path: Path, thumbs: list[tuple[float, bytes]], duration: float) -
         change = _difference(a, b)
         if change < CUT_CHANGE:
             continue
-        if abs(t1 - t0 - usual_gap) > 0.1 * usual_gap:
+        if usual_gap and abs(t1 - t0 - usual_gap) > 0.1 * usual_gap:
             cuts.append(t1)  # off the keyframe rhythm: the encoder put a keyframe on the cut
         else:
             gaps.append((change, t0, t1))
-    budget, chosen = REFINE_SHARE * duration, []
+    budget, chosen = max(REFINE_SHARE * duration, MIN_REFINE_S), []
     for change, t0, t1 in sorted(gaps, reverse=True):
         if t1 - t0 <= budget:
             budget -= t1 - t0

@@ -26,6 +26,7 @@ from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.table import Conflict, Table
 from truss.services.chapters import save_chapters
+from truss.services.clips import delete_clip
 from truss.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,7 @@ class Pipeline:
         """A retried analysis replaces what an earlier run found (clips made by hand stay)."""
         for old in clips.for_asset(self.table, cid, aid):
             if old.source == "analyzer" and old.id not in keep:
-                self.storage.delete_prefix(keys.clip_object_prefix(cid, old.id))
-                self.table.delete(keys.clip(cid, old.id))
+                delete_clip(self.table, self.storage, old)
 
     def _progress(self, asset: Asset, status: str, stage: str, percent: int, **extra: Any) -> None:
         assets.set_progress(self.table, asset.creator_id, asset.id, status, stage, percent, **extra)

@@ -14,6 +14,7 @@ from truss.data import assets, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
+from truss.services.clips import delete_clips_of_asset
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart
 
@@ -304,4 +305,5 @@ def delete_asset(table: Table, storage: Storage, cid: str, aid: str) -> None:
     if asset.upload_id and asset.status == assets.UPLOADING:
         storage.abort_multipart_upload(asset.source_key, asset.upload_id)
     storage.delete_prefix(keys.asset_object_prefix(cid, aid))
+    delete_clips_of_asset(table, storage, cid, aid)
     assets.delete(table, cid, aid)
