@@ -49,13 +49,29 @@ def worker_command(queues: str, burst: bool) -> None:
     redis = get_redis()
     names = [name.strip() for name in queues.split(",") if name.strip()]
     config = current_app.config
-    worker = Worker(
+    worker = TrussWorker(
         [Queue(name, connection=redis) for name in names],
         connection=redis,
         maintenance_interval=config["WORKER_MAINTENANCE_S"],
         job_monitoring_interval=config["WORKER_HEARTBEAT_S"],
     )
     worker.work(with_scheduler=True, burst=burst)
+
+
+class TrussWorker(Worker):
+    """RQ's worker, whose periodic maintenance also runs the asset reconcile."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        from truss.jobs import reconcile_working_assets
+
+        try:
+            requeued = reconcile_working_assets()
+        except Exception:  # maintenance must never stop the worker
+            self.log.exception("reconcile failed")
+            return
+        if requeued:
+            self.log.warning("reconcile queued again: %s", ", ".join(requeued))
 
 
 def register(app: object) -> None:

@@ -20,7 +20,8 @@ from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
 from truss.data import assets, clips, get_table
 from truss.data.assets import Asset
-from truss.queue import get_queue
+from truss.queue import get_queue, get_redis
+from truss.services import reconcile
 from truss.services.pipeline import Pipeline
 from truss.storage import get_storage
 
@@ -68,12 +69,24 @@ def request_analysis(asset: Asset) -> Asset:
         table, asset.creator_id, asset.id, asset.status, assets.QUEUED,
         version=asset.version, stage="Waiting for a worker", progress=0,
     )  # fmt: skip
-    get_queue("analysis").enqueue(
-        analyze_asset, asset.creator_id, asset.id,
-        job_id=f"analyze-{asset.id}-v{queued.version}", retry=RETRY,
-        on_failure=Callback(analysis_crashed),
-    )  # fmt: skip
+    enqueue_analysis(asset.creator_id, asset.id, f"v{queued.version}")
+    reconcile.watch(get_redis(), asset.creator_id, asset.id)
     return queued
+
+
+def enqueue_analysis(cid: str, aid: str, attempt: str) -> object:
+    return get_queue("analysis").enqueue(
+        analyze_asset, cid, aid,
+        job_id=f"analyze-{aid}-{attempt}", retry=RETRY, on_failure=Callback(analysis_crashed),
+    )  # fmt: skip
+
+
+def reconcile_working_assets() -> list[str]:
+    """Run by every worker's maintenance: queue again the work of assets that went quiet."""
+    return reconcile.reconcile(
+        get_redis(), get_table(), int(current_app.config["JOB_TIMEOUT_S"]),
+        enqueue_analysis, enqueue_render,
+    )  # fmt: skip
 
 
 def analyze_asset(cid: str, aid: str) -> None:
