@@ -31,6 +31,8 @@ from truss.storage import Storage
 
 PR_SET_PDEATHSIG = 1
 SNAPSHOT_EVERY_S = 5.0
+# Sign-in emails get a worker of their own, so they never wait behind a long render.
+WORKERS = {"worker": "default,analysis,render", "mail-worker": "default"}
 
 
 def _die_with_parent() -> None:
@@ -109,6 +111,9 @@ class Stack:
         )
         self._write_state()
 
+    def spawn_worker(self, name: str) -> None:
+        self.spawn(name, [sys.executable, "-m", "truss.cli", "worker", "--queues", WORKERS[name]])
+
     def _write_state(self) -> None:
         pids = {name: proc.pid for name, proc in self.children.items()}
         (self.settings.data_dir / "stack.json").write_text(
@@ -186,7 +191,7 @@ class Stack:
 
     def stop(self) -> None:
         self.stopping.set()
-        for name in ("web", "worker"):
+        for name in ("web", *WORKERS):
             self.stop_child(name)
         if self.children.get("moto") and self.children["moto"].poll() is None:
             try:
@@ -228,16 +233,18 @@ def run_stack(settings: StackSettings) -> int:
         stack.start_redis()
         stack.start_moto()
         stack.provision_and_restore()
+        for name in WORKERS:
+            stack.spawn_worker(name)
         cli = [sys.executable, "-m", "truss.cli"]
-        stack.spawn("worker", [*cli, "worker"])
         web = ["run", "--host", "127.0.0.1", "--port", str(settings.port), "--no-reload"]
         stack.spawn("web", [*cli, *web, "--no-debugger", "--with-threads"])
         threading.Thread(target=stack.keep_saving, daemon=True).start()
         print(f"truss dev: open {settings.app_url}  (Ctrl-C stops everything)", flush=True)
         while not done.wait(1.0):
-            if stack.children["worker"].poll() is not None:
-                print("truss dev: the worker stopped; starting a new one", file=sys.stderr)
-                stack.spawn("worker", [*cli, "worker"])
+            for name in WORKERS:
+                if stack.children[name].poll() is not None:
+                    print(f"truss dev: {name} stopped; starting a new one", file=sys.stderr)
+                    stack.spawn_worker(name)
             dead = [n for n, p in stack.children.items() if p.poll() is not None]
             if dead:
                 print(f"truss dev: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)

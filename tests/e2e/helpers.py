@@ -9,7 +9,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import LocalStack
 
-MAIL_WAIT_S = 30
+MAIL_WAIT_S = 60
 
 
 def outbox_link(page: Page, base: str, email: str) -> Locator:
