@@ -251,6 +251,7 @@ def _frames(data: bytes, stderr: str) -> list[tuple[float, bytes]]:
 
 def _find_cuts(path: Path, thumbs: list[tuple[float, bytes]], duration: float) -> list[float]:
     """Cut times: a big change between intra frames, located by decoding just that gap."""
+    thumbs = sorted((t, pic) for t, pic in thumbs if 0 <= t <= duration)  # showinfo can misorder
     usual_gap = _usual_gap([t for t, _ in thumbs])
     cuts: list[float] = []
     gaps: list[tuple[float, float, float]] = []
