@@ -70,6 +70,17 @@ def _secret_key(env: Mapping[str, str], mode: str, data_dir: Path) -> str:
     )
 
 
+def _public_url(env: Mapping[str, str], mode: str) -> str:
+    """Links in emails and OAuth redirects are built from this, never from a request's Host."""
+    url = env.get("TRUSS_PUBLIC_URL", "").rstrip("/")
+    if mode == PRODUCTION and not url.startswith("https://"):
+        raise ConfigError(
+            "TRUSS_PUBLIC_URL must be set to the app's https:// origin in production "
+            "(sign-in links are built from it, never from a request's Host header)."
+        )
+    return url
+
+
 def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables (see README's table)."""
     env = os.environ if env is None else env
@@ -88,7 +99,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "S3_PUBLIC_ENDPOINT": env.get("TRUSS_S3_PUBLIC_ENDPOINT", ""),
         "REDIS_URL": env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "GEMINI_API_KEY": env.get("GEMINI_API_KEY", ""),
-        "PUBLIC_URL": env.get("TRUSS_PUBLIC_URL", ""),
+        "PUBLIC_URL": _public_url(env, mode),
         "MAX_UPLOAD_BYTES": _int(env, "TRUSS_MAX_UPLOAD_BYTES", 5 * GIB),
         "MULTIPART_THRESHOLD_BYTES": _int(env, "TRUSS_MULTIPART_THRESHOLD_BYTES", 100 * MIB),
         "MULTIPART_PART_BYTES": _int(env, "TRUSS_MULTIPART_PART_BYTES", 16 * MIB),

@@ -15,7 +15,9 @@ def _s3_origin() -> str:
         return f"{parts.scheme}://{parts.netloc}"
     bucket = current_app.config["TRUSS_BUCKET"]
     region = current_app.config["AWS_REGION"]
-    return f"https://{bucket}.s3.{region}.amazonaws.com https://s3.{region}.amazonaws.com"
+    # boto3 presigns with the global virtual host (bucket.s3.amazonaws.com) in every region.
+    hosts = (f"{bucket}.s3.amazonaws.com", f"{bucket}.s3.{region}.amazonaws.com")
+    return " ".join(f"https://{host}" for host in hosts)
 
 
 def content_security_policy() -> str:

@@ -109,13 +109,13 @@ class Storage:
         return url
 
     def presigned_post(
-        self, key: str, max_bytes: int, content_type: str, expires_s: int = 900
+        self, key: str, size: int, content_type: str, expires_s: int = 900
     ) -> dict[str, Any]:
-        """A browser POST for exactly this key, size range and content type."""
+        """A browser POST for exactly this key, this many bytes and this content type."""
         conditions: list[Any] = [
             {"bucket": self.bucket},
             ["eq", "$key", key],
-            ["content-length-range", 1, max_bytes],
+            ["content-length-range", size, size],
             ["eq", "$Content-Type", content_type],
         ]
         post: dict[str, Any] = self.client.generate_presigned_post(
@@ -135,13 +135,13 @@ class Storage:
         return str(response["UploadId"])
 
     def presign_upload_part(
-        self, key: str, upload_id: str, part_number: int, expires_s: int = 900
+        self, key: str, upload_id: str, part_number: int, size: int, expires_s: int = 900
     ) -> str:
-        """A browser PUT URL for one part of one multipart upload."""
+        """A browser PUT URL for one part of one multipart upload, signed for its exact size."""
         params = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id}
         url: str = self.client.generate_presigned_url(
             "upload_part",
-            Params={**params, "PartNumber": part_number},
+            Params={**params, "PartNumber": part_number, "ContentLength": size},
             ExpiresIn=min(expires_s, 900),
         )
         return url

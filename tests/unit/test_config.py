@@ -8,6 +8,8 @@ import pytest
 
 from truss.config import ConfigError, from_environ
 
+PROD = {"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40, "TRUSS_PUBLIC_URL": "https://t.example"}
+
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
@@ -27,7 +29,7 @@ def test_local_stack_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> Non
 
 
 def test_cookies_are_secure_in_production_and_not_on_the_local_stack(tmp_path: Path) -> None:
-    prod = from_environ({"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40})
+    prod = from_environ(PROD)
     local = from_environ({"TRUSS_ENV": "local", "TRUSS_DATA_DIR": str(tmp_path)})
     assert prod["SESSION_COOKIE_SECURE"] is True
     assert local["SESSION_COOKIE_SECURE"] is False
@@ -35,7 +37,7 @@ def test_cookies_are_secure_in_production_and_not_on_the_local_stack(tmp_path: P
 
 
 def test_a_bad_number_names_the_setting() -> None:
-    env = {"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40, "TRUSS_MAX_UPLOAD_BYTES": "lots"}
+    env = {**PROD, "TRUSS_MAX_UPLOAD_BYTES": "lots"}
     with pytest.raises(ConfigError, match="TRUSS_MAX_UPLOAD_BYTES"):
         from_environ(env)
 
@@ -43,3 +45,10 @@ def test_a_bad_number_names_the_setting() -> None:
 def test_unknown_mode_is_refused() -> None:
     with pytest.raises(ConfigError, match="TRUSS_ENV"):
         from_environ({"TRUSS_ENV": "staging"})
+
+
+def test_production_needs_its_public_origin_for_sign_in_links() -> None:
+    for url in ("", "http://t.example"):
+        env = {**PROD, "TRUSS_PUBLIC_URL": url}
+        with pytest.raises(ConfigError, match="TRUSS_PUBLIC_URL"):
+            from_environ(env)

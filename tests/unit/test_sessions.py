@@ -51,7 +51,9 @@ def test_session_cookie_flags(client: FlaskClient, signin: SignInHelper) -> None
 def test_cookies_are_secure_in_production_config() -> None:
     from truss.config import from_environ
 
-    config = from_environ({"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40})
+    config = from_environ(
+        {"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40, "TRUSS_PUBLIC_URL": "https://t.example"}
+    )
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"

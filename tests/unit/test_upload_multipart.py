@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import requests
 from flask import Flask
@@ -72,6 +74,8 @@ def test_create_sign_list_resume_complete(app: Flask, client: FlaskClient, auth)
 
     urls = json_of(sign(client, aid, upload_id, [1, 2]))["urls"]
     assert set(urls) == {"1", "2"}
+    for url in urls.values():  # each part URL is signed for that part's exact size
+        assert "content-length" in parse_qs(urlsplit(url).query)["X-Amz-SignedHeaders"][0]
     put_part(urls["1"], data[:PART])
 
     # the page was reloaded: the server lists what S3 already holds

@@ -123,7 +123,7 @@ def start_upload(
     )
     if multipart:
         return multipart_plan(asset)
-    post = storage.presigned_post(key, limits.max_bytes, content_type, limits.url_expires_s)
+    post = storage.presigned_post(key, size, content_type, limits.url_expires_s)
     return {"asset_id": aid, "mode": POST_MODE, "post": post}
 
 
@@ -169,9 +169,16 @@ def part_urls(
         raise UploadError(f"This upload has parts 1 to {asset.part_count}.")
     assets.touch_upload(table, cid, aid, int(time.time()) + limits.url_expires_s)
     return {
-        n: storage.presign_upload_part(asset.source_key, upload_id, n, limits.url_expires_s)
+        n: storage.presign_upload_part(
+            asset.source_key, upload_id, n, part_size(asset, n), limits.url_expires_s
+        )
         for n in wanted
     }
+
+
+def part_size(asset: Asset, number: int) -> int:
+    """Bytes in part `number`: full parts, then whatever is left for the last one."""
+    return min(asset.part_bytes, asset.expected_size - (number - 1) * asset.part_bytes)
 
 
 def uploaded_parts(
