@@ -69,8 +69,8 @@ def request_analysis(asset: Asset) -> Asset:
         table, asset.creator_id, asset.id, asset.status, assets.QUEUED,
         version=asset.version, stage="Waiting for a worker", progress=0,
     )  # fmt: skip
+    reconcile.watch(get_redis(), asset.creator_id, asset.id)  # first: a failed enqueue is seen
     enqueue_analysis(asset.creator_id, asset.id, f"v{queued.version}")
-    reconcile.watch(get_redis(), asset.creator_id, asset.id)
     return queued
 
 

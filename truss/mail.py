@@ -98,7 +98,12 @@ def send_smtp(url: str, sender: str, mail: Mail) -> None:
         server = smtplib.SMTP(host, parts.port or 587, timeout=SMTP_TIMEOUT_S)
     with server:
         server.ehlo()
-        if parts.scheme != "smtps" and server.has_extn("starttls"):
+        if parts.scheme != "smtps":
+            if not server.has_extn("starttls"):
+                raise smtplib.SMTPNotSupportedError(
+                    "The mail server does not offer STARTTLS; refusing to send sign-in links "
+                    "in clear text. Use an smtps:// TRUSS_SMTP_URL or a server with STARTTLS."
+                )
             server.starttls(context=context)
             server.ehlo()
         if parts.username:

@@ -28,14 +28,12 @@ def test_production_without_smtp_refuses_to_pretend(aws: None, redis: Any) -> No
     assert read_outbox(redis) == []
 
 
-def test_smtp_url_is_used_when_set(aws: None, redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[Any] = []
-
+def fake_smtp(sent: list[Any], offers_tls: bool) -> type:
     class FakeSMTP:
         def __init__(self, host: str, port: int, timeout: float) -> None:
             sent.append((host, port))
 
-        def __enter__(self) -> FakeSMTP:
+        def __enter__(self) -> Any:
             return self
 
         def __exit__(self, *args: object) -> None:
@@ -45,7 +43,10 @@ def test_smtp_url_is_used_when_set(aws: None, redis: Any, monkeypatch: pytest.Mo
             pass
 
         def has_extn(self, name: str) -> bool:
-            return False
+            return offers_tls and name == "starttls"
+
+        def starttls(self, context: Any) -> None:
+            sent.append("tls")
 
         def login(self, user: str, password: str) -> None:
             sent.append((user, password))
@@ -53,11 +54,29 @@ def test_smtp_url_is_used_when_set(aws: None, redis: Any, monkeypatch: pytest.Mo
         def send_message(self, message: Any) -> None:
             sent.append(message["To"])
 
-    monkeypatch.setattr(smtplib, "SMTP", FakeSMTP)
-    app = make_app(
+    return FakeSMTP
+
+
+def smtp_app(redis: Any) -> Any:
+    return make_app(
         redis, TRUSS_ENV="production", SMTP_URL="smtp://me%40x.com:p%40ss@127.0.0.1:2525"
     )
-    with app.app_context():
+
+
+def test_smtp_url_is_used_when_set(aws: None, redis: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[Any] = []
+    monkeypatch.setattr(smtplib, "SMTP", fake_smtp(sent, offers_tls=True))
+    with smtp_app(redis).app_context():
         send_email_job("a@example.com", "Hi", "Body")
-    assert sent == [("127.0.0.1", 2525), ("me@x.com", "p@ss"), "a@example.com"]
+    assert sent == [("127.0.0.1", 2525), "tls", ("me@x.com", "p@ss"), "a@example.com"]
     assert read_outbox(redis) == []
+
+
+def test_a_server_without_starttls_gets_no_password_and_no_link(
+    aws: None, redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[Any] = []
+    monkeypatch.setattr(smtplib, "SMTP", fake_smtp(sent, offers_tls=False))
+    with smtp_app(redis).app_context(), pytest.raises(smtplib.SMTPNotSupportedError):
+        send_email_job("a@example.com", "Hi", "Body")
+    assert sent == [("127.0.0.1", 2525)]

@@ -27,13 +27,14 @@ BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # 1000 bytes
 
 
 class RecordingHook:
-    """Stands in for the analysis pipeline's enqueue."""
+    """Stands in for the analysis pipeline's enqueue: records, and moves the asset on."""
 
     def __init__(self) -> None:
         self.calls: list[Asset] = []
 
     def __call__(self, asset: Asset) -> None:
         self.calls.append(asset)
+        assets.transition(get_table(), asset.creator_id, asset.id, asset.status, assets.QUEUED)
 
 
 @pytest.fixture
@@ -58,16 +59,28 @@ def test_right_object_is_confirmed_once(app, client, auth, hook, redis) -> None:
 
     response = confirm(client, asset.id)
     assert response.status_code == 200
-    assert json_of(response)["status"] == "uploaded"
+    assert json_of(response)["status"] == "queued"  # confirmed, then handed to the pipeline
     stored = load(app, creator.id, asset.id)
-    assert stored.status == "uploaded"
+    assert stored.status == "queued"
     assert stored.size == len(BODY)
     assert stored.content_type == "video/mp4"
     assert [a.id for a in hook.calls] == [asset.id]
 
     again = confirm(client, asset.id)  # the browser retried: no second follow-up
-    assert json_of(again)["status"] == "uploaded"
+    assert json_of(again)["status"] == "queued"
     assert len(hook.calls) == 1
+
+
+def test_a_follow_up_that_never_ran_runs_on_the_next_confirmation(
+    app, client, auth, hook, redis
+) -> None:
+    creator = auth.login("a@example.com")
+    asset = make_asset(app, creator.id, size=len(BODY))
+    put_source(app, creator.id, asset.id, BODY)
+    with app.app_context():  # confirmed, then the process died before the follow-up
+        assets.transition(get_table(), creator.id, asset.id, assets.UPLOADING, assets.UPLOADED)
+    assert json_of(confirm(client, asset.id))["status"] == "queued"
+    assert [a.id for a in hook.calls] == [asset.id]
 
 
 def test_missing_object_fails_with_a_reason(app, client, auth, hook, redis) -> None:

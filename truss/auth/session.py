@@ -106,13 +106,18 @@ def cached_creator(cid: str) -> Creator | None:
         creator = get_creator(get_table(), cid)
     except NotFound:
         return None
-    remember_creator(creator)
+    _cache_creator(creator)
     return creator
 
 
-def remember_creator(creator: Creator) -> None:
-    """Refresh the cached profile; call after every change to it (name, session version)."""
+def _cache_creator(creator: Creator) -> None:
     get_redis().set(_creator_key(creator.id), json.dumps(asdict(creator)), ex=CREATOR_CACHE_S)
+
+
+def remember_creator(creator: Creator) -> None:
+    """Call after every change to the profile (name, session version): the cached copy is
+    dropped, so the next request reads the new profile (a write could race a stale read)."""
+    get_redis().delete(_creator_key(creator.id))
 
 
 def current_creator() -> Creator:

@@ -301,7 +301,7 @@ def set_progress(
 
 def is_stuck(asset: Asset, job_timeout_s: int, now: float | None = None) -> bool:
     """Working for longer than a job may run (plus retries): the worker died or was lost."""
-    if asset.status not in {QUEUED, ANALYZING, RENDERING}:
+    if asset.status not in {UPLOADED, QUEUED, ANALYZING, RENDERING}:
         return False
     changed = datetime.fromisoformat(asset.status_changed_at).timestamp()
     now = time.time() if now is None else now

@@ -5,6 +5,7 @@ Collaborators (table, storage, the on_uploaded hook) are arguments, so tests pas
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -259,6 +260,9 @@ def confirm(
     is deleted). Confirming an asset that already moved on just returns it.
     """
     asset = assets.get(table, cid, aid)
+    if asset.status == assets.UPLOADED:
+        _follow_up(on_uploaded, asset)  # it never ran (a crash right after confirming): run it
+        return assets.get(table, cid, aid)
     if asset.status != assets.UPLOADING:
         return asset
     info = storage.head(asset.source_key)
@@ -287,8 +291,13 @@ def confirm(
         )
     except Conflict:
         return assets.get(table, cid, aid)  # a concurrent confirmation got there first
-    on_uploaded(uploaded)
-    return uploaded
+    _follow_up(on_uploaded, uploaded)
+    return assets.get(table, cid, aid)
+
+
+def _follow_up(on_uploaded: OnUploaded, asset: Asset) -> None:
+    with contextlib.suppress(Conflict):  # a concurrent confirmation started it first
+        on_uploaded(asset)
 
 
 def _fail_upload(table: Table, asset: Asset, reason: str) -> Asset:
