@@ -182,3 +182,20 @@ def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
     fake_pipeline(FakeAnalyzer([moment(2, 9, 80)]), rendered).analyze(cid, aid)
     left = clips.for_asset(table, cid, aid)
     assert sorted((c.title, c.source) for c in left) == [("At 2", "analyzer"), ("Mine", "creator")]
+
+
+def test_a_count_is_all_or_nothing(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    rendered: list[tuple[str, str, str]] = []
+    fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered).analyze(cid, aid)
+    (_, clid, _) = rendered[0]
+    table.update(keys.asset(cid, aid), {"status": assets.FAILED})  # not rendering any more
+    assert clips.count_towards_asset(table, cid, clid, aid, failed=False) is False
+    assert "counted" not in table.get(keys.clip(cid, clid))  # the clip flag was not set alone
+    table.update(keys.asset(cid, aid), {"status": assets.RENDERING})
+    assert clips.count_towards_asset(table, cid, clid, aid, failed=False) is True
+    assert clips.count_towards_asset(table, cid, clid, aid, failed=False) is False
+    assert table.get(keys.asset(cid, aid))["clips_done"] == 1

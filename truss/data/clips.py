@@ -253,13 +253,27 @@ def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) 
     return Clip.from_item(item)
 
 
-def mark_counted(table: Table, cid: str, clid: str) -> bool:
-    """Count a finished render towards its asset once, even when a job runs twice."""
+def count_towards_asset(table: Table, cid: str, clid: str, aid: str, failed: bool) -> bool:
+    """Count a finished render towards its rendering asset exactly once: the clip's `counted`
+    flag and the asset's counters change in one transaction, so a crash between them can't
+    lose or double a count. False when already counted or the asset isn't rendering."""
+    mark = {
+        "Key": keys.clip(cid, clid),
+        "UpdateExpression": "SET #counted = :yes",
+        "ConditionExpression": "attribute_not_exists(#counted)",
+        "ExpressionAttributeNames": {"#counted": "counted"},
+        "ExpressionAttributeValues": {":yes": True},
+    }
+    add = {
+        "Key": keys.asset(cid, aid),
+        "UpdateExpression": "ADD clips_done :one, clips_failed :failed",
+        "ConditionExpression": "#status = :rendering",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":one": 1, ":failed": int(failed), ":rendering": "rendering"},
+    }
     try:
-        table.update(
-            keys.clip(cid, clid), {"counted": True}, condition=Attr("counted").not_exists()
-        )
-    except Conflict:
+        table.transact([{"Update": mark}, {"Update": add}])
+    except (AlreadyExists, Conflict):
         return False
     return True
 

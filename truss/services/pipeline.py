@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from truss import media
 from truss.analysis.base import AnalysisError, AnalysisResult, Analyzer, ClipLengths, StreamInfo
 from truss.data import assets, clips, keys
@@ -185,16 +183,9 @@ class Pipeline:
 
     def count_render(self, cid: str, aid: str, clid: str, failed: bool) -> None:
         """Count a finished clip once; the last one moves the asset to ready (or failed)."""
-        if not clips.mark_counted(self.table, cid, clid):
-            return
-        try:
-            item = self.table.update(
-                keys.asset(cid, aid), {},
-                condition=Attr("status").eq(assets.RENDERING),
-                add={"clips_done": 1, "clips_failed": 1 if failed else 0},
-            )  # fmt: skip
-        except Conflict:
-            return  # a re-render of a finished asset: nothing to count
+        if not clips.count_towards_asset(self.table, cid, clid, aid, failed):
+            return  # counted before, or a re-render of a finished asset
+        item = self.table.get(keys.asset(cid, aid))
         done, total = int(item["clips_done"]), int(item.get("clips_total", 0))
         if done < total:
             stage = f"Rendered {done} of {total} clips"
