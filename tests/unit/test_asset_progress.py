@@ -145,3 +145,11 @@ def test_each_poll_reads_exactly_one_item(app: Flask, client: FlaskClient, auth)
             client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"}).status_code == 200
         )
     assert calls == [{"get": 1}] * 3
+
+
+def test_polling_a_deleted_video_stops(app: Flask, client: FlaskClient, auth) -> None:
+    auth.login()
+    response = client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"})
+    assert response.status_code == 286
+    assert "deleted" in response.get_data(as_text=True)
+    assert client.get(f"/assets/{AID}/status").status_code == 404

@@ -86,3 +86,17 @@ def test_renders_that_went_quiet_are_queued_again_with_their_render_id(
     assert requeued == [aid]
     assert assets.get(table, cid, aid).status == assets.READY
     assert len(clips.for_asset(table, cid, aid)) == len(lost_renders)
+
+
+def test_two_workers_reconciling_at_once_queue_the_work_once(
+    ctx: None, video: Path, redis: fakeredis.FakeRedis
+) -> None:
+    asset = queued_and_lost(video, redis)
+    calls: list[tuple[str, str, str]] = []
+    record = lambda *args: calls.append(args)  # noqa: E731
+    later = time.time() + 2 * HOUR
+    reconcile.reconcile(redis, get_table(), HOUR, record, record, now=later)
+    # the second worker read the candidates before the first one rescheduled this asset
+    redis.zadd(reconcile.WORKING_SET, {f"{asset.creator_id}/{asset.id}": 0})
+    reconcile.reconcile(redis, get_table(), HOUR, record, record, now=later)
+    assert len(calls) == 1

@@ -93,7 +93,13 @@ def detail(aid: str) -> str:
 @bp.get("/assets/<aid>/status")
 def status(aid: str) -> Response | str:
     table, _, cid = collaborators()
-    asset = assets.get(table, cid, aid)
+    try:
+        asset = assets.get(table, cid, aid)
+    except NotFound:
+        if not htmx:
+            raise
+        gone = '<p class="status-note muted" role="status">This video was deleted.</p>'
+        return HTMXResponseStopPolling(gone)  # stop polling a video deleted in another tab
     on_detail = request.args.get("page") == "detail"
     html = render_template("assets/_status.html", asset=asset, status_page=request.args.get("page"))
     if asset.display_status not in TERMINAL:

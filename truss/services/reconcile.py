@@ -31,6 +31,11 @@ def watch(redis: Redis, cid: str, aid: str) -> None:
     redis.zadd(WORKING_SET, {f"{cid}/{aid}": time.time()})
 
 
+def _claim(redis: Redis, aid: str, job_timeout_s: int) -> bool:
+    """Only one worker's maintenance re-queues an asset per job timeout."""
+    return bool(redis.set(f"truss:reconcile:{aid}", 1, nx=True, ex=job_timeout_s))
+
+
 def _quiet_for(asset: assets.Asset, now: float) -> float:
     return now - datetime.fromisoformat(asset.updated_at).timestamp()
 
@@ -57,7 +62,7 @@ def reconcile(
             continue
         if asset.status in {assets.READY, assets.FAILED}:
             redis.zrem(WORKING_SET, member)
-        elif _quiet_for(asset, now) > job_timeout_s:
+        elif _quiet_for(asset, now) > job_timeout_s and _claim(redis, aid, job_timeout_s):
             _queue_again(table, asset, enqueue_analysis, enqueue_render, int(now))
             redis.zadd(WORKING_SET, {member: now})
             requeued.append(aid)
