@@ -12,6 +12,10 @@ from botocore.exceptions import ClientError
 from flask import current_app
 
 
+class UploadGone(Exception):
+    """S3 no longer knows this multipart upload (completed, or aborted after a day)."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -150,11 +154,16 @@ class Storage:
         """Every part S3 holds for this upload (NoSuchUpload once completed or aborted)."""
         parts: list[UploadedPart] = []
         paginator = self.client.get_paginator("list_parts")
-        for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
-            parts += [
-                UploadedPart(int(p["PartNumber"]), int(p["Size"]), p["ETag"])
-                for p in page.get("Parts", [])
-            ]
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Key=key, UploadId=upload_id):
+                parts += [
+                    UploadedPart(int(p["PartNumber"]), int(p["Size"]), p["ETag"])
+                    for p in page.get("Parts", [])
+                ]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchUpload":
+                raise UploadGone(upload_id) from exc
+            raise
         return sorted(parts, key=lambda part: part.number)
 
     def complete_multipart_upload(

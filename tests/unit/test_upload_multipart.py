@@ -154,3 +154,21 @@ def test_cancel_aborts_the_upload_and_forgets_the_asset(
         uploads_left = s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", [])
     assert [u for u in uploads_left if u["UploadId"] == upload_id] == []
     assert not object_exists(app, f"creators/{creator.id}/assets/{aid}/source")
+
+
+def test_an_upload_s3_forgot_is_a_clear_404_so_the_page_starts_over(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    auth.login("a@example.com")
+    plan = start(client)
+    aid, upload_id = str(plan["asset_id"]), str(plan["upload_id"])
+    with app.app_context():  # the bucket's lifecycle rule aborted it overnight
+        from truss.storage import get_storage
+
+        s3 = get_storage()
+        (upload,) = s3.client.list_multipart_uploads(Bucket=s3.bucket)["Uploads"]
+        s3.abort_multipart_upload(upload["Key"], upload_id)
+    resume = client.get(f"/assets/{aid}/upload?upload_id={upload_id}")
+    assert resume.status_code == 404 and "error" in json_of(resume)
+    finish = complete(client, aid, upload_id)
+    assert finish.status_code == 404 and "error" in json_of(finish)

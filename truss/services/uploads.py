@@ -17,7 +17,7 @@ from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
 from truss.services.clips import delete_clips_of_asset
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
-from truss.storage import Storage, UploadedPart
+from truss.storage import Storage, UploadedPart, UploadGone
 
 MIB = 1024**2
 S3_MIN_PART_BYTES = 5 * MIB
@@ -187,7 +187,10 @@ def uploaded_parts(
 ) -> dict[str, Any]:
     """What S3 already holds of this upload, so a reloaded page sends only the rest."""
     asset = open_multipart(table, cid, aid, upload_id)
-    parts = storage.list_parts(asset.source_key, upload_id)
+    try:
+        parts = storage.list_parts(asset.source_key, upload_id)
+    except UploadGone as exc:
+        raise NotFound("the upload expired; start it again") from exc
     return {
         **multipart_plan(asset),
         "parts": [{"number": part.number, "size": part.size} for part in parts],
@@ -210,7 +213,12 @@ def complete_multipart(
 ) -> Asset:
     """Join the parts S3 holds (the server's list, not the browser's), then confirm."""
     asset = open_multipart(table, cid, aid, upload_id)
-    parts = storage.list_parts(asset.source_key, upload_id)
+    try:
+        parts = storage.list_parts(asset.source_key, upload_id)
+    except UploadGone as exc:  # finished by an earlier try whose answer was lost, or expired
+        if storage.head(asset.source_key) is None:
+            raise NotFound("the upload expired; start it again") from exc
+        return confirm(table, storage, cid, aid, limits, on_uploaded)
     missing = missing_parts(asset, parts)
     if missing:
         raise UploadError(
