@@ -48,6 +48,13 @@ def enqueue_render(cid: str, clid: str, render_id: str) -> object:
     )  # fmt: skip
 
 
+def enqueue_rerender(cid: str, clid: str, render_id: str) -> object:
+    """A re-render asked for from the pages: watched by the reconcile like any other work."""
+    clip = clips.get(get_table(), cid, clid)
+    reconcile.watch(get_redis(), cid, clip.asset_id)
+    return enqueue_render(cid, clid, render_id)
+
+
 def pipeline() -> Pipeline:
     config = current_app.config
     width, height = (int(n) for n in config["RENDER_SIZE"].split("x"))

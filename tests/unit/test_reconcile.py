@@ -100,3 +100,24 @@ def test_two_workers_reconciling_at_once_queue_the_work_once(
     redis.zadd(reconcile.WORKING_SET, {f"{asset.creator_id}/{asset.id}": 0})
     reconcile.reconcile(redis, get_table(), HOUR, record, record, now=later)
     assert len(calls) == 1
+
+
+def test_a_lost_re_render_on_a_ready_video_is_queued_again(
+    ctx: None, video: Path, redis: fakeredis.FakeRedis
+) -> None:
+    asset = queued_and_lost(video, redis)
+    table = get_table()
+    cid, aid = asset.creator_id, asset.id
+    jobs.pipeline().analyze(cid, aid)  # inline: analysis and renders finish, asset ready
+    assert assets.get(table, cid, aid).status == assets.READY
+    clip = clips.for_asset(table, cid, aid)[0]
+    table.update(keys.clip(cid, clip.id), {"render_status": clips.PENDING, "render_id": "t42"})
+    reconcile.watch(redis, cid, aid)  # what a trim does before its (here lost) enqueue
+    calls: list[tuple[str, str, str]] = []
+    record = lambda *args: calls.append(args)  # noqa: E731
+    later = time.time() + 2 * HOUR
+    assert reconcile.reconcile(redis, table, HOUR, record, record, now=later) == [aid]
+    assert calls == [(cid, clip.id, "t42")]
+    table.update(keys.clip(cid, clip.id), {"render_status": clips.READY})
+    assert reconcile.reconcile(redis, table, HOUR, record, record, now=later + 2 * HOUR) == []
+    assert redis.zcard(reconcile.WORKING_SET) == 0

@@ -36,7 +36,7 @@ def enqueue_render() -> EnqueueRender:
     custom: EnqueueRender | None = current_app.extensions.get(ENQUEUE_RENDER_EXTENSION)
     if custom is not None:
         return custom
-    from truss.jobs import enqueue_render as real  # imported late: it pulls in ffmpeg tooling
+    from truss.jobs import enqueue_rerender as real  # imported late: it pulls in ffmpeg tooling
 
     return real
 

@@ -61,7 +61,12 @@ def reconcile(
             redis.zrem(WORKING_SET, member)
             continue
         if asset.status in {assets.READY, assets.FAILED}:
-            redis.zrem(WORKING_SET, member)
+            if asset.status == assets.FAILED or not _renders_in_flight(table, asset):
+                redis.zrem(WORKING_SET, member)
+            elif _claim(redis, aid, job_timeout_s):  # a re-render went quiet on a ready video
+                _queue_renders_again(table, asset, enqueue_render, int(now))
+                redis.zadd(WORKING_SET, {member: now})
+                requeued.append(aid)
         elif _quiet_for(asset, now) > job_timeout_s and _claim(redis, aid, job_timeout_s):
             _queue_again(table, asset, enqueue_analysis, enqueue_render, int(now))
             redis.zadd(WORKING_SET, {member: now})
@@ -80,8 +85,20 @@ def _queue_again(
     if asset.status in {assets.QUEUED, assets.ANALYZING}:
         enqueue_analysis(asset.creator_id, asset.id, f"reconciled-{stamp}")
         return
-    for clip in clips.for_asset(table, asset.creator_id, asset.id):
-        if clip.render_status in {clips.PENDING, clips.RENDERING} and clip.render_id:
-            enqueue_render(asset.creator_id, clip.id, clip.render_id)
-        elif clip.render_status == clips.PENDING:
-            enqueue_render(asset.creator_id, clip.id, f"reconciled-{stamp}")
+    _queue_renders_again(table, asset, enqueue_render, stamp)
+
+
+def _renders_in_flight(table: Table, asset: assets.Asset) -> list[clips.Clip]:
+    working = {clips.PENDING, clips.RENDERING}
+    return [
+        clip
+        for clip in clips.for_asset(table, asset.creator_id, asset.id)
+        if clip.render_status in working
+    ]
+
+
+def _queue_renders_again(
+    table: Table, asset: assets.Asset, enqueue_render: EnqueueRender, stamp: int
+) -> None:
+    for clip in _renders_in_flight(table, asset):
+        enqueue_render(asset.creator_id, clip.id, clip.render_id or f"reconciled-{stamp}")
