@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
@@ -39,3 +40,15 @@ def sign_in(page: Page, stack: LocalStack, email: str) -> None:
     expect(page.get_by_role("heading", name="Continue signing in")).to_be_visible()
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
+
+
+UPLOAD_WAIT_MS = 60_000
+
+
+def upload_through_page(page: Page, stack: LocalStack, video: Path) -> Locator:
+    """Choose a file on the upload page and wait until the page says it is uploaded."""
+    page.goto(stack.url + "/upload")
+    page.get_by_label("Choose video files to upload").set_input_files(str(video))
+    item = page.locator(".upload-item").filter(has_text=video.name)
+    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    return item

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
-UPLOAD_WAIT_MS = 60_000
 ANALYSIS_WAIT_S = 300
 
 
@@ -49,10 +48,7 @@ def test_upload_watch_the_stages_and_play_a_clip(
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     sign_in(page, local_stack, f"stages-{uuid.uuid4().hex[:8]}@example.com")
-    page.goto(local_stack.url + "/upload")
-    page.get_by_label("Choose video files to upload").set_input_files(str(minute))
-    item = page.locator(".upload-item").filter(has_text=minute.name)
-    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    upload_through_page(page, local_stack, minute)
     page.goto(local_stack.url + "/assets")
     page.get_by_role("link", name=minute.name).first.click()
     expect(page).to_have_url(re.compile(r"/assets/\w+$"))

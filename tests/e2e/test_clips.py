@@ -13,12 +13,11 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
 from truss.services.clips import clock
 
 pytestmark = pytest.mark.e2e
-UPLOAD_WAIT_MS = 60_000
 ANALYSIS_WAIT_MS = 240_000
 RENDER_WAIT_MS = 120_000
 NEW_LENGTH_S = 6.0
@@ -61,10 +60,7 @@ def probe(path: Path) -> tuple[int, int, float]:
 
 
 def upload_and_wait_until_ready(page: Page, stack: LocalStack, video: Path) -> None:
-    page.goto(stack.url + "/upload")
-    page.get_by_label("Choose video files to upload").set_input_files(str(video))
-    item = page.locator(".upload-item").filter(has_text=video.name)
-    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    upload_through_page(page, stack, video)
     page.goto(stack.url + "/assets")
     page.get_by_role("link", name=video.name).first.click()
     badge = page.locator(".asset-status .badge").first

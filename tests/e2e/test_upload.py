@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -63,10 +63,7 @@ def test_upload_a_video_see_progress_library_and_player(
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     sign_in(page, local_stack, f"upload-{uuid.uuid4().hex[:8]}@example.com")
 
-    page.goto(local_stack.url + "/upload")
-    page.get_by_label("Choose video files to upload").set_input_files(str(video))
-    item = page.locator(".upload-item").filter(has_text="launch-talk.mp4")
-    expect(item.get_by_role("status")).to_contain_text("Uploaded", timeout=UPLOAD_WAIT_MS)
+    item = upload_through_page(page, local_stack, video)
     expect(item.locator("progress")).to_have_attribute("value", "100")
     expect(item.locator(".upload-percent")).to_have_text("100%")
 
