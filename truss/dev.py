@@ -115,10 +115,12 @@ class Stack:
         self.spawn(name, [sys.executable, "-m", "truss.cli", "worker", "--queues", WORKERS[name]])
 
     def _write_state(self) -> None:
+        """The children's pids in <data dir>/stack.json, replaced atomically (others read it)."""
         pids = {name: proc.pid for name, proc in self.children.items()}
-        (self.settings.data_dir / "stack.json").write_text(
-            json.dumps({"launcher": os.getpid(), "children": pids})
-        )
+        path = self.settings.data_dir / "stack.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps({"launcher": os.getpid(), "children": pids}))
+        os.replace(tmp, path)
 
     def start_redis(self) -> None:
         redis_dir = self.settings.data_dir / "redis"
