@@ -190,10 +190,7 @@ def get(table: Table, cid: str, aid: str) -> Asset:
     """This creator's asset; NotFound for a missing id or one that isn't an asset."""
     if not aid or "#" in aid or "/" in aid:
         raise NotFound(f"asset {aid!r}")
-    item = table.get(keys.asset(cid, aid))
-    if item.get("type") != ASSET_TYPE:
-        raise NotFound(f"asset {aid!r}")
-    return Asset.from_item(item)
+    return Asset.from_item(table.get_typed(keys.asset(cid, aid), ASSET_TYPE))
 
 
 def page(

@@ -192,10 +192,7 @@ def restart_render(
 def get(table: Table, cid: str, clid: str) -> Clip:
     if not clid or "#" in clid or "/" in clid:
         raise NotFound(f"clip {clid!r}")
-    item = table.get(keys.clip(cid, clid))
-    if item.get("type") != CLIP_TYPE:
-        raise NotFound(f"clip {clid!r}")
-    return Clip.from_item(item)
+    return Clip.from_item(table.get_typed(keys.clip(cid, clid), CLIP_TYPE))
 
 
 def for_asset(table: Table, cid: str, aid: str) -> list[Clip]:

@@ -7,6 +7,7 @@ import json
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,17 @@ class BadCursor(DataError):
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _conflict_on_failed_condition(key: keys.Key) -> Iterator[None]:
+    """A condition that did not hold becomes Conflict; every other error passes through."""
+    try:
+        yield
+    except ClientError as exc:
+        if _code(exc) == "ConditionalCheckFailedException":
+            raise Conflict(f"{key['PK']} {key['SK']} changed or is missing") from exc
+        raise
 
 
 def plain(value: Any) -> Any:
@@ -117,6 +129,13 @@ class Table:
             raise NotFound(f"{key['PK']} {key['SK']}")
         return dict(plain(response["Item"]))
 
+    def get_typed(self, key: keys.Key, item_type: str) -> Item:
+        """The item under key if it is of item_type; NotFound otherwise."""
+        item = self.get(key)
+        if item.get("type") != item_type:
+            raise NotFound(f"{key['PK']} {key['SK']} is not a {item_type}")
+        return item
+
     def find(self, key: keys.Key) -> Item | None:
         try:
             return self.get(key)
@@ -180,12 +199,8 @@ class Table:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        try:
+        with _conflict_on_failed_condition(key):
             response = self._table.update_item(**kwargs)
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"{key['PK']} {key['SK']} changed or is missing") from exc
-            raise
         self._record("update", response)
         return dict(plain(response["Attributes"]))
 
@@ -198,12 +213,8 @@ class Table:
         }
         if condition is not None:
             kwargs["ConditionExpression"] = condition
-        try:
+        with _conflict_on_failed_condition(key):
             response = self._table.delete_item(**kwargs)
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"{key['PK']} {key['SK']} changed or is missing") from exc
-            raise
         self._record("delete", response)
         old = response.get("Attributes")
         return dict(plain(old)) if old else None
