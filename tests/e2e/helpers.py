@@ -5,12 +5,29 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import LocalStack
 
 MAIL_WAIT_S = 60
+POLL_MS = 100
+
+
+def wait_until(page: Page, expression: str, arg: Any = None, timeout_s: float = 30.0) -> Any:
+    """Evaluate `expression` (a JS expression or function, called with `arg`) until it is truthy
+    and return its value. Each try is a one-off `page.evaluate`, which the app's CSP allows;
+    Playwright's `wait_for_function` with a string re-evaluates it inside the page with `eval`,
+    which a CSP without 'unsafe-eval' refuses as soon as the first try is false."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {expression}")
+        page.wait_for_timeout(POLL_MS)
 
 
 def outbox_link(page: Page, base: str, email: str) -> Locator:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page
+from tests.e2e.helpers import sign_in, upload_through_page, wait_until
 from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
 
@@ -68,14 +68,11 @@ def test_upload_watch_the_stages_and_play_a_clip(
     rows.first.get_by_role("link").first.click()  # the clip's own page
     video = page.locator("video").first
     expect(video).to_be_visible()
-    page.wait_for_function(
-        "() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }",
-        timeout=30_000,
+    wait_until(
+        page, "() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }"
     )
     page.evaluate("() => document.querySelector('video').play()")
-    page.wait_for_function(
-        "() => document.querySelector('video').currentTime > 0.3", timeout=30_000
-    )
+    wait_until(page, "() => document.querySelector('video').currentTime > 0.3")
     dims = page.evaluate(
         "() => { const v = document.querySelector('video'); return [v.videoWidth, v.videoHeight]; }"
     )

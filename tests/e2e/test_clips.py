@@ -13,7 +13,7 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page
+from tests.e2e.helpers import sign_in, upload_through_page, wait_until
 from tests.stack import LocalStack
 from truss.services.clips import clock
 
@@ -89,9 +89,10 @@ def test_trim_rerender_download_and_share_a_clip(
         "t => { const v = document.getElementById('source-player'); v.currentTime = t; }",
         new_start,
     )
-    page.wait_for_function(
+    wait_until(
+        page,
         "t => Math.abs(document.getElementById('source-player').currentTime - t) < 0.05",
-        arg=new_start,
+        new_start,
     )
     page.get_by_role("button", name="Set start to the player's time").click()
     expect(start_field).to_have_value(f"{new_start:.1f}")
@@ -132,8 +133,10 @@ def test_trim_rerender_download_and_share_a_clip(
         other.goto(share_url)
         expect(other.get_by_role("heading", name=title)).to_be_visible()
         expect(other.get_by_role("link", name="Clips")).to_have_count(0)
-        other.wait_for_function(
-            "document.getElementById('shared-video').readyState >= 1", timeout=RENDER_WAIT_MS
+        wait_until(
+            other,
+            "document.getElementById('shared-video').readyState >= 1",
+            timeout_s=RENDER_WAIT_MS / 1000,
         )
         played = other.evaluate("document.getElementById('shared-video').duration")
         assert abs(played - NEW_LENGTH_S) < 0.5

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page
+from tests.e2e.helpers import sign_in, upload_through_page, wait_until
 from tests.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -76,9 +76,7 @@ def test_upload_a_video_see_progress_library_and_player(
     expect(page.get_by_role("heading", name="launch-talk.mp4")).to_be_visible()
     player = page.locator("video#player")
     expect(player).to_be_visible()
-    page.wait_for_function(
-        "document.querySelector('video#player').readyState >= 1", timeout=UPLOAD_WAIT_MS
-    )
+    wait_until(page, "document.querySelector('video#player').readyState >= 1", timeout_s=60)
     assert page.evaluate("document.querySelector('video#player').duration") > 9
     assert errors == []
 
