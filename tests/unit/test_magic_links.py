@@ -56,7 +56,7 @@ def test_get_of_the_link_shows_continue_and_creates_no_session(
         response = client.get(path)
         assert response.status_code == 200
         assert "Continue signing in" in response.get_data(as_text=True)
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "strict-origin"
         assert client.get("/dashboard").status_code == 302
     response = client.post(path, data={"csrf_token": signin.csrf(client, path)})
     assert response.status_code == 303

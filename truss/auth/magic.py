@@ -92,11 +92,18 @@ def _usable(item: Item | None, now: float) -> bool:
     return item is not None and int(item.get("expires_at", 0)) > now
 
 
-def peek_link(table: Table, token: str, now: float | None = None) -> bool:
-    """Is this link still good? Reads only: showing the confirm page never spends it."""
+def _link(item: Item) -> MagicLink:
+    return MagicLink(email=str(item["email"]), next_path=item.get("next"))
+
+
+def peek_link(table: Table, token: str, now: float | None = None) -> MagicLink | None:
+    """The link if it is still good, else None. Reads only: the confirm page never spends it."""
     if not token:
-        return False
-    return _usable(table.find(keys.magic_link(token)), time.time() if now is None else now)
+        return None
+    item = table.find(keys.magic_link(token))
+    if item is None or not _usable(item, time.time() if now is None else now):
+        return None
+    return _link(item)
 
 
 def spend_link(table: Table, token: str, now: float | None = None) -> MagicLink | None:
@@ -109,4 +116,4 @@ def spend_link(table: Table, token: str, now: float | None = None) -> MagicLink 
         return None
     if old is None or not _usable(old, time.time() if now is None else now):
         return None
-    return MagicLink(email=str(old["email"]), next_path=old.get("next"))
+    return _link(old)

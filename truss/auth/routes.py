@@ -147,26 +147,32 @@ def link_sent() -> str:
     )
 
 
-def _no_referrer(page: str, status: int = 200) -> Response:
+# Pages whose URL holds a token send only their origin as Referer: the token never leaves
+# the page, and the page's own form still passes Flask-WTF's strict HTTPS referrer check.
+TOKEN_PAGE_REFERRER_POLICY = "strict-origin"
+
+
+def _token_page(page: str, status: int = 200) -> Response:
     """Pages whose URL holds a token: never leak it onward, never cache it."""
     response = current_app.make_response((page, status))
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = TOKEN_PAGE_REFERRER_POLICY
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _invalid_link_page() -> Response:
     page = render_template("auth/link_invalid.html", minutes=magic.LINK_LIFETIME_S // 60)
-    return _no_referrer(page, 410)
+    return _token_page(page, 410)
 
 
 @bp.get("/login/link/<token>")
 @public
 def confirm_link(token: str) -> Response:
     """Mail scanners follow links: this page only asks; the POST from it signs in."""
-    if not magic.peek_link(get_table(), token):
+    link = magic.peek_link(get_table(), token)
+    if link is None:
         return _invalid_link_page()
-    return _no_referrer(render_template("auth/confirm.html", token=token))
+    return _token_page(render_template("auth/confirm.html", token=token, email=link.email))
 
 
 @bp.post("/login/link/<token>")
