@@ -61,10 +61,10 @@ def register_extensions(app: Flask) -> None:
     from truss.security import install_security_headers
 
     htmx.init_app(app)
+    session.install(app)  # before CSRF: a signed-out request is sent to sign in, not told off
     csrf.init_app(app)
     limiter.init_app(app)
     install_security_headers(app)
-    session.install(app)
 
 
 def register_blueprints(app: Flask) -> None:

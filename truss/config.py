@@ -14,6 +14,12 @@ GIB = 1024**3
 MIB = 1024**2
 
 
+# CSRF tokens live as long as the session they belong to (which ends on idle time, maximum age
+# and sign-out, checked on the server): Flask-WTF's default of one hour broke long uploads and
+# pages left open.
+CSRF_TIME_LIMIT = None
+
+
 class ConfigError(RuntimeError):
     """The environment cannot run Truss; the message says which setting to fix."""
 
@@ -128,6 +134,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _bool(env, "TRUSS_SECURE_COOKIES", not local),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "")
         or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_ASYNC": True,
@@ -197,6 +204,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT,
         "RATELIMIT_STORAGE_URI": "memory://",
         "RQ_ASYNC": False,
         "JOB_TIMEOUT_S": 600,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -21,10 +22,22 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
-    title, hint = MESSAGES.get(code, (f"Error {code}", "Go back and try again."))
+STALE_PAGE = (
+    "This page is out of date",
+    "It was loaded before your last sign-in or sign-out, so nothing was changed."
+    " Reload the page, then try again.",
+)
+
+
+def render_error(code: int, detail: str | None = None, title: str | None = None) -> tuple[str, int]:
+    default_title, hint = MESSAGES.get(code, (f"Error {code}", "Go back and try again."))
     template = "errors/_error.html" if htmx else "errors/error.html"
-    return render_template(template, code=code, title=title, hint=detail or hint), code
+    page = render_template(template, code=code, title=title or default_title, hint=detail or hint)
+    return page, code
+
+
+def wants_json() -> bool:
+    return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def register(app: Flask) -> None:
@@ -38,8 +51,12 @@ def register(app: Flask) -> None:
         return render_error(429, exc.description if exc.limit.error_message else None)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
-        return render_error(400, "This form expired. Reload the page and try again.")
+    def csrf_error(exc: CSRFError) -> ResponseReturnValue:
+        """Private pages send signed-out requests to sign in before this check: the page is old."""
+        title, hint = STALE_PAGE
+        if wants_json():
+            return jsonify(error=f"{title}. {hint}"), 400
+        return render_error(400, hint, title)
 
     @app.errorhandler(BadCursor)
     def bad_cursor(exc: BadCursor) -> tuple[str, int]:

@@ -114,8 +114,16 @@ def test_delete_removes_everything_under_the_asset_and_nothing_else(app: Flask) 
         table = get_table()
         table.put_new({**keys.asset_chapters(CID, doomed.id), "type": "chapters"})
         table.put_new({**keys.asset_chapters(CID, kept.id), "type": "chapters"})
-        table.put_new({**keys.clip(CID, "01CLIPAAAAAAAAAAAAAAAAAAA1"), "asset_id": doomed.id})
-        table.put_new({**keys.clip(CID, "01CLIPAAAAAAAAAAAAAAAAAAA2"), "asset_id": kept.id})
+        clid = "01CLIPAAAAAAAAAAAAAAAAAAA1"
+        table.put_new(
+            {**keys.clip(CID, clid), **keys.asset_clips_index(CID, doomed.id, clid),
+             "type": "clip", "asset_id": doomed.id}
+        )  # fmt: skip
+        clid = "01CLIPAAAAAAAAAAAAAAAAAAA2"
+        table.put_new(
+            {**keys.clip(CID, clid), **keys.asset_clips_index(CID, kept.id, clid),
+             "type": "clip", "asset_id": kept.id}
+        )  # fmt: skip
         assets.delete(table, CID, doomed.id)
     left = item_keys(app, CID)
     assert not [sk for sk in left if doomed.id in sk]

@@ -16,7 +16,7 @@ def test_post_without_token_is_refused(client: FlaskClient, auth: AuthActions) -
     auth.login()
     response = client.post("/dashboard/name", data={"name": "Mallory"})
     assert response.status_code == 400
-    assert "This form expired" in response.get_data(as_text=True)
+    assert "This page is out of date" in response.get_data(as_text=True)
     assert "Mallory" not in _name(client)
 
 

@@ -166,6 +166,7 @@ def create(
     item: Item = {
         **keys.asset(cid, aid),
         **_status_index(cid, aid, UPLOADING),
+        **keys.library_index(cid, aid),
         "type": ASSET_TYPE,
         "title": clean_title(title),
         "status": UPLOADING,
@@ -196,16 +197,12 @@ def get(table: Table, cid: str, aid: str) -> Asset:
 def page(
     table: Table, cid: str, cursor: str | None = None, limit: int = 25, status: str | None = None
 ) -> tuple[list[Asset], str | None]:
-    """One page of the library, newest first; with a status, one Query on GSI1."""
+    """One page of the library, newest first: one Query on GSI2, which holds asset items
+    only (never the chapters stored under them); with a status, one Query on GSI1."""
     pk = keys.creator_pk(cid)
     if status is None:
         items, next_cursor = table.page(
-            pk,
-            keys.asset_prefix(),
-            owner=cid,
-            limit=limit,
-            cursor=cursor,
-            filter_expression=Attr("type").eq(ASSET_TYPE),
+            pk, keys.asset_prefix(), owner=cid, limit=limit, cursor=cursor, index=keys.GSI2
         )
     else:
         if status not in TRANSITIONS:
@@ -219,6 +216,26 @@ def page(
             index="GSI1",
         )
     return [Asset.from_item(item) for item in items], next_cursor
+
+
+def get_many(table: Table, cid: str, aids: Iterable[str]) -> dict[str, Asset]:
+    """This creator's assets among `aids` by id, in one BatchGetItem per 100 ids; ids that
+    are missing, malformed or not assets are left out."""
+    wanted = [aid for aid in dict.fromkeys(aids) if aid and "#" not in aid and "/" not in aid]
+    items = table.get_many([keys.asset(cid, aid) for aid in wanted])
+    found = (Asset.from_item(item) for item in items if item.get("type") == ASSET_TYPE)
+    return {asset.id: asset for asset in found}
+
+
+def titles(table: Table, cid: str, aids: Iterable[str]) -> dict[str, str]:
+    """Titles of this creator's assets among `aids` (one BatchGetItem reading only titles)."""
+    wanted = [aid for aid in dict.fromkeys(aids) if aid and "#" not in aid and "/" not in aid]
+    items = table.get_many([keys.asset(cid, aid) for aid in wanted], ("title", "type"))
+    return {
+        keys.asset_id_from_sk(item["SK"]): item.get("title", "")
+        for item in items
+        if item.get("type") == ASSET_TYPE
+    }
 
 
 def transition(
@@ -335,16 +352,14 @@ def touch_upload(table: Table, cid: str, aid: str, expires_at: int) -> None:
 
 
 def items_under(table: Table, cid: str, aid: str) -> list[keys.Key]:
-    """Keys of the asset, everything under `ASSET#<aid>#`, and every clip cut from it."""
+    """Keys of the asset, everything under `ASSET#<aid>#`, and every clip cut from it (GSI2:
+    this asset's clips only)."""
     pk = keys.creator_pk(cid)
     children = [
         {"PK": item["PK"], "SK": item["SK"]} for item in table.query_all(pk, keys.asset_prefix(aid))
     ]
-    clips = [
-        {"PK": item["PK"], "SK": item["SK"]}
-        for item in table.query_all(pk, keys.clip_prefix())
-        if item.get("asset_id") == aid
-    ]
+    clip_items = table.query_all(keys.asset_clips_pk(cid, aid), keys.clip_prefix(), keys.GSI2)
+    clips = [{"PK": item["PK"], "SK": item["SK"]} for item in clip_items]
     return [*children, *clips, keys.asset(cid, aid)]
 
 

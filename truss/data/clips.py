@@ -100,10 +100,14 @@ def search_text(title: str, hook: str, hashtags: list[str] | tuple[str, ...]) ->
     return " ".join(" ".join([title, hook, *hashtags]).lower().split())
 
 
-def _listing_fields(cid: str, clid: str, score: int, title: str, hook: str, tags: Any) -> Item:
-    """Attributes the clips page reads: GSI1 (score order) and the search text."""
+def _listing_fields(
+    cid: str, aid: str, clid: str, score: int, title: str, hook: str, tags: Any
+) -> Item:
+    """Index attributes: GSI1 (the clips page by score), GSI2 (the asset's clips) and the
+    search text."""
     return {
         **keys.clip_score_index(cid, score, clid),
+        **keys.asset_clips_index(cid, aid, clid),
         "search_text": search_text(title, hook, list(tags)),
     }
 
@@ -114,7 +118,7 @@ def create_from_moment(
     """Write a pending clip for a moment; False when it already exists (a re-run job)."""
     item: Item = {
         **keys.clip(cid, clid),
-        **_listing_fields(cid, clid, moment.score, moment.title, moment.hook, moment.hashtags),
+        **_listing_fields(cid, aid, clid, moment.score, moment.title, moment.hook, moment.hashtags),
         "type": CLIP_TYPE,
         "asset_id": aid,
         "start": round(moment.start, 3),
@@ -145,7 +149,7 @@ def create_own(
     start, end = window
     item: Item = {
         **keys.clip(cid, clid),
-        **_listing_fields(cid, clid, 0, title, "", []),
+        **_listing_fields(cid, aid, clid, 0, title, "", []),
         "type": CLIP_TYPE,
         "asset_id": aid,
         "start": round(start, 3),
@@ -196,12 +200,11 @@ def get(table: Table, cid: str, clid: str) -> Clip:
 
 
 def for_asset(table: Table, cid: str, aid: str) -> list[Clip]:
-    """The asset's clips, best score first (a partition query on CLIP#, filtered in code)."""
-    clips = [
-        Clip.from_item(item)
-        for item in table.query_all(keys.creator_pk(cid), keys.clip_prefix())
-        if item.get("asset_id") == aid and item.get("type") == CLIP_TYPE
-    ]
+    """The asset's clips, best score first: one Query on GSI2 (`ASSET_CLIPS#<cid>#<aid>`),
+    which reads this asset's clips only, however many the creator has. GSI reads are
+    eventually consistent: a clip written a moment ago may be missing."""
+    items = table.query_all(keys.asset_clips_pk(cid, aid), keys.clip_prefix(), index=keys.GSI2)
+    clips = [Clip.from_item(item) for item in items if item.get("type") == CLIP_TYPE]
     return sorted(clips, key=lambda clip: (-clip.score, clip.start))
 
 

@@ -51,6 +51,7 @@ EMAIL = KeyTemplate("EMAIL", ("email",))
 IDENTITY = KeyTemplate("IDENTITY", ("provider", "subject"), open_last=True)
 MAGIC = KeyTemplate("MAGIC", ("token_sha256",))
 SHARE = KeyTemplate("SHARE", ("token",))
+ASSET_CLIPS = KeyTemplate("ASSET_CLIPS", ("cid", "aid"))  # GSI2PK: one asset's clips
 
 # Sort keys
 METADATA = KeyTemplate("METADATA")
@@ -70,7 +71,7 @@ PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN,
+    PLATFORM_TOKEN, ASSET_CLIPS,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -172,6 +173,25 @@ def clip_score_index(cid: str, score: int, clid: str) -> Key:
 
 def clip_score_prefix() -> str:
     return CLIP_SCORE.prefix_for()
+
+
+# GSI2 (overloaded): a creator's assets without the items stored under them (the library),
+# and one asset's clips without the creator's other clips (the asset page, delete, reconcile).
+GSI2 = "GSI2"
+
+
+def library_index(cid: str, aid: str) -> Key:
+    """GSI2 attributes of an asset item only (never its chapters): the library, newest first."""
+    return {"GSI2PK": creator_pk(cid), "GSI2SK": ASSET.build(aid)}
+
+
+def asset_clips_pk(cid: str, aid: str) -> str:
+    return ASSET_CLIPS.build(cid, aid)
+
+
+def asset_clips_index(cid: str, aid: str, clid: str) -> Key:
+    """GSI2 attributes of a clip: `ASSET_CLIPS#<cid>#<aid>` / `CLIP#<clid>`."""
+    return {"GSI2PK": asset_clips_pk(cid, aid), "GSI2SK": CLIP.build(clid)}
 
 
 def share(token: str) -> Key:

@@ -1,43 +1,67 @@
-"""Create the table (PK/SK, GSI1, TTL on expires_at, on-demand) if it is missing."""
+"""The table (PK/SK, GSI1, GSI2, TTL on expires_at, on-demand): create it, bring an older one
+up to date, and backfill the attributes a newer index needs.
+
+`ensure_table` creates a missing table with every index, and adds (UpdateTable) any index an
+existing table lacks: DynamoDB fills a new index from the items that already carry its key
+attributes. Items written before GSI2 existed don't carry them; `backfill` sets them (a one-off
+Scan, run by `truss init` and at every start of the local stack; idempotent).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
+from truss.data import keys
+from truss.data.assets import ASSET_TYPE
+from truss.data.clips import CLIP_TYPE
 
-def ensure_table(resource: Any, name: str) -> bool:
-    """Create the table and switch on TTL; True when it was created now."""
+INDEXES: dict[str, tuple[str, str]] = {
+    "GSI1": ("GSI1PK", "GSI1SK"),  # assets by status, clips by score
+    keys.GSI2: ("GSI2PK", "GSI2SK"),  # the library; one asset's clips
+}
+
+
+def _index(name: str) -> dict[str, Any]:
+    pk, sk = INDEXES[name]
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": pk, "KeyType": "HASH"},
+            {"AttributeName": sk, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def _attributes(*names: str) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "AttributeType": "S"} for name in names]
+
+
+def ensure_table(resource: Any, name: str, wait_s: float = 1800.0) -> bool:
+    """Create the table and switch on TTL (True), or add the indexes it lacks (False)."""
     client = resource.meta.client
     try:
-        client.describe_table(TableName=name)
-        return False
+        described = client.describe_table(TableName=name)["Table"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
-    string = "S"
+    else:
+        add_missing_indexes(client, name, described, wait_s)
+        return False
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": attr, "AttributeType": string}
-            for attr in ("PK", "SK", "GSI1PK", "GSI1SK")
-        ],
+        AttributeDefinitions=_attributes("PK", "SK", *(a for key in INDEXES.values() for a in key)),
         KeySchema=[
             {"AttributeName": "PK", "KeyType": "HASH"},
             {"AttributeName": "SK", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
+        GlobalSecondaryIndexes=[_index(index) for index in INDEXES],
     )
     client.get_waiter("table_exists").wait(TableName=name)
     client.update_time_to_live(
@@ -45,3 +69,86 @@ def ensure_table(resource: Any, name: str) -> bool:
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
     )
     return True
+
+
+def add_missing_indexes(
+    client: Any, name: str, described: dict[str, Any] | None = None, wait_s: float = 1800.0
+) -> list[str]:
+    """UpdateTable for each index the table lacks (one per call, as DynamoDB requires),
+    waiting until it is ACTIVE; the names of the indexes added."""
+    described = described or client.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in INDEXES:
+        if index in present:
+            continue
+        client.update_table(
+            TableName=name,
+            AttributeDefinitions=_attributes(*INDEXES[index]),
+            GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
+        )
+        _wait_until_active(client, name, index, wait_s)
+        added.append(index)
+    return added
+
+
+def _wait_until_active(client: Any, name: str, index: str, wait_s: float) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        table = client.describe_table(TableName=name)["Table"]
+        status = {i["IndexName"]: i.get("IndexStatus") for i in table["GlobalSecondaryIndexes"]}
+        if status.get(index) == "ACTIVE" and table.get("TableStatus") == "ACTIVE":
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {index} of {name} is still {status.get(index)}")
+        time.sleep(5)
+
+
+def _gsi2_attributes(item: dict[str, Any]) -> dict[str, str] | None:
+    """What GSI2 needs on an item written before it existed (None: nothing to add)."""
+    cid = keys.creator_id_from_pk(item["PK"])
+    if item.get("type") == ASSET_TYPE:
+        return keys.library_index(cid, keys.asset_id_from_sk(item["SK"]))
+    if item.get("type") == CLIP_TYPE and item.get("asset_id"):
+        return keys.asset_clips_index(cid, item["asset_id"], keys.clip_id_from_sk(item["SK"]))
+    return None
+
+
+def backfill(resource: Any, name: str, progress: Callable[[int], None] | None = None) -> int:
+    """Set the GSI2 attributes on every asset and clip item that lacks them (one Scan; safe
+    to run again: items that have them are skipped, deleted ones are not recreated)."""
+    table = resource.Table(name)
+    lacking = Attr("GSI2PK").not_exists() & Attr("type").is_in([ASSET_TYPE, CLIP_TYPE])
+    kwargs: dict[str, Any] = {
+        "FilterExpression": lacking,
+        "ProjectionExpression": "PK, SK, #type, asset_id",
+        "ExpressionAttributeNames": {"#type": "type"},
+    }
+    updated = 0
+    while True:
+        response = table.scan(**kwargs)
+        for item in response.get("Items", []):
+            updated += _set_missing(table, item)
+        if progress:
+            progress(updated)
+        if "LastEvaluatedKey" not in response:
+            return updated
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _set_missing(table: Any, item: dict[str, Any]) -> int:
+    changes = _gsi2_attributes(item)
+    if not changes:
+        return 0
+    try:
+        table.update_item(
+            Key={"PK": item["PK"], "SK": item["SK"]},
+            UpdateExpression="SET GSI2PK = :pk, GSI2SK = :sk",
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(GSI2PK)",
+            ExpressionAttributeValues={":pk": changes["GSI2PK"], ":sk": changes["GSI2SK"]},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return 0  # deleted or filled in meanwhile
+        raise
+    return 1

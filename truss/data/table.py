@@ -109,9 +109,11 @@ class Table:
         self.cursors = CursorCodec(secret)
         self.consumed: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
+        self.items_read: dict[str, int] = defaultdict(int)  # what a read paid for
 
-    def _record(self, operation: str, response: Mapping[str, Any]) -> None:
+    def _record(self, operation: str, response: Mapping[str, Any], read: int = 0) -> None:
         self.calls[operation] += 1
+        self.items_read[operation] += read
         capacity = response.get("ConsumedCapacity")
         for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
             self.consumed[operation] += float(entry.get("CapacityUnits", 0) or 0)
@@ -124,7 +126,7 @@ class Table:
         response = self._table.get_item(
             Key=key, ConsistentRead=consistent, ReturnConsumedCapacity="TOTAL"
         )
-        self._record("get", response)
+        self._record("get", response, read=int("Item" in response))
         if "Item" not in response:
             raise NotFound(f"{key['PK']} {key['SK']}")
         return dict(plain(response["Item"]))
@@ -231,7 +233,7 @@ class Table:
         filter_expression: ConditionBase | None = None,
     ) -> tuple[list[Item], str | None]:
         """One Query page: `(items, cursor)`; the cursor is signed and bound to owner and query."""
-        pk_name, sk_name = ("GSI1PK", "GSI1SK") if index else ("PK", "SK")
+        pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         scope = f"{index or 'table'}|{pk}|{prefix}"
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).begins_with(prefix),
@@ -251,24 +253,50 @@ class Table:
                 )
             kwargs["ExclusiveStartKey"] = dynamo_value(start)
         response = self._table.query(**kwargs)
-        self._record("query", response)
+        self._record("query", response, read=int(response.get("ScannedCount", 0)))
         last = response.get("LastEvaluatedKey")
         next_cursor = self.cursors.encode(owner, scope, last) if last else None
         return [dict(plain(item)) for item in response.get("Items", [])], next_cursor
 
-    def query_all(self, pk: str, prefix: str) -> Iterator[Item]:
-        """Every item of one partition under an SK prefix (for deletes and jobs, not pages)."""
+    def query_all(self, pk: str, prefix: str, index: str | None = None) -> Iterator[Item]:
+        """Every item of one partition under an SK prefix (for deletes and jobs, not pages);
+        with an index, that index's partition (eventually consistent)."""
+        pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(pk) & Key("SK").begins_with(prefix),
+            "KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).begins_with(prefix),
             "ReturnConsumedCapacity": "TOTAL",
         }
+        if index:
+            kwargs["IndexName"] = index
         while True:
             response = self._table.query(**kwargs)
-            self._record("query", response)
+            self._record("query", response, read=int(response.get("ScannedCount", 0)))
             yield from (dict(plain(item)) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def get_many(self, item_keys: Sequence[keys.Key], attributes: Sequence[str] = ()) -> list[Item]:
+        """BatchGetItem (100 keys a call, unprocessed keys asked again); missing keys are
+        left out, order is not kept. With attributes, only those (plus the key) are read."""
+        found: list[Item] = []
+        distinct = list({(key["PK"], key["SK"]): key for key in item_keys}.values())
+        for start in range(0, len(distinct), 100):
+            request: dict[str, Any] = {"Keys": distinct[start : start + 100]}
+            if attributes:
+                names = {f"#p{i}": name for i, name in enumerate(("PK", "SK", *attributes))}
+                request["ProjectionExpression"] = ", ".join(names)
+                request["ExpressionAttributeNames"] = names
+            pending: dict[str, Any] = {self.name: request}
+            while pending:
+                response = self._client.batch_get_item(
+                    RequestItems=pending, ReturnConsumedCapacity="TOTAL"
+                )
+                items = response.get("Responses", {}).get(self.name, [])
+                self._record("batch_get", response, read=len(items))
+                found += [dict(plain(item)) for item in items]
+                pending = response.get("UnprocessedKeys") or {}
+        return found
 
     def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """TransactWriteItems; a failed condition raises AlreadyExists, anything else Conflict."""
