@@ -63,6 +63,7 @@ class LocalStack:
             "PORT": str(self.port),
             "TRUSS_MOTO_PORT": str(self.moto_port),
             "TRUSS_REDIS_PORT": str(self.redis_port),
+            "TRUSS_READINESS_CACHE_S": "1",  # see a worker come up within a second
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -92,8 +93,9 @@ class LocalStack:
         return self
 
     def health(self) -> dict[str, Any]:
+        """The readiness report: {"status": ..., "checks": {"dynamodb": {"ok": ...}, ...}}."""
         try:
-            with urllib.request.urlopen(self.url + "/healthz", timeout=5) as response:
+            with urllib.request.urlopen(self.url + "/readyz", timeout=5) as response:
                 return dict(json.load(response))
         except urllib.error.HTTPError as exc:
             return dict(json.load(exc))
@@ -106,7 +108,8 @@ class LocalStack:
                 raise RuntimeError(f"truss dev exited early:\n{self.log_tail()}")
             try:
                 last = self.health()
-                if last.get("status") == "ok":
+                worker = last.get("checks", {}).get("worker", {})
+                if last.get("status") == "ok" and worker.get("ok"):  # ready, and a worker runs
                     return
             except OSError as exc:
                 last = exc

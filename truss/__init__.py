@@ -48,11 +48,9 @@ def register_template_context(app: Flask) -> None:
 
 def trust_proxies(app: Flask) -> None:
     """Behind TRUSS_PROXY_HOPS reverse proxies, take the client IP and scheme from them."""
-    hops = int(app.config.get("PROXY_HOPS", 0))
-    if hops:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+    from truss.proxy import trust_proxies as install
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    install(app)
 
 
 def register_extensions(app: Flask) -> None:

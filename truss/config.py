@@ -139,7 +139,8 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_ASYNC": True,
         "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
-        "PROXY_HOPS": _int(env, "TRUSS_PROXY_HOPS", 0),
+        "PROXY_HOPS": _int(env, "TRUSS_PROXY_HOPS", 0 if local else 1),  # prod: a TLS proxy
+        "READINESS_CACHE_S": _float(env, "TRUSS_READINESS_CACHE_S", 5.0),
         "WORKER_MAINTENANCE_S": _int(env, "TRUSS_WORKER_MAINTENANCE_S", 60),
         "WORKER_HEARTBEAT_S": _int(env, "TRUSS_WORKER_HEARTBEAT_S", 30),
         **_analysis_settings(env),
@@ -209,6 +210,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "RQ_ASYNC": False,
         "JOB_TIMEOUT_S": 600,
         "PROXY_HOPS": 0,
+        "READINESS_CACHE_S": 5.0,
         "WORKER_MAINTENANCE_S": 60,
         "WORKER_HEARTBEAT_S": 30,
         **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),

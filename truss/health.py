@@ -1,8 +1,20 @@
-"""What /healthz reports: can we reach DynamoDB, S3 and Redis, and is a worker alive?"""
+"""Liveness and readiness for load balancers, orchestrators and the local stack's tools.
+
+Liveness (/healthz) needs no backend: the process answers. Readiness (/readyz) asks whether this
+web node can serve: DynamoDB, S3 and Redis reachable. It also reports whether a worker is alive
+and whether TRUSS_PROXY_HOPS matches the requests, but neither makes a web node unready (a
+worker outage must not take every web node out of the load balancer). The answer never holds
+exception text, hosts or ARNs: failures are logged here. The backend checks are cached for
+READINESS_CACHE_S seconds per process, so a flood of checks costs no backend calls.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from redis import Redis
 
@@ -10,26 +22,65 @@ from truss.data.table import Table
 from truss.queue import live_workers
 from truss.storage import Storage
 
+log = logging.getLogger(__name__)
 
-def _check(probe: Callable[[], object]) -> dict[str, object]:
+Check = dict[str, object]
+Report = dict[str, Check]
+REQUIRED = ("dynamodb", "s3", "redis")
+NO_WORKER = "No worker has sent a heartbeat in the last 90 s: uploads wait until one runs."
+
+
+def _check(name: str, probe: Callable[[], object]) -> Check:
     try:
         detail = probe()
-    except Exception as exc:  # a health check reports every failure, whatever its type
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    except Exception:  # a health check reports every failure, whatever its type
+        log.warning("readiness: the %s check failed", name, exc_info=True)
+        return {"ok": False, "error": f"{name} is not reachable from this node (see its log)."}
     return {"ok": True, **({"detail": detail} if detail else {})}
 
 
-def _workers(redis: Redis) -> str:
-    count = len(live_workers(redis))
+def _workers(redis: Redis) -> Check:
+    try:
+        count = len(live_workers(redis))
+    except Exception:
+        log.warning("readiness: the worker registry could not be read", exc_info=True)
+        return {"ok": False, "error": "Unknown: the worker registry in Redis can't be read."}
     if not count:
-        raise RuntimeError("no worker has sent a heartbeat in the last 90 s")
-    return f"{count} alive"
+        return {"ok": False, "error": NO_WORKER}
+    return {"ok": True, "detail": f"{count} alive"}
 
 
-def health_report(table: Table, storage: Storage, redis: Redis) -> dict[str, dict[str, object]]:
+def backend_report(table: Table, storage: Storage, redis: Redis) -> Report:
+    """One call to each backend (and the worker registry in Redis)."""
     return {
-        "dynamodb": _check(table.ping),
-        "s3": _check(storage.ping),
-        "redis": _check(redis.ping),
-        "worker": _check(lambda: _workers(redis)),
+        "dynamodb": _check("dynamodb", table.ping),
+        "s3": _check("s3", storage.ping),
+        "redis": _check("redis", redis.ping),
+        "worker": _workers(redis),
     }
+
+
+def proxy_check(warning: str) -> Check:
+    return {"ok": False, "error": warning} if warning else {"ok": True}
+
+
+def is_ready(report: Report) -> bool:
+    return all(report[name]["ok"] for name in REQUIRED)
+
+
+@dataclass
+class ReadinessCache:
+    """The last backend report of this process, reused for `ttl_s` seconds."""
+
+    ttl_s: float
+    clock: Callable[[], float] = time.monotonic
+    _report: Report | None = None
+    _taken_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, measure: Callable[[], Report]) -> Report:
+        with self._lock:  # a flood waits for one measurement instead of making its own
+            now = self.clock()
+            if self._report is None or now - self._taken_at >= self.ttl_s:
+                self._report, self._taken_at = measure(), now
+            return self._report

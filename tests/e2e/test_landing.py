@@ -1,4 +1,4 @@
-"""Chromium opens the landing page and /healthz on the real local stack."""
+"""Chromium opens the landing page, /healthz and /readyz on the real local stack."""
 
 from __future__ import annotations
 
@@ -18,5 +18,7 @@ def test_landing_page_and_health_in_a_real_browser(local_stack: LocalStack, page
     assert page.evaluate("typeof window.htmx") == "object"
     assert errors == []  # no CSP violation, no missing script
     page.goto(local_stack.url + "/healthz")
+    assert json.loads(page.inner_text("body")) == {"status": "alive"}
+    page.goto(local_stack.url + "/readyz")
     body = json.loads(page.inner_text("body"))
-    assert body["status"] == "ok"
+    assert body["status"] == "ok" and body["checks"]["worker"]["ok"]

@@ -47,6 +47,7 @@ def test_stack_is_healthy_runs_a_job_and_stops_without_orphans(tmp_path: Path) -
             "s3": True,
             "redis": True,
             "worker": True,
+            "proxy": True,
         }
         queue = Queue("default", connection=Redis.from_url(stack.redis_url))
         job = queue.enqueue(ping, "hello from the test")

@@ -1,13 +1,11 @@
-"""Pages every visitor sees: landing, error pages (page or htmx fragment), headers, /healthz."""
+"""Pages every visitor sees: landing, error pages (page or htmx fragment), headers.
+
+Liveness and readiness are in test_health.py.
+"""
 
 from __future__ import annotations
 
-import fakeredis
-from flask import Flask
 from flask.testing import FlaskClient
-from rq import Worker
-
-from truss.queue import QUEUES
 
 
 def test_landing_page_renders_with_vendored_htmx(client: FlaskClient) -> None:
@@ -47,31 +45,3 @@ def test_unknown_page_for_htmx_is_a_fragment(client: FlaskClient) -> None:
     assert response.status_code == 404
     html = response.get_data(as_text=True)
     assert "Page not found" in html and "<html" not in html
-
-
-def test_healthz_is_503_and_names_the_missing_worker(client: FlaskClient) -> None:
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    body = response.get_json()
-    assert body["checks"]["dynamodb"]["ok"] and body["checks"]["s3"]["ok"]
-    assert body["checks"]["redis"]["ok"]
-    assert body["checks"]["worker"]["ok"] is False
-    assert "heartbeat" in body["checks"]["worker"]["error"]
-
-
-def test_healthz_is_200_when_a_worker_is_alive(
-    app: Flask, client: FlaskClient, redis: fakeredis.FakeRedis
-) -> None:
-    worker = Worker(list(QUEUES), connection=redis)
-    worker.register_birth()
-    worker.heartbeat()
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.get_json()["status"] == "ok"
-
-
-def test_healthz_reports_a_missing_table(app: Flask, client: FlaskClient) -> None:
-    app.config["TRUSS_TABLE"] = "gone"
-    body = client.get("/healthz").get_json()
-    assert body["checks"]["dynamodb"]["ok"] is False
-    assert "ResourceNotFound" in body["checks"]["dynamodb"]["error"]

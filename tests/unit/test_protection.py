@@ -21,7 +21,8 @@ from truss.auth.session import safe_next
 PUBLIC = {
     "static",
     "main.landing",
-    "main.healthz",
+    "main.healthz",  # liveness: "alive", nothing else
+    "main.readyz",  # readiness: ok or not per backend, no internals
     "auth.login",
     "auth.request_link",
     "auth.link_sent",

@@ -1,17 +1,19 @@
-"""The landing page and the health check."""
+"""The landing page, liveness (/healthz) and readiness (/readyz)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from truss.auth.session import public
 from truss.data import get_table
 from truss.extensions import limiter
-from truss.health import health_report
+from truss.health import ReadinessCache, Report, backend_report, is_ready, proxy_check
+from truss.proxy import proxy_warning
 from truss.queue import get_redis
 from truss.storage import get_storage
 
 bp = Blueprint("main", __name__)
+READINESS = "truss.readiness"
 
 
 @bp.get("/")
@@ -23,7 +25,28 @@ def landing() -> str:
 @bp.get("/healthz")
 @limiter.exempt
 @public
-def healthz() -> tuple[Response, int]:
-    report = health_report(get_table(), get_storage(), get_redis())
-    ok = all(part["ok"] for part in report.values())
-    return jsonify(status="ok" if ok else "degraded", checks=report), 200 if ok else 503
+def healthz() -> Response:
+    """Liveness: the process answers. No backend call: an outage there never restarts us."""
+    return jsonify(status="alive")
+
+
+def _readiness_cache() -> ReadinessCache:
+    cache = current_app.extensions.get(READINESS)
+    if cache is None:
+        fresh = ReadinessCache(float(current_app.config.get("READINESS_CACHE_S", 5)))
+        cache = current_app.extensions.setdefault(READINESS, fresh)
+    return cache
+
+
+def _measure() -> Report:
+    return backend_report(get_table(), get_storage(), get_redis())
+
+
+@bp.get("/readyz")
+@limiter.exempt
+@public
+def readyz() -> tuple[Response, int]:
+    """Readiness: DynamoDB, S3 and Redis reachable; worker and proxy setting reported too."""
+    checks = {**_readiness_cache().get(_measure), "proxy": proxy_check(proxy_warning())}
+    ready = is_ready(checks)
+    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
