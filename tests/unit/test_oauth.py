@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from tests.conftest import AuthActions, make_app
 from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeProvider
 from truss.data import get_table
-from truss.data.creators import find_creator_by_identity
+from truss.data.creators import find_creator_by_email, find_creator_by_identity
 
 
 @pytest.fixture
@@ -226,3 +226,46 @@ def test_wrong_state_is_not_a_500_outside_testing_mode(
     client = app.test_client()
     url = start(client).replace("state=", "state=forged")
     assert "couldn't sign you in" in _flash(client, callback(client, url))
+
+
+def test_github_links_only_by_the_primary_verified_email(
+    oauth_app: Flask, oclient: FlaskClient, provider: FakeProvider
+) -> None:
+    """A verified secondary address (say, an old work email) must not open that account."""
+    victim = AuthActions(oauth_app, oauth_app.test_client()).login("old@example.com")
+    provider.github_emails = [
+        {"email": "old@example.com", "primary": False, "verified": True},
+        {"email": "octo@example.com", "primary": True, "verified": False},
+    ]
+    page = _flash(oclient, callback(oclient, start(oclient, "github")))
+    assert "didn't give us a verified email" in page
+    assert oclient.get("/dashboard").status_code == 302
+    with oauth_app.test_request_context():
+        assert find_creator_by_identity(get_table(), "github", "4242") is None
+        assert find_creator_by_email(get_table(), "old@example.com").id == victim.id  # type: ignore[union-attr]
+
+
+def test_github_primary_verified_email_links_the_existing_creator(
+    oauth_app: Flask, oclient: FlaskClient, provider: FakeProvider
+) -> None:
+    existing = AuthActions(oauth_app, oauth_app.test_client()).login("octo@example.com")
+    provider.github_emails = [
+        {"email": "other@example.com", "primary": False, "verified": True},
+        {"email": "octo@example.com", "primary": True, "verified": True},
+    ]
+    assert callback(oclient, start(oclient, "github")).headers["Location"] == "/dashboard"
+    with oauth_app.test_request_context():
+        linked = find_creator_by_identity(get_table(), "github", "4242")
+    assert linked is not None and linked.id == existing.id
+    assert "octo@example.com" in oclient.get("/dashboard").get_data(as_text=True)
+
+
+def test_google_email_without_email_verified_claim_never_links(
+    oauth_app: Flask, oclient: FlaskClient, provider: FakeProvider
+) -> None:
+    AuthActions(oauth_app, oauth_app.test_client()).login("ada@example.com")
+    url = start(oclient)
+    provider.claims["email_verified"] = "true"  # not the boolean an OIDC provider must send
+    assert "isn't verified" in _flash(oclient, callback(oclient, url))
+    with oauth_app.test_request_context():
+        assert find_creator_by_identity(get_table(), "google", "google-sub-1") is None

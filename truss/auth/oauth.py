@@ -101,7 +101,9 @@ def client(provider: str) -> Any | None:
 
 
 def google_identity(token: dict[str, Any]) -> Identity:
-    """From the validated id_token claims (authlib checked signature, iss, aud, exp, nonce)."""
+    """From the validated id_token claims (authlib checked signature, iss, aud, exp, nonce).
+
+    `email` is the Google account's primary address; it counts only with `email_verified`."""
     claims = token.get("userinfo") or {}
     if not claims.get("sub"):
         raise ValueError("the id_token has no subject")
@@ -115,12 +117,12 @@ def google_identity(token: dict[str, Any]) -> Identity:
 
 
 def _github_email(emails: list[dict[str, Any]]) -> tuple[str, bool]:
-    """The primary verified address, else any verified one, else the primary (unverified)."""
-    verified = [e for e in emails if e.get("verified") is True and e.get("email")]
-    for entry in sorted(verified, key=lambda e: not e.get("primary")):
-        return str(entry["email"]), True
-    primary = [e for e in emails if e.get("primary") and e.get("email")]
-    return (str(primary[0]["email"]), False) if primary else ("", False)
+    """The account's primary address and whether GitHub verified it. Other addresses never
+    count: an old or secondary address must not sign in to (or link) the account that has it."""
+    primary = [e for e in emails if e.get("primary") is True and e.get("email")]
+    if not primary:
+        return "", False
+    return str(primary[0]["email"]), primary[0].get("verified") is True
 
 
 def github_identity(github: Any, token: dict[str, Any]) -> Identity:
@@ -149,7 +151,8 @@ def fetch_identity(provider: str, oauth_client: Any) -> Identity:
 
 
 def creator_for(table: Table, identity: Identity) -> Creator:
-    """A linked identity signs in; a verified email links to (or creates) its creator."""
+    """A linked identity signs in; else the provider's primary, verified email links the
+    identity to the creator with that email (or creates one). Nothing else ever links."""
     linked = find_creator_by_identity(table, identity.provider, identity.subject)
     if linked is not None:
         return linked
