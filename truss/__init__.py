@@ -45,6 +45,10 @@ def register_template_context(app: Flask) -> None:
         links = [(endpoint, label) for endpoint, label in NAV_LINKS if endpoint in endpoints]
         return {"nav_links": links, "url_endpoints": endpoints}
 
+    from truss.urls import external_url
+
+    app.add_template_global(external_url)  # share links and previews: TRUSS_PUBLIC_URL
+
 
 def trust_proxies(app: Flask) -> None:
     """Behind TRUSS_PROXY_HOPS reverse proxies, take the client IP and scheme from them."""

@@ -6,7 +6,6 @@ OAuth's start/callback views live in truss.auth.oauth_routes on the same bluepri
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -36,6 +35,7 @@ from truss.data import get_table
 from truss.data.creators import Creator, end_all_sessions, get_or_create_by_email
 from truss.extensions import htmx, limiter
 from truss.mail import queue_email
+from truss.urls import external_url
 
 bp = Blueprint("auth", __name__)
 SENT_TO = "link_sent_to"
@@ -44,14 +44,6 @@ TOO_MANY_LINKS = (
     "work: check your inbox (and spam). To get a new one, wait 15 minutes and try again."
 )
 TOO_MANY_TRIES = "Too many sign-in attempts from here. Wait 15 minutes, then ask for a new link."
-
-
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for emails and OAuth: PUBLIC_URL when set, never a request's Host."""
-    base = current_app.config.get("PUBLIC_URL", "")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def landing_path(next_path: str | None) -> str:

@@ -21,6 +21,7 @@ from truss.data.table import NotFound
 from truss.extensions import limiter
 from truss.services.shares import ShareGone, open_share
 from truss.storage import get_storage
+from truss.urls import external_url
 
 PUBLIC_LIMIT = "120 per minute"
 
@@ -57,9 +58,9 @@ def page(token: str) -> str:
         clip=shown(clip),
         video_url=url_for("share.video", token=token) if clip.video_key else "",
         poster_url=url_for("share.poster", token=token) if clip.poster_key else "",
-        og_video=url_for("share.video", token=token, _external=True),
-        og_image=url_for("share.poster", token=token, _external=True),
-        og_url=url_for("share.page", token=token, _external=True),
+        og_video=external_url("share.video", token=token),
+        og_image=external_url("share.poster", token=token),
+        og_url=external_url("share.page", token=token),
         video_size=current_app.config.get("RENDER_SIZE", "720x1280").split("x"),
     )
 
