@@ -14,6 +14,7 @@
     maxLabel: root.dataset.maxLabel,
     types: JSON.parse(root.dataset.types),
     csrf: root.dataset.csrf,
+    loginPath: new URL(root.dataset.loginUrl || "/login", window.location.href).pathname,
   };
   const EXTENSIONS = {
     mp4: "video/mp4", m4v: "video/x-m4v", mov: "video/quicktime", webm: "video/webm",
@@ -66,24 +67,35 @@
     return { type };
   }
 
+  // An error from the server's side of the upload. `final`: sending it again won't help.
+  function apiError(message, status, final) {
+    const error = new Error(message);
+    error.status = status;
+    error.final = final;
+    return error;
+  }
+
   async function api(url, { method = "GET", body } = {}) {
-    const response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": cfg.csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
-    if (!isJson) {
-      const error = new Error("You were signed out. Sign in again, then choose the file again to continue.");
-      error.status = response.status;
-      throw error;
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": cfg.csrf },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw apiError("Truss couldn't be reached; check your connection", 0, false);
     }
-    const data = await response.json();
-    if (!response.ok) {
-      const error = new Error(data.error || `The server answered ${response.status}. Try again in a moment.`);
-      error.status = response.status;
-      throw error;
+    // A signed-out request is sent to the sign-in page (fetch follows the redirect).
+    if (response.redirected && new URL(response.url).pathname === cfg.loginPath) {
+      throw apiError("You were signed out, so the upload stopped. Sign in again in this tab", 401, true);
+    }
+    const isJson = (response.headers.get("Content-Type") || "").includes("application/json");
+    const data = isJson ? await response.json() : {};
+    if (!response.ok || !isJson) {
+      const message = data.error || `Truss answered with an error (${response.status}); try again in a moment`;
+      throw apiError(message, response.status, response.status >= 400 && response.status < 500);
     }
     return data;
   }
@@ -279,7 +291,7 @@
             this.partDone(n, blob.size);
             return;
           } catch (error) {
-            if (error instanceof Cancelled || attempt >= PART_RETRIES) throw error;
+            if (error instanceof Cancelled || error.final || attempt >= PART_RETRIES) throw error;
             this.partProgress(n, 0);
             this.say(`Part ${n} didn't arrive (${error.message}); sending it again…`);
             await sleep(1000 * 2 ** attempt);
@@ -323,7 +335,8 @@
       const again = remembered(this.file)
         ? " Choose the same file again to continue where it stopped."
         : " Choose the file again to retry.";
-      this.say(`Upload failed: ${error.message}.${again}`, "field-error");
+      const what = error.message.replace(/\.$/, "");
+      this.say(`Upload failed: ${what}.${again}`, "field-error");
       this.row.dataset.status = "failed";
     }
 
