@@ -1,7 +1,9 @@
 """ffmpeg (the imageio-ffmpeg binary, there is no ffprobe): probe, signals, thumbnails, render.
 
-Every call runs ffmpeg in a subprocess with a timeout and captured stderr; a failure raises
-`MediaError` with a short reason a creator can act on, never ffmpeg's full log.
+Every call runs ffmpeg through truss.ffmpeg (no secrets in its environment, only the
+formats and protocols each input needs, CPU and memory limits, a timeout); a failure raises
+`MediaError` with a short reason a creator can act on, never ffmpeg's full log. A source is a
+local file or a RemoteSource (a render reads only the byte ranges of its clip).
 
 `measure_signals` avoids a full decode (the cost, DESIGN.md "Known traps"). One ffmpeg pass
 writes three outputs: (1) audio as 8 kHz mono, RMS level per bin (astats), (2) every video
@@ -23,11 +25,11 @@ import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
-from truss.analysis.base import AnalysisError, StreamInfo
+from truss.analysis.base import StreamInfo
+from truss.ffmpeg import MediaError, RemoteSource, Source, input_args, run
 
 EXPORT_HINT = "Export it as MP4 (H.264) and upload it again."
 BIN_S = 0.5
@@ -39,10 +41,6 @@ CUT_CHANGE = 0.08  # mean absolute RGB difference (0-1) between intra frames tha
 SURE_CHANGE = 0.2  # a change this big is a cut even when there is no budget left to place it
 REFINE_SHARE = 0.15  # at most this share of the video is decoded to place cuts between keyframes
 MIN_REFINE_S = 60.0  # ...but short videos with long keyframe gaps may always decode this much
-
-
-class MediaError(AnalysisError):
-    """ffmpeg could not read or write a video; the message is shown to the creator."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +60,6 @@ class Signals:
         return max(0, min(len(self.loudness_db) - 1, int(t / self.bin_s)))
 
 
-@cache
-def ffmpeg_exe() -> str:
-    """Path of the bundled ffmpeg binary."""
-    import imageio_ffmpeg
-
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
 def _reason(stderr: str) -> str:
     """The last meaningful ffmpeg error line, short."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
@@ -80,17 +70,12 @@ def _reason(stderr: str) -> str:
 
 def run_ffmpeg(
     args: Sequence[str], timeout: float, what: str, cwd: str | None = None
-) -> subprocess.CompletedProcess:
-    """Run ffmpeg with args; MediaError (saying what failed) on error or timeout."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False, cwd=cwd)
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.") from exc
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg (fenced in, see truss.ffmpeg); MediaError saying what failed."""
+    done = run(args, timeout, what, cwd)
     if done.returncode != 0:
-        reason = _reason(done.stderr.decode(errors="replace"))
-        raise MediaError(f"{what} failed: {reason}")
-    return done
+        raise MediaError(f"{what} failed: {_reason(done.stderr.decode(errors='replace'))}")
+    return subprocess.CompletedProcess(args, done.returncode, done.stdout, done.stderr)
 
 
 # --- probe -------------------------------------------------------------------------------
@@ -111,14 +96,13 @@ def _unreadable(why: str) -> MediaError:
     return MediaError(f"This file isn't a video we can read ({why}). {EXPORT_HINT}")
 
 
-def _probe_text(path: Path) -> str:
+def _probe_text(source: Source) -> str:
     """ffmpeg's description of the input (its stderr when given no output)."""
-    if not Path(path).is_file():
+    if not isinstance(source, RemoteSource) and not Path(source).is_file():
         raise MediaError("The video file is missing; upload it again.")
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-    except subprocess.TimeoutExpired as exc:
+        done = run(input_args(source), timeout=60, what="Reading the video")
+    except MediaError as exc:
         raise _unreadable("reading it took too long") from exc
     text = done.stderr.decode(errors="replace")
     if "Error opening input" in text or "Invalid data found" in text:
@@ -126,22 +110,22 @@ def _probe_text(path: Path) -> str:
     return text
 
 
-def _decoded_duration(path: Path) -> float:
+def _decoded_duration(source: Source) -> float:
     """Duration by reading every video packet (for files whose header has none)."""
-    args = ["-stats", "-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
+    args = ["-stats", *input_args(source), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
     done = run_ffmpeg(args, timeout=300, what="Reading the video's length")
     times = list(_TIME.finditer(done.stderr.decode(errors="replace")))
     return _hms(times[-1]) if times else 0.0
 
 
-def probe(path: Path) -> StreamInfo:
-    """Duration, display size, fps, audio and codecs of a video file, or MediaError."""
-    text = _probe_text(path)
+def probe(source: Source) -> StreamInfo:
+    """Duration, display size, fps, audio and codecs of a video, or MediaError."""
+    text = _probe_text(source)
     video = next((m for m in _VIDEO.finditer(text) if "attached pic" not in _line(text, m)), None)
     if video is None:
         raise _unreadable("no video stream found")
     duration_match = _DURATION.search(text)
-    duration = _hms(duration_match) if duration_match else _decoded_duration(path)
+    duration = _hms(duration_match) if duration_match else _decoded_duration(source)
     if duration <= 0:
         raise _unreadable("it has no length")
     width, height = int(video[2]), int(video[3])
@@ -175,7 +159,7 @@ def measure_signals(path: Path, probe: StreamInfo, bin_s: float = BIN_S) -> Sign
     """Loudness, visual change, cuts and quiet moments per bin, from one coarse ffmpeg pass."""
     bins = max(1, math.ceil(probe.duration / bin_s))
     with tempfile.TemporaryDirectory(prefix="truss-signals-") as tmp:
-        args = ["-skip_frame", "nointra", "-i", str(Path(path).resolve()), *_THUMB_OUTPUT]
+        args = ["-skip_frame", "nointra", *input_args(Path(path)), *_THUMB_OUTPUT]
         args += [*_PACKET_OUTPUT, *(_loudness_output(bin_s) if probe.has_audio else [])]
         done = run_ffmpeg(args, 120 + probe.duration / 4, "Reading the video", cwd=tmp)
         times, sizes = _read_packets(Path(tmp, "packets.txt"))
@@ -286,7 +270,7 @@ def _cuts_between(path: Path, t0: float, t1: float) -> list[float]:
     """Frames in (t0, t1] that differ sharply from the one before (reference frames only)."""
     fast = ["-skip_frame", "noref", "-skip_loop_filter", "all"]  # ~0.1 s accuracy is plenty
     args = [*fast, "-ss", f"{t0:.3f}", "-t", f"{t1 - t0 + 0.01:.3f}"]
-    args += ["-copyts", "-i", str(path), "-map", "0:v:0", "-vf", _TINY]
+    args += ["-copyts", *input_args(path), "-map", "0:v:0", "-vf", _TINY]
     args += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
     done = run_ffmpeg(args, 60 + (t1 - t0), "Reading the video")
     frames = _frames(done.stdout, done.stderr.decode(errors="replace"))
@@ -324,11 +308,11 @@ def _quiet_times(levels: list[float], bin_s: float) -> list[float]:
 # --- thumbnails and vertical clips -------------------------------------------------------
 
 
-def make_thumbnail(src: Path, dest: Path, at_seconds: float, width: int = 720) -> None:
+def make_thumbnail(src: Source, dest: Path, at_seconds: float, width: int = 720) -> None:
     """Write a JPEG poster of src's frame at at_seconds (else its first frame), <= width wide."""
     Path(dest).unlink(missing_ok=True)
     for at in dict.fromkeys((max(0.0, at_seconds), 0.0)):
-        args = ["-y", "-v", "error", "-ss", f"{at:.3f}", "-i", str(src), "-frames:v", "1"]
+        args = ["-y", "-v", "error", "-ss", f"{at:.3f}", *input_args(src), "-frames:v", "1"]
         args += ["-vf", f"scale='min({width},iw)':-2", "-q:v", "3", "-f", "image2", "-c:v", "mjpeg"]
         try:
             run_ffmpeg([*args, str(dest)], timeout=60, what="Making a thumbnail")
@@ -348,7 +332,7 @@ def vertical_filter(probe: StreamInfo, width: int = 720, height: int = 1280) -> 
 
 
 def render_vertical(
-    src: Path,
+    src: Source,
     dest: Path,
     start: float,
     end: float,
@@ -356,11 +340,14 @@ def render_vertical(
     width: int = 720,
     height: int = 1280,
 ) -> None:
-    """Render [start, end) of src as a width x height H.264/AAC MP4 ready for streaming."""
+    """Render [start, end) of src as a width x height H.264/AAC MP4 ready for streaming.
+
+    `-ss` before the input seeks by the container's index: only the clip (from the keyframe
+    before it) is read, which for a RemoteSource is all that is fetched."""
     if end <= start:
         raise MediaError("This clip has no length; pick an end after its start.")
     duration = end - start
-    args = ["-y", "-v", "error", "-ss", f"{start:.3f}", "-i", str(src), "-t", f"{duration:.3f}"]
+    args = ["-y", "-v", "error", "-ss", f"{start:.3f}", *input_args(src), "-t", f"{duration:.3f}"]
     args += ["-map", "0:v:0", "-vf", vertical_filter(probe, width, height)]
     args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
     if probe.has_audio:

@@ -69,6 +69,12 @@ class Storage:
         body: bytes = response["Body"].read(length)
         return body
 
+    def open_range(self, key: str, first: int, last: int) -> Any:
+        """A stream of bytes first..last (inclusive) of an object: read(n) it, then close()."""
+        span = f"bytes={first}-{last}"
+        response = self.client.get_object(Bucket=self.bucket, Key=key, Range=span)
+        return response["Body"]
+
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 

@@ -1,0 +1,183 @@
+"""ffmpeg reads untrusted files fenced in: no secrets in its environment, only the container
+formats and protocols an input needs (no playlist or manifest can send it elsewhere), and CPU
+and memory limits that end in a clear MediaError."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import imageio_ffmpeg
+import pytest
+from moto import mock_aws
+
+from truss import ffmpeg, media
+from truss.analysis.base import StreamInfo
+from truss.ffmpeg import MediaError, RemoteSource
+from truss.range_source import serve_object
+from truss.storage import Storage
+
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "very-secret",
+    "AWS_SESSION_TOKEN": "session-secret",
+    "GEMINI_API_KEY": "gemini-secret",
+    "GOOGLE_API_KEY": "google-secret",
+    "SECRET_KEY": "flask-secret",
+    "TRUSS_SECRET_KEY": "truss-secret",
+    "http_proxy": "http://user:pass@proxy.example:3128",
+}
+PROBE = StreamInfo(duration=10.0, width=320, height=180, fps=10.0, has_audio=False)
+
+
+class Canary:
+    """A TCP port on 127.0.0.1 that records every connection made to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.hits: list[bytes] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.hits.append(conn.recv(1000))
+                except OSError:
+                    self.hits.append(b"")
+
+
+@pytest.fixture
+def canary() -> Iterator[Canary]:
+    server = Canary()
+    yield server
+    server.sock.close()
+
+
+def tiny_ts(path: Path) -> Path:
+    """A real two-second MPEG-TS file."""
+    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i"]
+    args += ["testsrc=size=160x90:rate=10:duration=2", "-c:v", "libx264", "-f", "mpegts"]
+    subprocess.run([*args, str(path)], check=True, timeout=60)
+    return path
+
+
+def dash_manifest(url: str) -> bytes:
+    """A DASH manifest whose media lives at `url` (ffmpeg detects it by its content)."""
+    return (
+        '<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" '
+        'mediaPresentationDuration="PT10S" minBufferTime="PT1S" '
+        'profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period>'
+        '<AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="1000" '
+        'codecs="avc1.64001f" width="320" height="180">'
+        f'<BaseURL>{url}</BaseURL><SegmentBase indexRange="0-100"/>'
+        "</Representation></AdaptationSet></Period></MPD>"
+    ).encode()
+
+
+def every_reader(source: media.Source, tmp: Path) -> list[str]:
+    """Run probe, thumbnail and render on a source; what each raised (all must raise)."""
+    raised = []
+    for step in (
+        lambda: media.probe(source),
+        lambda: media.make_thumbnail(source, tmp / "poster.jpg", 1.0),
+        lambda: media.render_vertical(source, tmp / "clip.mp4", 0.0, 5.0, PROBE),
+    ):
+        with pytest.raises(MediaError) as caught:
+            step()
+        raised.append(str(caught.value))
+    return raised
+
+
+def test_the_ffmpeg_child_gets_no_secrets_and_runs_under_limits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    script = tmp_path / "fake-ffmpeg"  # stands in for the binary: prints what the child sees
+    script.write_text('#!/bin/sh\nenv\necho "cpu=$(ulimit -t) as=$(ulimit -v)"\n')
+    script.chmod(0o755)
+    monkeypatch.setattr(ffmpeg, "ffmpeg_exe", lambda: str(script))
+
+    seen = media.run_ffmpeg(["-version"], timeout=30, what="Printing").stdout.decode()
+
+    for name, value in SECRETS.items():
+        assert name not in seen and value not in seen
+    assert f"cpu={ffmpeg.cpu_limit_for(30)} " in seen
+    assert f"as={ffmpeg.memory_limit() // 1024}" in seen
+
+
+def test_a_manifest_served_for_a_render_cannot_reach_another_host(
+    canary: Canary, tmp_path: Path
+) -> None:
+    """A render reads the source over loopback HTTP; a DASH manifest uploaded as the video
+    would make an unfenced ffmpeg fetch any URL it names (e.g. a cloud metadata endpoint)."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="fence-bucket")
+        storage = Storage("fence-bucket", client)
+        target = f"http://127.0.0.1:{canary.port}/latest/meta-data/iam/security-credentials/"
+        storage.put_bytes("source", dash_manifest(target), "video/mp4")
+        with serve_object(storage, "source") as served:
+            every_reader(served.source, tmp_path)
+    assert canary.hits == []
+
+
+@pytest.mark.parametrize("kind", ["hls", "dash", "concat"])
+def test_local_playlists_and_manifests_are_refused(
+    kind: str, canary: Canary, tmp_path: Path
+) -> None:
+    """Playlists naming another local file (which ffmpeg would read) or a URL are not videos."""
+    tiny_ts(tmp_path / "other.ts")
+    bodies = {
+        "hls": f"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:{tmp_path}/other.ts\n"
+        f"#EXTINF:2,\nhttp://127.0.0.1:{canary.port}/seg.ts\n#EXT-X-ENDLIST\n",
+        "dash": dash_manifest(f"http://127.0.0.1:{canary.port}/seg.mp4").decode(),
+        "concat": f"ffconcat version 1.0\nfile other.ts\nfile http://127.0.0.1:{canary.port}/a\n",
+    }
+    source = tmp_path / "upload.m3u8"  # the name ffmpeg wants before it treats text as HLS
+    source.write_text(bodies[kind])
+
+    raised = every_reader(source, tmp_path)
+
+    assert canary.hits == []
+    assert "isn't a video we can read" in raised[0]
+
+
+def test_a_run_over_its_cpu_allowance_is_a_clear_media_error(tmp_path: Path) -> None:
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:d=60"]
+    args += ["-c:v", "libx264", "-preset", "medium", str(tmp_path / "heavy.mp4")]
+
+    with pytest.raises(MediaError) as caught:
+        ffmpeg.run(args, timeout=120, what="Rendering the clip", cpu_s=1)
+
+    message = str(caught.value)
+    assert message.startswith("Rendering the clip needed more than its 1 s of processing time")
+    assert "upload it again" in message
+
+
+def test_the_cpu_allowance_scales_with_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ffmpeg.os, "cpu_count", lambda: 2)
+    assert ffmpeg.cpu_limit_for(120 + 20 * 30) == 2 * 720  # a 30 s render's timeout, 2 cores
+    monkeypatch.setattr(ffmpeg.os, "cpu_count", lambda: 64)
+    assert ffmpeg.cpu_limit_for(100) == 100 * ffmpeg.CPU_CORES_PER_RUN
+
+
+def test_inputs_name_only_the_protocols_they_need(tmp_path: Path) -> None:
+    local = ffmpeg.input_args(tmp_path / "source")
+    remote = ffmpeg.input_args(RemoteSource("http://127.0.0.1:1/token"))
+    assert local[local.index("-protocol_whitelist") + 1] == "file"
+    assert remote[remote.index("-protocol_whitelist") + 1] == "http,tcp"
+    for args in (local, remote):
+        assert args[args.index("-format_whitelist") + 1] == ffmpeg.ALLOWED_DEMUXERS
+        assert args[-2] == "-i"

@@ -1,0 +1,145 @@
+"""Run the bundled ffmpeg on untrusted videos, fenced in.
+
+- Environment: only PATH and a C locale. No AWS_*, GEMINI_*, SECRET_KEY or proxy settings
+  reach the child (ffmpeg needs none; it never talks to S3 itself, see truss.range_source).
+- Inputs: every `-i` comes from `input_args`, which allows only the container formats of the
+  upload allow-list (no HLS, concat, image sequences... that open other files or URLs) and
+  only the protocols that input needs: `file` for a local file, `http,tcp` for the loopback
+  range server. A crafted playlist pointing at http://anything or file:/etc/passwd is refused.
+- Limits (setrlimit in the child, before exec): CPU seconds scaled to the step's timeout and
+  the cores it may use, and an address-space cap (decompression bombs). A child stopped by
+  its CPU limit or the wall-clock timeout raises MediaError saying so.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from truss.analysis.base import AnalysisError
+
+ALLOWED_DEMUXERS = "mov,matroska,avi,mpeg,mpegts,mpegvideo,flv,ogg"
+CHILD_ENV = {"PATH": os.defpath, "LC_ALL": "C"}
+CPU_CORES_PER_RUN = 4  # CPU seconds allowed = timeout x min(cores, this)
+MEMORY_BASE_BYTES = 3 << 30  # a 1080p render peaks near 1.2 GB of address space on 2 cores
+MEMORY_PER_CORE_BYTES = 256 << 20  # encoder and decoder threads each reserve stacks and frames
+HTTP_REQUEST_BYTES = 2 << 20  # ffmpeg asks the range server for at most this much at a time
+HTTP_FIRST_REQUEST_BYTES = 64 << 10  # ...and this much while it reads the header
+
+
+class MediaError(AnalysisError):
+    """ffmpeg could not read or write a video; the message is shown to the creator."""
+
+
+@dataclass(frozen=True)
+class RemoteSource:
+    """A video ffmpeg reads over loopback HTTP by byte ranges (truss.range_source)."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return self.url
+
+
+Source = Path | RemoteSource
+
+
+@cache
+def ffmpeg_exe() -> str:
+    """Path of the bundled ffmpeg binary."""
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+def input_args(source: Source) -> list[str]:
+    """`-i source`, preceded by what that input may use (formats, protocols)."""
+    fence = ["-format_whitelist", ALLOWED_DEMUXERS]
+    if isinstance(source, RemoteSource):
+        fence += ["-protocol_whitelist", "http,tcp"]
+        fence += ["-request_size", str(HTTP_REQUEST_BYTES)]
+        fence += ["-initial_request_size", str(HTTP_FIRST_REQUEST_BYTES)]
+        return [*fence, "-i", source.url]
+    return [*fence, "-protocol_whitelist", "file", "-i", str(Path(source).resolve())]
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    cpu_s: float
+
+
+def cpu_limit_for(timeout: float) -> int:
+    """CPU seconds a step may use: what its cores could do in its wall-clock timeout."""
+    return math.ceil(timeout * min(os.cpu_count() or 1, CPU_CORES_PER_RUN))
+
+
+def memory_limit() -> int:
+    return MEMORY_BASE_BYTES + MEMORY_PER_CORE_BYTES * (os.cpu_count() or 1)
+
+
+def run(
+    args: Sequence[str], timeout: float, what: str, cwd: str | None = None, cpu_s: int | None = None
+) -> Finished:
+    """Run ffmpeg fenced in; MediaError when stopped by the timeout or the CPU limit."""
+    cpu = cpu_s if cpu_s is not None else cpu_limit_for(timeout)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV,
+            preexec_fn=_limits(cpu, memory_limit()), close_fds=True,
+        )  # fmt: skip
+        status, usage, timed_out = _wait(proc, timeout)
+        out.seek(0)
+        err.seek(0)
+        done = Finished(status, out.read(), err.read(), usage.ru_utime + usage.ru_stime)
+    if timed_out:
+        raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.")
+    if status != 0 and done.cpu_s >= cpu - 1:
+        raise MediaError(
+            f"{what} needed more than its {cpu} s of processing time and was stopped; "
+            "the video may be damaged or unusually heavy. Export it as MP4 (H.264) and "
+            "upload it again."
+        )
+    return done
+
+
+def _limits(cpu_s: int, memory_bytes: int) -> Callable[[], None]:
+    """A preexec_fn setting the child's limits: SIGXCPU (ffmpeg exits) then SIGKILL 2 s later."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 2))
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+    return apply
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float
+) -> tuple[int, resource.struct_rusage, bool]:
+    """Reap the child with its own resource usage; kill it at the timeout."""
+    fired = threading.Event()
+
+    def stop() -> None:
+        fired.set()
+        proc.send_signal(signal.SIGKILL)
+
+    timer = threading.Timer(timeout, stop)
+    timer.start()
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage, fired.is_set()
