@@ -21,14 +21,21 @@ def dev_command() -> None:
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create the table and the bucket in whatever AWS the environment points at."""
+    """Create the table and the bucket in whatever AWS the environment points at; bring an
+    existing table up to date (add missing indexes, backfill their attributes). Safe to re-run."""
     from truss.data import _shared_resource
-    from truss.data.schema import ensure_table
+    from truss.data.schema import backfill, setup_table
     from truss.storage import get_storage
 
     config = current_app.config
-    made = ensure_table(_shared_resource(), config["TRUSS_TABLE"])
-    click.echo(f"table {config['TRUSS_TABLE']}: {'created' if made else 'already there'}")
+    resource, name = _shared_resource(), config["TRUSS_TABLE"]
+    created, added = setup_table(resource, name)
+    if created:
+        click.echo(f"table {name}: created")
+    else:
+        click.echo(f"table {name}: already there; indexes added: {', '.join(added) or 'none'}")
+        updated = backfill(resource, name)
+        click.echo(f"table {name}: {updated} items given the new index attributes (one Scan)")
     origins = [config["PUBLIC_URL"]] if config["PUBLIC_URL"] else ["*"]
     made = get_storage().ensure_bucket(config["AWS_REGION"], origins)
     click.echo(f"bucket {config['TRUSS_BUCKET']}: {'created' if made else 'already there'}")

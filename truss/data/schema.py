@@ -44,6 +44,11 @@ def _attributes(*names: str) -> list[dict[str, str]]:
 
 def ensure_table(resource: Any, name: str, wait_s: float = 1800.0) -> bool:
     """Create the table and switch on TTL (True), or add the indexes it lacks (False)."""
+    return setup_table(resource, name, wait_s)[0]
+
+
+def setup_table(resource: Any, name: str, wait_s: float = 1800.0) -> tuple[bool, list[str]]:
+    """(created now, names of the indexes added to an existing table)."""
     client = resource.meta.client
     try:
         described = client.describe_table(TableName=name)["Table"]
@@ -51,8 +56,7 @@ def ensure_table(resource: Any, name: str, wait_s: float = 1800.0) -> bool:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
     else:
-        add_missing_indexes(client, name, described, wait_s)
-        return False
+        return False, add_missing_indexes(client, name, described, wait_s)
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -68,7 +72,7 @@ def ensure_table(resource: Any, name: str, wait_s: float = 1800.0) -> bool:
         TableName=name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
     )
-    return True
+    return True, []
 
 
 def add_missing_indexes(

@@ -1,0 +1,302 @@
+"""Reads that don't grow with a creator's other clips (issue 10 item 4), and status polls for
+another creator's ids (item 13): counted with the table's per-request counters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+import boto3
+from flask import Flask, g
+from flask.testing import FlaskClient
+
+from tests.unit.test_assets_support import make_asset
+from tests.unit.test_clips_support import make_clip, ready_asset
+from truss.analysis.base import Chapter, Moment
+from truss.data import assets, clips, get_table, keys
+from truss.data.table import Table, dynamo_value
+from truss.services.chapters import save_chapters
+from truss.storage import get_storage
+
+HX = {"HX-Request": "true"}
+OTHER_CLIPS = 5000
+
+Reads = tuple[dict[str, int], dict[str, int]]  # (calls, items read) per operation
+
+
+def record_reads(app: Flask) -> list[Reads]:
+    """After each request: the DynamoDB calls it made and the items those calls read."""
+    seen: list[Reads] = []
+
+    @app.after_request
+    def count(response: Any) -> Any:
+        table = g.get("truss_table")
+        if table is None:
+            seen.append(({}, {}))
+        else:
+            reads = {op: n for op, n in table.items_read.items() if n}
+            seen.append((dict(table.calls), reads))
+        return response
+
+    return seen
+
+
+def reads_of(client: FlaskClient, seen: list[Reads], path: str, headers: Any = None) -> Reads:
+    client.get(path, headers=headers or {})  # warms the profile cache
+    seen.clear()
+    response = client.get(path, headers=headers or {})
+    assert response.status_code in {200, 286}, (path, response.status_code)
+    return seen[-1]
+
+
+class _Recorder:
+    """Collects the items `clips.create_from_moment` would write, to batch-write them."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put_new(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+
+
+def many_clips(app: Flask, cid: str, aid: str, count: int) -> None:
+    """`count` clips of one asset, exactly as the analyzer writes them, in batch writes."""
+    recorder = _Recorder()
+    for rank in range(count):
+        moment = Moment(1.0 * rank, 1.0 * rank + 20, f"Other {rank}", "hook", 40, "why")
+        clid = clips.clip_id_for(aid, 1, rank)
+        clips.create_from_moment(cast(Table, recorder), cid, aid, clid, moment, rank)
+    with app.app_context():
+        table = boto3.resource("dynamodb", region_name="us-east-1").Table(app.config["TRUSS_TABLE"])
+        with table.batch_writer() as batch:
+            for item in recorder.items:
+                batch.put_item(Item=dynamo_value(item))
+
+
+def asset_with_clips(app: Flask, cid: str, count: int = 8) -> str:
+    asset = ready_asset(app, cid, title="Launch talk")
+    for n in range(count):
+        clid = clips.clip_id_for(asset.id, 7, n)
+        make_clip(app, cid, asset.id, clid, score=90 - n, title=f"Moment {n}")
+    with app.app_context():
+        chapters = [Chapter(0.0, 60.0, "Intro", ""), Chapter(60.0, 120.0, "Demo", "")]
+        save_chapters(get_table(), get_storage(), cid, asset.id, chapters)
+    return asset.id
+
+
+def test_the_asset_page_reads_the_same_with_5000_other_clips(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    seen = record_reads(app)
+    quiet = auth.login("quiet@example.com")
+    quiet_aid = asset_with_clips(app, quiet.id)
+    quiet_reads = reads_of(client, seen, f"/assets/{quiet_aid}")
+
+    busy = auth.login("busy@example.com")
+    busy_aid = asset_with_clips(app, busy.id)
+    other = make_asset(app, busy.id, title="Other stream", status=assets.READY)
+    many_clips(app, busy.id, other.id, OTHER_CLIPS)
+    busy_reads = reads_of(client, seen, f"/assets/{busy_aid}")
+    page = client.get(f"/assets/{busy_aid}").get_data(as_text=True)
+
+    assert busy_reads == quiet_reads
+    assert busy_reads[1]["query"] == 8  # the asset's own clips, nothing else
+    assert page.count('class="clip-row"') == 8 and "Other 1" not in page
+    for cid, aid in ((quiet.id, quiet_aid), (busy.id, busy_aid)):
+        with app.app_context():
+            table = get_table()
+            assets.items_under(table, cid, aid)  # what deleting or re-analysing reads
+            assert table.items_read["query"] == 8 + 1  # its clips and its chapters item
+
+
+def test_the_library_does_not_read_chapters(app: Flask, client: FlaskClient, auth: Any) -> None:
+    seen = record_reads(app)
+    creator = auth.login()
+    for _ in range(3):
+        asset_with_clips(app, creator.id, count=1)  # each with a chapters item
+    calls, read = reads_of(client, seen, "/assets")
+    assert read == {"query": 3}  # three videos shown, three read
+    assert calls == {"query": 1}
+
+
+def library_poll(html: str) -> tuple[str, list[str]]:
+    """The library's one poll URL and the ids it sends (what hx-include collects)."""
+    polls = re.findall(r'id="library-poll"[^>]*hx-get="([^"]+)"', html)
+    assert len(polls) == 1, "exactly one poller on the page"
+    return polls[0], re.findall(r'class="poll-id" name="id" value="([^"]+)"', html)
+
+
+def test_the_library_polls_once_for_all_working_rows(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    seen = record_reads(app)
+    creator = auth.login()
+    done = make_asset(app, creator.id, status=assets.READY)
+    working = [make_asset(app, creator.id, status=assets.ANALYZING) for _ in range(3)]
+    html = client.get("/assets").get_data(as_text=True)
+    assert html.count('hx-trigger="every 2s"') == 1  # no row polls itself
+    url, ids = library_poll(html)
+    assert sorted(ids) == sorted(asset.id for asset in working) and done.id not in ids
+
+    query = url + "?" + "&".join(f"id={aid}" for aid in ids)
+    calls, read = reads_of(client, seen, query, HX)
+    answer = client.get(query, headers=HX)
+    assert answer.status_code == 200
+    assert calls == {"batch_get": 1} and read == {"batch_get": 3}
+    swapped = re.findall(r'id="asset-status-(\w+)"[^>]*hx-swap-oob="true"', answer.text)
+    assert sorted(swapped) == sorted(ids)
+
+    with app.app_context():
+        for asset in working:
+            assets.fail(get_table(), creator.id, asset.id, "Broken on purpose.")
+    final = client.get(query, headers=HX)
+    assert final.status_code == 286  # none working: the page stops polling
+    assert "Broken on purpose." in final.text and "poll-id" not in final.text
+    assert 'hx-trigger="every 2s"' not in client.get("/assets").text
+
+
+def test_load_more_with_working_rows_restarts_the_one_poll(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    creator = auth.login()
+    old = make_asset(app, creator.id, status=assets.QUEUED)
+    for _ in range(25):
+        make_asset(app, creator.id, status=assets.READY)
+    first = client.get("/assets").text
+    assert 'hx-trigger="every 2s"' not in first  # nothing working on the first page
+    more = re.search(r'id="load-more".*?hx-get="([^"]+)"', first, re.S)
+    assert more
+    fragment = client.get(more.group(1).replace("&amp;", "&"), headers=HX).text
+    assert re.search(r'id="library-poll"[^>]*hx-swap-oob="true"', fragment)
+    assert f'class="poll-id" name="id" value="{old.id}"' in fragment
+    assert fragment.rstrip().endswith("</div>")  # after the rows: htmx keeps <tr>s intact
+
+
+def test_the_clips_page_reads_source_titles_in_one_call(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    seen = record_reads(app)
+
+    def clips_page_reads(videos: int, email: str) -> Reads:
+        creator = auth.login(email)
+        for n in range(videos):
+            asset = ready_asset(app, creator.id, title=f"Video {n} of {email}")
+            make_clip(app, creator.id, asset.id, clips.clip_id_for(asset.id, 3, n))
+        reads = reads_of(client, seen, "/clips")
+        page = client.get("/clips").text
+        assert all(f"From Video {n} of {email}" in page for n in range(videos))
+        return reads
+
+    one = clips_page_reads(1, "one@example.com")
+    five = clips_page_reads(5, "five@example.com")
+    assert one[0] == five[0] == {"query": 2, "batch_get": 1}  # clips, video menu, titles
+    assert five[1]["batch_get"] == 5
+
+
+def test_status_polls_for_another_creators_ids_are_404(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    owner = auth.login("owner@example.com")
+    asset = make_asset(app, owner.id, status=assets.ANALYZING)
+    ready = ready_asset(app, owner.id)
+    clip = make_clip(app, owner.id, ready.id, clips.clip_id_for(ready.id, 1, 0), rendered=False)
+    page = client.get(f"/assets/{asset.id}").text
+    signed = re.search(r'hx-get="(/assets/[^"]+/status[^"]*)"', page)
+    assert signed
+    signed_url = signed.group(1).replace("&amp;", "&")
+
+    auth.login("intruder@example.com")
+    for path in (signed_url, f"/assets/{asset.id}/status", f"/clips/{clip.id}/status"):
+        assert client.get(path, headers=HX).status_code == 404, path
+        assert client.get(path).status_code == 404, path
+    answer = client.get(f"/assets/working?id={asset.id}", headers=HX)
+    assert answer.status_code == 286 and asset.id not in answer.text
+    with app.app_context():
+        assert assets.get(get_table(), owner.id, asset.id).status == assets.ANALYZING
+
+
+OLD_SCHEMA = {
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [
+        {"AttributeName": name, "AttributeType": "S"} for name in ("PK", "SK", "GSI1PK", "GSI1SK")
+    ],
+    "KeySchema": [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": "GSI1",
+            "KeySchema": [
+                {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+
+
+def old_table_with_items(app: Flask, cid: str) -> tuple[str, list[str]]:
+    """The app's table as the previous release made it (GSI1 only), with one video, its
+    chapters and two clips written before GSI2 existed, plus another creator's clip."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    name = app.config["TRUSS_TABLE"]
+    client.delete_table(TableName=name)
+    client.create_table(TableName=name, **OLD_SCHEMA)
+    aid, clids = (
+        "01AAAAAAAAAAAAAAAAAAAAAAAA",
+        ["01CAAAAAAAAAAAAAAAAAAAAAA1", "01CAAAAAAAAAAAAAAAAAAAAAA2"],
+    )
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table(name)
+    table.put_item(
+        Item={
+            **keys.asset(cid, aid), **keys.asset_status_index(cid, "ready", aid),
+            "type": "asset", "title": "Old video", "status": "ready",
+            "created_at": "2026-01-01T00:00:00+00:00", "source_key": "creators/x/source",
+        }
+    )  # fmt: skip
+    table.put_item(Item={**keys.asset_chapters(cid, aid), "type": "chapters"})
+    for n, clid in enumerate(clids):
+        table.put_item(
+            Item={**keys.clip(cid, clid), "type": "clip", "asset_id": aid, "start": n,
+                  "end": n + 10, "score": 50, "title": f"Old clip {n}"}
+        )  # fmt: skip
+    return aid, clids
+
+
+def gsi2_queries(app: Flask, cid: str, aid: str) -> tuple[list[str], list[str]]:
+    with app.app_context():
+        table = get_table()
+        library, _ = assets.page(table, cid)
+        found = clips.for_asset(table, cid, aid)
+    return [asset.id for asset in library], sorted(clip.id for clip in found)
+
+
+def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth: Any) -> None:
+    from truss.data.schema import backfill, ensure_table
+
+    cid = "01CREATORAAAAAAAAAAAAAAAAA"
+    aid, clids = old_table_with_items(app, cid)
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    name = app.config["TRUSS_TABLE"]
+    assert ensure_table(resource, name) is False  # exists: not created, but brought up to date
+    indexes = resource.meta.client.describe_table(TableName=name)["Table"]
+    assert {i["IndexName"] for i in indexes["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
+    assert gsi2_queries(app, cid, aid) == ([], [])  # the index is there, the old items not yet
+
+    assert backfill(resource, name) == 3  # the video and its two clips; not the chapters
+    assert gsi2_queries(app, cid, aid) == ([aid], clids)
+    assert backfill(resource, name) == 0  # idempotent
+
+
+def test_truss_init_upgrades_an_older_table(app: Flask) -> None:
+    cid = "01CREATORBBBBBBBBBBBBBBBBB"
+    aid, clids = old_table_with_items(app, cid)
+    result = app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "indexes added: GSI2" in result.output
+    assert "3 items given the new index attributes" in result.output
+    assert gsi2_queries(app, cid, aid) == ([aid], clids)
+    again = app.test_cli_runner().invoke(args=["init"])
+    assert "indexes added: none" in again.output and "0 items" in again.output
