@@ -2,7 +2,7 @@
 
 `serve_object(storage, key)` starts a tiny HTTP server on 127.0.0.1 for the length of a
 `with` block. It answers only one unguessable path, only GET/HEAD with byte ranges, and turns
-each range ffmpeg asks for into ranged S3 GETs of at most FETCH_BYTES (boto3 does the
+each range ffmpeg asks for into ranged S3 GETs, small first, then growing (boto3 does the
 signing, TLS and retries: ffmpeg never sees a credential or a presigned URL, and its input
 whitelist needs just `http,tcp`). ffmpeg asks for bounded ranges (`-request_size`, see
 truss.media), so what is fetched from S3 is what ffmpeg reads plus at most one request.
@@ -27,7 +27,8 @@ from truss.storage import Storage
 
 log = logging.getLogger(__name__)
 
-FETCH_BYTES = 4 * 1024 * 1024  # the most one S3 GET asks for
+FIRST_FETCH_BYTES = 256 * 1024  # the first S3 GET of each answer (ffmpeg often stops early)
+FETCH_BYTES = 4 * 1024 * 1024  # ...then twice as much each time, up to this
 COPY_BYTES = 64 * 1024
 GONE = "The source video is no longer in storage, so this clip can't be rendered. Upload it again."
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
@@ -112,9 +113,10 @@ def _handler(storage: Storage, key: str, size: int, token: str) -> type[BaseHTTP
         def _copy(self, start: int, end: int) -> None:
             """Stream [start, end] from S3 in bounded GETs; stop when ffmpeg hangs up."""
             served: ServedObject = self.server.served  # type: ignore[attr-defined]
+            first, piece = start, FIRST_FETCH_BYTES
             try:
-                for first in range(start, end + 1, FETCH_BYTES):
-                    last = min(end, first + FETCH_BYTES - 1)
+                while first <= end:
+                    last = min(end, first + piece - 1)
                     served.count(requests=1)
                     stream = storage.open_range(key, first, last)
                     try:
@@ -123,6 +125,7 @@ def _handler(storage: Storage, key: str, size: int, token: str) -> type[BaseHTTP
                             self.wfile.write(chunk)
                     finally:
                         stream.close()
+                    first, piece = last + 1, min(2 * piece, FETCH_BYTES)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # ffmpeg seeked elsewhere or is done
 

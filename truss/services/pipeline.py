@@ -23,6 +23,7 @@ from truss.analysis.base import AnalysisError, AnalysisResult, Analyzer, ClipLen
 from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.table import Conflict, Table
+from truss.range_source import serve_object
 from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
 from truss.storage import Storage
@@ -164,9 +165,11 @@ class Pipeline:
 
     def _render_files(self, asset: Asset, clip: clips.Clip, render_id: str) -> tuple[str, str]:
         width, height = self.render_size
-        with tempfile.TemporaryDirectory(prefix="truss-render-") as tmp:
-            source, out, poster = Path(tmp) / "source", Path(tmp) / "clip.mp4", Path(tmp) / "p.jpg"
-            self.storage.download(asset.source_key, str(source))
+        with (
+            tempfile.TemporaryDirectory(prefix="truss-render-") as tmp,
+            serve_object(self.storage, asset.source_key) as served,  # ranges, not the whole file
+        ):
+            source, out, poster = served.source, Path(tmp) / "clip.mp4", Path(tmp) / "p.jpg"
             probe = media.probe(source)
             if clip.start >= probe.duration - 0.5:
                 raise AnalysisError(
