@@ -101,28 +101,33 @@ def new_asset(app: Flask, cid: str, status: str, clip_count: int = 0) -> str:
 
 
 def calls() -> dict[str, Any]:
-    """DynamoDB calls (and read capacity) of one status poll, one asset page, one library page."""
+    """DynamoDB calls, items read (and read capacity) of one status poll, one asset page, one
+    library page and its poll, one clips page; the asset page again for a busy creator."""
     from moto import mock_aws
 
     fake_credentials()
     with mock_aws():
         app = make_app()
-        seen: list[tuple[dict[str, int], float]] = []
+        seen: list[tuple[dict[str, int], float, dict[str, int]]] = []
 
         @app.after_request
         def count(response: Any) -> Any:
             table = g.get("truss_table")
-            seen.append((dict(table.calls), sum(table.consumed.values())) if table else ({}, 0.0))
+            if table is None:
+                seen.append(({}, 0.0, {}))
+            else:
+                read = {op: n for op, n in table.items_read.items() if n}
+                seen.append((dict(table.calls), sum(table.consumed.values()), read))
             return response
 
         def measure(client: FlaskClient, path: str, headers: dict[str, str]) -> dict[str, Any]:
             client.get(path, headers=headers)  # warms the 30 s profile cache
             seen.clear()
             codes = {client.get(path, headers=headers).status_code for _ in range(3)}
-            ops, rcu = seen[-1]
+            ops, rcu, read = seen[-1]
             same = all(s == seen[-1] for s in seen)
             return {"ops": ops, "total": sum(ops.values()), "rcu": rcu, "codes": sorted(codes),
-                    "stable": same}  # fmt: skip
+                    "stable": same, "items": read, "items_total": sum(read.values())}  # fmt: skip
 
         client, cid = signed_in(app, "one@example.com")
         working = new_asset(app, cid, assets.ANALYZING)
@@ -132,14 +137,19 @@ def calls() -> dict[str, Any]:
             "poll_ready": measure(client, f"/assets/{ready}/status?page=detail", HTMX),
             "asset_page": measure(client, f"/assets/{ready}", {}),
             "library_page": measure(client, "/assets", {}),
+            "library_poll": measure(client, f"/assets/working?id={working}", HTMX),
+            "clips_page": measure(client, "/clips", {}),
         }
-        result["asset_page"]["clip_items_read"] = clip_items(app, cid)
+        result["asset_page"]["clip_items_read"] = result["asset_page"]["items"].get("query", 0)
+        result["asset_page"]["creator_clips"] = clip_items(app, cid)
         # the same asset page for a creator with OTHER_VIDEOS more analysed videos
         busy, busy_cid = signed_in(app, "busy@example.com")
         own = new_asset(app, busy_cid, assets.READY, clip_count=8)
         other_clips(app, busy_cid, OTHER_VIDEOS, 8)
         result["asset_page_busy"] = measure(busy, f"/assets/{own}", {})
-        result["asset_page_busy"]["clip_items_read"] = clip_items(app, busy_cid)
+        busy_page = result["asset_page_busy"]
+        busy_page["clip_items_read"] = busy_page["items"].get("query", 0)
+        busy_page["creator_clips"] = clip_items(app, busy_cid)
         result["other_videos"] = OTHER_VIDEOS
     return result
 
@@ -174,7 +184,7 @@ def other_clips(app: Flask, cid: str, videos: int, per_video: int) -> None:
 
 
 def clip_items(app: Flask, cid: str) -> int:
-    """How many items the asset page's clip query reads: every CLIP# item of the creator."""
+    """How many clips the creator has (what the asset page read before clips had GSI2)."""
     table = boto3.resource("dynamodb", region_name=REGION).Table(app.config["TRUSS_TABLE"])
     condition = Key("PK").eq(keys.creator_pk(cid)) & Key("SK").begins_with(keys.clip_prefix())
     return int(table.query(KeyConditionExpression=condition, Select="COUNT")["Count"])
