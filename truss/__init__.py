@@ -39,6 +39,10 @@ NAV_LINKS = (
 
 
 def register_template_context(app: Flask) -> None:
+    from truss.cost_controls import register_templates
+
+    register_templates(app)
+
     @app.context_processor
     def navigation() -> dict[str, Any]:
         endpoints = set(app.view_functions)

@@ -144,6 +144,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WORKER_MAINTENANCE_S": _int(env, "TRUSS_WORKER_MAINTENANCE_S", 60),
         "WORKER_HEARTBEAT_S": _int(env, "TRUSS_WORKER_HEARTBEAT_S", 30),
         **_analysis_settings(env),
+        **_quota_settings(env),
     }
 
 
@@ -166,6 +167,51 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "CLIP_MAX_S": _float(env, "TRUSS_CLIP_MAX_S", 60.0),
         "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
         "RENDER_SIZE": size,
+    }
+
+
+QUOTA_DEFAULTS = {  # self-hosting defaults; 0 or empty means unlimited
+    "TRUSS_QUOTA_STORAGE_GB": "20",
+    "TRUSS_QUOTA_MINUTES_PER_MONTH": "600",
+    "TRUSS_QUOTA_CONCURRENT_ANALYSES": "2",
+    "TRUSS_MAX_VIDEO_MINUTES": "240",
+    "TRUSS_RATELIMIT_OWN_CLIPS": "30 per hour;200 per day",
+    "TRUSS_RATELIMIT_TRIMS": "60 per hour;300 per day",
+    "TRUSS_RATELIMIT_REANALYSES": "6 per hour;20 per day",
+}
+NO_QUOTAS = {name: "" for name in QUOTA_DEFAULTS}
+
+
+def _quota(env: Mapping[str, str], name: str) -> float:
+    """A quota: a number ≥ 0, where 0 or an empty value means unlimited."""
+    raw = env.get(name, QUOTA_DEFAULTS[name])
+    value = _float({name: raw}, name, 0.0)
+    if value < 0 or value != value:
+        raise ConfigError(f"{name} must be 0 (unlimited) or more, got {raw!r}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str) -> str:
+    """A Flask-Limiter rate like '30 per hour;200 per day'; empty means unlimited."""
+    from limits import parse_many
+
+    raw = env.get(name, QUOTA_DEFAULTS[name]).strip()
+    try:
+        parse_many(raw) if raw else None
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like '30 per hour;200 per day', got {raw!r}") from exc
+    return raw
+
+
+def _quota_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "QUOTA_STORAGE_BYTES": int(_quota(env, "TRUSS_QUOTA_STORAGE_GB") * GIB),
+        "QUOTA_MINUTES_PER_MONTH": int(_quota(env, "TRUSS_QUOTA_MINUTES_PER_MONTH")),
+        "QUOTA_CONCURRENT_ANALYSES": int(_quota(env, "TRUSS_QUOTA_CONCURRENT_ANALYSES")),
+        "MAX_VIDEO_MINUTES": int(_quota(env, "TRUSS_MAX_VIDEO_MINUTES")),
+        "RATELIMIT_OWN_CLIPS": _rate(env, "TRUSS_RATELIMIT_OWN_CLIPS"),
+        "RATELIMIT_TRIMS": _rate(env, "TRUSS_RATELIMIT_TRIMS"),
+        "RATELIMIT_REANALYSES": _rate(env, "TRUSS_RATELIMIT_REANALYSES"),
     }
 
 
@@ -214,6 +260,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "WORKER_MAINTENANCE_S": 60,
         "WORKER_HEARTBEAT_S": 30,
         **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),
+        **_quota_settings(NO_QUOTAS),  # tests that check a quota set it
     }
     config.update(overrides)
     return config

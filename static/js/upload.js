@@ -55,6 +55,28 @@
     return EXTENSIONS[ext] || null;
   }
 
+  // The video's length if this browser can read it (null otherwise): the server refuses a
+  // video over the length or monthly-minutes quota before any byte is sent (the worker checks
+  // again after upload, so a wrong or missing answer only moves the refusal later).
+  function videoDuration(file) {
+    return new Promise((resolve) => {
+      const video = document.createElement("video");
+      const url = URL.createObjectURL(file);
+      let timer = 0;
+      const done = (seconds) => {
+        clearTimeout(timer);
+        video.removeAttribute("src");
+        URL.revokeObjectURL(url);
+        resolve(Number.isFinite(seconds) && seconds > 0 ? seconds : null);
+      };
+      timer = setTimeout(() => done(null), 3000);
+      video.preload = "metadata";
+      video.addEventListener("loadedmetadata", () => done(video.duration), { once: true });
+      video.addEventListener("error", () => done(null), { once: true });
+      video.src = url;
+    });
+  }
+
   function precheck(file) {
     const type = videoType(file);
     if (!type) {
@@ -214,8 +236,10 @@
         result = await this.resume(saved);
       }
       if (!result) {
+        const duration = await videoDuration(this.file);
         const plan = await api(cfg.startUrl, {
-          method: "POST", body: { name: this.file.name, size: this.file.size, type: this.type },
+          method: "POST",
+          body: { name: this.file.name, size: this.file.size, type: this.type, duration },
         });
         this.assetId = plan.asset_id;
         result = plan.mode === "post" ? await this.post(plan) : await this.multipart(plan, new Set());

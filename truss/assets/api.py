@@ -10,10 +10,12 @@ from flask import Response, jsonify, request, url_for
 
 from truss.assets import bp
 from truss.assets.helpers import collaborators, limits, on_uploaded_hook
+from truss.cost_controls import quotas
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound
 from truss.extensions import limiter
 from truss.services import uploads
+from truss.services.quotas import QuotaExceeded
 
 F = TypeVar("F", bound=Callable[..., Any])
 NOT_FOUND = "We couldn't find that upload. Reload the page and choose the file again."
@@ -29,6 +31,8 @@ def json_errors(view: F) -> F:
             return view(*args, **kwargs)
         except uploads.UploadError as exc:
             return jsonify(error=str(exc)), 400
+        except QuotaExceeded as exc:
+            return jsonify(error=str(exc)), 403
         except NotFound:
             return jsonify(error=NOT_FOUND), 404
         except Conflict:
@@ -48,6 +52,13 @@ def whole_number(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise uploads.UploadError(f"{what} must be a whole number.")
     return value
+
+
+def announced_duration(value: Any) -> float | None:
+    """The video's length in seconds if the browser read it (checked again after upload)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 < value < 10**7 else None
 
 
 def asset_json(asset: Asset) -> dict[str, Any]:
@@ -75,6 +86,8 @@ def start_upload() -> tuple[Response, int]:
         whole_number(data.get("size"), "size"),
         str(data.get("type", "")),
         limits(),
+        quota=quotas(),
+        duration_s=announced_duration(data.get("duration")),
     )
     plan["url"] = url_for("assets.detail", aid=plan["asset_id"])
     return jsonify(plan), 201
@@ -115,7 +128,7 @@ def complete_upload(aid: str) -> Response:
     table, storage, cid = collaborators()
     upload_id = str(body().get("upload_id", ""))
     asset = uploads.complete_multipart(
-        table, storage, cid, aid, upload_id, limits(), on_uploaded_hook()
+        table, storage, cid, aid, upload_id, limits(), on_uploaded_hook(), quota=quotas()
     )
     return jsonify(asset_json(asset))
 
@@ -124,7 +137,7 @@ def complete_upload(aid: str) -> Response:
 @json_errors
 def confirm_upload(aid: str) -> Response:
     table, storage, cid = collaborators()
-    asset = uploads.confirm(table, storage, cid, aid, limits(), on_uploaded_hook())
+    asset = uploads.confirm(table, storage, cid, aid, limits(), on_uploaded_hook(), quota=quotas())
     return jsonify(asset_json(asset))
 
 

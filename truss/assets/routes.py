@@ -18,6 +18,7 @@ from truss.assets.helpers import (
     template_helpers,
     thumbnail_url,
 )
+from truss.cost_controls import quotas, reanalysis_limit
 from truss.data import assets, clips
 from truss.data.table import NotFound
 from truss.errors import render_error
@@ -25,6 +26,7 @@ from truss.extensions import htmx
 from truss.polling import ASSET, poll_token, was_shown
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
+from truss.services.quotas import QuotaExceeded, checked_reanalysis
 from truss.storage import get_storage
 
 PAGE_SIZE = 25
@@ -127,12 +129,14 @@ def status(aid: str) -> Response | str:
 
 
 @bp.post("/assets/<aid>/retry")
+@reanalysis_limit
 def retry(aid: str) -> BaseResponse:
     table, _, cid = collaborators()
     asset = assets.get(table, cid, aid)
     try:
-        analysis.run_again(table, asset, stuck=is_stuck(asset), start=on_uploaded_hook())
-    except analysis.CannotRetry as exc:
+        start = checked_reanalysis(on_uploaded_hook(), table, quotas())
+        analysis.run_again(table, asset, stuck=is_stuck(asset), start=start)
+    except (analysis.CannotRetry, QuotaExceeded) as exc:
         flash(str(exc), "error")
     else:
         flash("The analysis will run again. This page shows its progress.", "info")

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from truss.clips import bp
 from truss.clips.helpers import collaborators, enqueue_render, own_clip, trim_limits
 from truss.clips.routes import detail_context
+from truss.cost_controls import own_clip_limit, trim_limit
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import htmx
@@ -17,6 +18,7 @@ from truss.services import clips as service
 
 
 @bp.post("/clips/<clid>/trim")
+@trim_limit
 def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
     """Validate, go back to pending, enqueue; the form comes back with the status poll."""
     table, _, clip = own_clip(clid)
@@ -53,6 +55,7 @@ def status(clid: str) -> BaseResponse | str:
 
 
 @bp.post("/assets/<aid>/clips")
+@own_clip_limit
 def create(aid: str) -> BaseResponse | str:
     """A clip the creator picked on the asset page; errors come back in the form."""
     table, _, cid = collaborators()

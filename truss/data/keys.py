@@ -67,11 +67,13 @@ STREAM = KeyTemplate("STREAM", ("sid",))
 CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("timestamp",))
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
+USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
+USAGE_MONTH = KeyTemplate("USAGE", ("month",))  # seconds of video analysed in a UTC month
 
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN, ASSET_CLIPS,
+    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -216,6 +218,16 @@ def analytics_daily(cid: str, day: str) -> Key:
 
 def platform_token(cid: str, platform: str) -> Key:
     return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}
+
+
+def usage(cid: str) -> Key:
+    """A creator's storage counter (bytes of sources and renders), kept with atomic ADDs."""
+    return {"PK": creator_pk(cid), "SK": USAGE.build()}
+
+
+def usage_month(cid: str, month: str) -> Key:
+    """Seconds of video analysed in one calendar month (UTC), `month` as yyyy-mm."""
+    return {"PK": creator_pk(cid), "SK": USAGE_MONTH.build(month)}
 
 
 def asset_thumbnail_object(cid: str, aid: str) -> str:

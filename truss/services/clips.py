@@ -17,6 +17,7 @@ from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.creators import new_id
 from truss.data.table import Conflict, Table
+from truss.services.quotas import release_clip
 from truss.storage import Storage
 
 EnqueueRender = Callable[[str, str, str], object]
@@ -180,6 +181,7 @@ def delete_clip(table: Table, storage: Storage, clip: Clip) -> None:
     """Stop its share link, delete its files, then the item (last, so a retry works)."""
     if clip.share_token:
         stop_sharing(table, clip)
+    release_clip(table, clip.creator_id, clip.id)  # its render's bytes no longer count
     storage.delete_prefix(keys.clip_object_prefix(clip.creator_id, clip.id))
     clips.delete(table, clip.creator_id, clip.id)
 

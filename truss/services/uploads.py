@@ -15,7 +15,9 @@ from truss.data import assets, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
+from truss.services import quotas
 from truss.services.clips import delete_clips_of_asset
+from truss.services.quotas import NO_QUOTAS, Quotas
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart, UploadGone
 
@@ -102,9 +104,12 @@ def start_upload(
     size: int,
     content_type: str,
     limits: UploadLimits,
+    quota: Quotas = NO_QUOTAS,
+    duration_s: float | None = None,
 ) -> dict[str, Any]:
     """Create the asset (`uploading`) and return how the browser sends the file to S3."""
     check_file(size, content_type, limits)
+    quotas.check_upload(table, cid, size, duration_s, quota)  # QuotaExceeded says which
     aid = new_id()
     title = file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "Untitled video"
     multipart = size > limits.multipart_threshold
@@ -210,6 +215,7 @@ def complete_multipart(
     upload_id: str,
     limits: UploadLimits,
     on_uploaded: OnUploaded = no_follow_up,
+    quota: Quotas = NO_QUOTAS,
 ) -> Asset:
     """Join the parts S3 holds (the server's list, not the browser's), then confirm."""
     asset = open_multipart(table, cid, aid, upload_id)
@@ -218,7 +224,7 @@ def complete_multipart(
     except UploadGone as exc:  # finished by an earlier try whose answer was lost, or expired
         if storage.head(asset.source_key) is None:
             raise NotFound("the upload expired; start it again") from exc
-        return confirm(table, storage, cid, aid, limits, on_uploaded)
+        return confirm(table, storage, cid, aid, limits, on_uploaded, quota)
     missing = missing_parts(asset, parts)
     if missing:
         raise UploadError(
@@ -226,7 +232,7 @@ def complete_multipart(
             "Keep the page open; they will be sent again."
         )
     storage.complete_multipart_upload(asset.source_key, upload_id, parts)
-    return confirm(table, storage, cid, aid, limits, on_uploaded)
+    return confirm(table, storage, cid, aid, limits, on_uploaded, quota)
 
 
 def problem_with(asset: Asset, size: int, content_type: str, limits: UploadLimits) -> str:
@@ -261,12 +267,14 @@ def confirm(
     aid: str,
     limits: UploadLimits,
     on_uploaded: OnUploaded = no_follow_up,
+    quota: Quotas = NO_QUOTAS,
 ) -> Asset:
     """HEAD the object; only a right one moves the asset to `uploaded` and runs the hook.
 
     A missing or wrong object marks the asset `failed` with the reason (and a wrong object
     is deleted). Confirming an asset that already moved on just returns it.
     """
+    on_uploaded = quotas.gated(on_uploaded, table, quota)  # analyses at once
     asset = assets.get(table, cid, aid)
     if asset.status == assets.UPLOADED:
         _follow_up(on_uploaded, asset)  # it never ran (a crash right after confirming): run it
@@ -283,6 +291,8 @@ def confirm(
             "That file isn't a video: its contents aren't MP4, MOV, WebM, MKV, AVI or MPEG, "
             "whatever its name says. Check you chose the right file and upload it again."
         )
+    if not reason:
+        reason = quotas.admit_upload(table, asset, info.size, quota)  # counts its bytes
     if reason:
         storage.delete(asset.source_key)
         return _fail_upload(table, asset, reason)
@@ -328,6 +338,7 @@ def delete_asset(table: Table, storage: Storage, cid: str, aid: str) -> None:
     asset = assets.get(table, cid, aid)
     if asset.upload_id and asset.status == assets.UPLOADING:
         storage.abort_multipart_upload(asset.source_key, asset.upload_id)
+    quotas.release_asset(table, cid, aid)  # its bytes no longer count
     storage.delete_prefix(keys.asset_object_prefix(cid, aid))
     delete_clips_of_asset(table, storage, cid, aid)
     assets.delete(table, cid, aid)

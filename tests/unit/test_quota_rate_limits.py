@@ -1,0 +1,102 @@
+"""Rate limits on the expensive actions (own clips, trims, analysing again) are per creator:
+the creator at the limit gets a 429 that says which limit and when it frees up; another
+creator from the same address is not affected."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import AuthActions, make_app
+from tests.unit.test_clips_support import htmx_headers, install_queue, make_clip, ready_asset
+from tests.unit.test_upload_confirm import RecordingHook
+
+CLID = "01JAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def two_creators(app: Flask) -> tuple[FlaskClient, FlaskClient, Any, Any]:
+    first, second = app.test_client(), app.test_client()
+    auth = AuthActions(app, first)
+    return first, second, auth.login("a@example.com", first), auth.login("b@example.com", second)
+
+
+def text(response: Any) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+@pytest.fixture
+def app_with(aws: None, redis: Any) -> Any:
+    def build(**settings: Any) -> Flask:
+        app = make_app(redis, **settings)
+        install_queue(app)
+        app.extensions["truss.on_uploaded"] = RecordingHook()
+        return app
+
+    return build
+
+
+def test_own_clips_are_limited_per_creator(app_with: Any) -> None:
+    app = app_with(RATELIMIT_OWN_CLIPS="2 per hour")
+    first, second, a, b = two_creators(app)
+
+    def add(client: FlaskClient, aid: str) -> Any:
+        form = {"start": "10", "end": "25", "title": "Mine"}
+        return client.post(f"/assets/{aid}/clips", data=form, headers=htmx_headers(client))
+
+    mine, theirs = ready_asset(app, a.id).id, ready_asset(app, b.id).id
+    assert [add(first, mine).status_code for _ in range(2)] == [200, 200]
+    refused = add(first, mine)
+    assert refused.status_code == 429
+    message = text(refused)
+    assert "You've made clips of your own twice in the last hour, the most allowed." in message
+    assert "You can do it again after" in message and "UTC" in message
+    assert add(second, theirs).status_code == 200  # same address, another creator
+
+
+def test_trims_are_limited_per_creator(app_with: Any) -> None:
+    app = app_with(RATELIMIT_TRIMS="1 per hour")
+    first, second, a, b = two_creators(app)
+    make_clip(app, a.id, ready_asset(app, a.id).id, CLID)
+    other = "01JBBBBBBBBBBBBBBBBBBBBBBB"
+    make_clip(app, b.id, ready_asset(app, b.id).id, other)
+
+    def trim(client: FlaskClient, clid: str) -> Any:
+        form = {"start": "0", "end": "20"}
+        return client.post(f"/clips/{clid}/trim", data=form, headers=htmx_headers(client))
+
+    assert trim(first, CLID).status_code == 200
+    refused = trim(first, CLID)
+    assert refused.status_code == 429
+    assert "You've trimmed clips once in the last hour" in text(refused)
+    assert trim(second, other).status_code == 200
+
+
+def test_analysing_again_is_limited_per_creator(app_with: Any) -> None:
+    app = app_with(RATELIMIT_REANALYSES="1 per day")
+    first, second, a, b = two_creators(app)
+    mine, theirs = ready_asset(app, a.id).id, ready_asset(app, b.id).id
+
+    def again(client: FlaskClient, aid: str) -> Any:
+        return client.post(f"/assets/{aid}/retry", headers=htmx_headers(client))
+
+    assert again(first, mine).status_code == 200  # htmx: redirected client-side
+    refused = again(first, mine)
+    assert refused.status_code == 429
+    assert "You've asked for an analysis again once in the last day" in text(refused)
+    assert again(second, theirs).status_code == 200
+
+
+def test_an_empty_setting_means_no_limit(app_with: Any) -> None:
+    app = app_with(RATELIMIT_TRIMS="")
+    first, _, a, _ = two_creators(app)
+    make_clip(app, a.id, ready_asset(app, a.id).id, CLID)
+    form = {"start": "0", "end": "20"}
+    codes = {
+        first.post(f"/clips/{CLID}/trim", data=form, headers=htmx_headers(first)).status_code
+        for _ in range(5)
+    }
+    assert codes == {200}

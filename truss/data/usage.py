@@ -1,0 +1,218 @@
+"""Per-creator usage counters for the quotas: bytes stored and seconds analysed per month.
+
+Two kinds of item under the creator's partition, both changed only with atomic `ADD`s:
+
+| item                           | attribute     | what                                          |
+|--------------------------------|---------------|-----------------------------------------------|
+| `CREATOR#<cid>` / `USAGE`       | `stored_bytes` | source videos + rendered clips held in S3     |
+| `CREATOR#<cid>` / `USAGE#<yyyy-mm>` | `analysed_s` | seconds of video analysed in that UTC month |
+
+They are items of their own (not fields on the profile) so that hot counters never touch
+the profile, which every request reads and the session layer caches, and so that a new month
+starts from nothing without a reset job.
+
+Every change is a transaction that also marks the item the bytes or seconds belong to (an
+asset's or clip's `stored_bytes`, an asset's `analysed_run`): a retried job or request can
+never count twice, and deleting an item gives back exactly what it was charged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from truss.data import keys
+from truss.data.table import AlreadyExists, Conflict, Item, Table
+
+USAGE_TYPE = "usage"
+STORED = "stored_bytes"
+ANALYSED = "analysed_s"
+ANALYSED_RUN = "analysed_run"
+ATTEMPTS = 4
+
+
+class OverLimit(Exception):
+    """The counter would pass its limit; nothing was changed."""
+
+
+class Gone(Exception):
+    """The item to charge no longer exists (deleted meanwhile); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    stored_bytes: int
+    analysed_s: float
+    month: str
+
+
+def read(table: Table, cid: str, month: str) -> Usage:
+    """The creator's storage counter and the given month's analysed seconds (two GetItems)."""
+    storage = table.find(keys.usage(cid)) or {}
+    analysed = table.find(keys.usage_month(cid, month)) or {}
+    return Usage(
+        stored_bytes=max(int(storage.get(STORED, 0)), 0),
+        analysed_s=max(float(analysed.get(ANALYSED, 0)), 0.0),
+        month=month,
+    )
+
+
+def _counter_update(key: keys.Key, name: str, amount: float, limit: float) -> dict[str, Any]:
+    """ADD `amount` to a usage counter (made on first use); with a limit, only if it stays
+    at or under it."""
+    update: dict[str, Any] = {
+        "Key": key,
+        "UpdateExpression": "SET #type = :type ADD #n :amount",
+        "ExpressionAttributeNames": {"#type": "type", "#n": name},
+        "ExpressionAttributeValues": {":type": USAGE_TYPE, ":amount": amount},
+    }
+    if limit > 0 and amount > 0:
+        update["ConditionExpression"] = "attribute_not_exists(#n) OR #n <= :room"
+        update["ExpressionAttributeValues"][":room"] = limit - amount
+    return {"Update": update}
+
+
+def _mark_update(
+    key: keys.Key, name: str, new: Any, old: Any, only_if: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """SET the item's own record of what it was charged, if it still holds `old` (and, with
+    `only_if`, that attribute still has that value)."""
+    condition = "attribute_exists(PK) AND " + (
+        "attribute_not_exists(#m)" if old is None else "#m = :old"
+    )
+    names: dict[str, str] = {"#m": name}
+    values: dict[str, Any] = {":new": new}
+    if old is not None:
+        values[":old"] = old
+    if only_if is not None:
+        condition += " AND #w = :w"
+        names["#w"], values[":w"] = only_if
+    return {
+        "Update": {
+            "Key": key,
+            "UpdateExpression": "SET #m = :new",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
+def _remove_mark(key: keys.Key, name: str, old: Any) -> dict[str, Any]:
+    return {
+        "Update": {
+            "Key": key,
+            "UpdateExpression": "REMOVE #m",
+            "ConditionExpression": "#m = :old",
+            "ExpressionAttributeNames": {"#m": name},
+            "ExpressionAttributeValues": {":old": old},
+        }
+    }
+
+
+def set_stored(
+    table: Table, cid: str, item_key: keys.Key, nbytes: int, limit: int = 0,
+    only_if: tuple[str, str] | None = None,
+) -> int:  # fmt: skip
+    """Record that the asset or clip at `item_key` now holds `nbytes` in S3, adding the
+    difference to the creator's storage counter. Returns the change (0 when already
+    recorded). With a `limit` (bytes), OverLimit when growing would pass it; Gone when the
+    item was deleted (or, with `only_if` (attribute, value), that attribute changed)."""
+    for _ in range(ATTEMPTS):
+        item = table.find(item_key)
+        if item is None or (only_if is not None and item.get(only_if[0]) != only_if[1]):
+            raise Gone(f"{item_key['PK']} {item_key['SK']}")
+        old = item.get(STORED)
+        delta = nbytes - int(old or 0)
+        if delta == 0 and old is not None:
+            return 0
+        if limit > 0 and delta > limit:
+            raise OverLimit(f"{delta} bytes can never fit in {limit}")
+        try:
+            table.transact(
+                [
+                    _mark_update(item_key, STORED, nbytes, old, only_if),
+                    _counter_update(keys.usage(cid), STORED, delta, limit),
+                ]
+            )
+        except (AlreadyExists, Conflict):
+            if _changed(table, item_key, STORED, old, only_if):
+                continue  # someone else changed the item first: look again
+            raise OverLimit(f"{delta} more bytes would pass {limit}") from None
+        return delta
+    raise Conflict(f"{item_key['PK']} {item_key['SK']} kept changing")
+
+
+def release_stored(table: Table, cid: str, item_key: keys.Key) -> int:
+    """Give back what the item was charged (before deleting it); 0 when it holds nothing."""
+    for _ in range(ATTEMPTS):
+        item = table.find(item_key)
+        old = None if item is None else item.get(STORED)
+        if old is None:
+            return 0
+        try:
+            table.transact(
+                [
+                    _remove_mark(item_key, STORED, old),
+                    _counter_update(keys.usage(cid), STORED, -int(old), 0),
+                ]
+            )
+        except (AlreadyExists, Conflict):
+            continue  # changed or released meanwhile: look again
+        return int(old)
+    raise Conflict(f"{item_key['PK']} {item_key['SK']} kept changing")
+
+
+def charge_analysis(
+    table: Table, cid: str, asset_key: keys.Key, run: str, month: str, seconds: float, limit: float
+) -> bool:
+    """Count `seconds` of analysed video towards `month`, once per analysis run of the asset.
+
+    False when this run was counted already; OverLimit when the month's total would pass
+    `limit` seconds (0: no limit); Gone when the asset was deleted.
+    """
+    for _ in range(ATTEMPTS):
+        item = table.find(asset_key)
+        if item is None:
+            raise Gone(f"{asset_key['PK']} {asset_key['SK']}")
+        old = item.get(ANALYSED_RUN)
+        if old == run:
+            return False
+        if limit > 0 and seconds > limit:
+            raise OverLimit(f"{seconds} s can never fit in {limit} s")
+        try:
+            table.transact(
+                [
+                    _mark_update(asset_key, ANALYSED_RUN, run, old),
+                    _counter_update(keys.usage_month(cid, month), ANALYSED, seconds, limit),
+                ]
+            )
+        except (AlreadyExists, Conflict):
+            if _changed(table, asset_key, ANALYSED_RUN, old):
+                continue
+            raise OverLimit(f"{seconds} more seconds would pass {limit}") from None
+        return True
+    raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
+
+
+def _changed(
+    table: Table, key: keys.Key, name: str, old: Any, only_if: tuple[str, str] | None = None
+) -> bool:
+    """After a refused transaction: did the item (not the limit) refuse it?"""
+    item: Item | None = table.find(key)
+    if item is None or (only_if is not None and item.get(only_if[0]) != only_if[1]):
+        raise Gone(f"{key['PK']} {key['SK']}")
+    return item.get(name) != old
+
+
+def assets_in(table: Table, cid: str, statuses: tuple[str, ...], enough: int, skip: str) -> int:
+    """How many of the creator's assets are in these statuses (one small GSI1 Query per
+    status, never more than `enough` items each), not counting the asset `skip`."""
+    pk = keys.creator_pk(cid)
+    found = 0
+    for status in statuses:
+        items, _ = table.page(
+            pk, keys.asset_status_prefix(status), owner=cid, limit=enough + 1, index="GSI1"
+        )
+        found += sum(1 for item in items if keys.asset_id_from_sk(item["SK"]) != skip)
+    return found
