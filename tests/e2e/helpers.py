@@ -30,16 +30,22 @@ def wait_until(page: Page, expression: str, arg: Any = None, timeout_s: float = 
         page.wait_for_timeout(POLL_MS)
 
 
-def outbox_link(page: Page, base: str, email: str) -> Locator:
-    """The worker sends the mail: reload the dev outbox until this person's link shows up."""
+def mails_to(page: Page, base: str, email: str) -> Locator:
+    """The dev outbox's mails to this person, newest first."""
+    page.goto(base + "/dev/outbox")
+    return page.locator("article").filter(has_text=email)
+
+
+def outbox_link(page: Page, base: str, email: str, after: int = 0) -> Locator:
+    """The worker sends the mail: reload the dev outbox until more than `after` mails to this
+    person are there, and return the newest one's link."""
     deadline = time.monotonic() + MAIL_WAIT_S
     while True:
-        page.goto(base + "/dev/outbox")
-        mail = page.locator("article").filter(has_text=email)
-        if mail.count():
+        mail = mails_to(page, base, email)
+        if mail.count() > after:
             return mail.first.get_by_role("link")
         if time.monotonic() > deadline:
-            raise AssertionError(f"no email to {email} in the dev outbox after {MAIL_WAIT_S} s")
+            raise AssertionError(f"no new email to {email} in the dev outbox after {MAIL_WAIT_S} s")
         page.wait_for_timeout(300)
 
 
@@ -52,8 +58,9 @@ def request_link(page: Page, base: str, email: str) -> None:
 
 def sign_in(page: Page, stack: LocalStack, email: str) -> None:
     """Sign in the way a person does: link by email, open it from the outbox, Continue."""
+    before = mails_to(page, stack.url, email).count()  # signing in again: wait for a new link
     request_link(page, stack.url, email)
-    outbox_link(page, stack.url, email).click()
+    outbox_link(page, stack.url, email, after=before).click()
     expect(page.get_by_role("heading", name="Continue signing in")).to_be_visible()
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/dashboard$"))
