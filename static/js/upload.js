@@ -117,7 +117,8 @@
     const data = isJson ? await response.json() : {};
     if (!response.ok || !isJson) {
       const message = data.error || `Truss answered with an error (${response.status}); try again in a moment`;
-      throw apiError(message, response.status, response.status >= 400 && response.status < 500);
+      const refused = response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status);
+      throw apiError(message, response.status, refused);
     }
     return data;
   }
