@@ -284,7 +284,7 @@ def meters(table: Table, cid: str, quotas: Quotas, now: datetime | None = None) 
                f"Minutes of video analysed; they start again on {day(next_month(now))} (UTC)."),
         _meter("Analyses at once", running, quotas.concurrent_analyses, str(running),
                str(quotas.concurrent_analyses), "Videos waiting for or in analysis."),
-        Meter("Longest video", "", f"{quotas.max_video_minutes} minutes"
+        Meter("Longest video", "", minutes(quotas.max_video_minutes * 60)
               if quotas.max_video_minutes else "", None, "The length one video can have."),
     ]  # fmt: skip
 
