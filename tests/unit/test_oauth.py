@@ -179,7 +179,7 @@ def test_unverified_email_never_links_to_an_existing_creator(
     url = start(oclient)
     provider.claims["email_verified"] = False
     page = _flash(oclient, callback(oclient, url))
-    assert "isn't verified" in page and "email link" in page
+    assert "didn't give us a verified email" in page and "email link" in page
     assert oclient.get("/dashboard").status_code == 302
     with oauth_app.test_request_context():
         assert find_creator_by_identity(get_table(), "google", "google-sub-1") is None
@@ -194,6 +194,25 @@ def test_unverified_unknown_email_creates_nothing(
     AuthActions(oauth_app, oauth_app.test_client()).login("other@example.com")
     with oauth_app.test_request_context():
         assert find_creator_by_identity(get_table(), "google", "google-sub-1") is None
+
+
+def _refusal(oclient: FlaskClient, provider: FakeProvider, email: str) -> str:
+    url = start(oclient)
+    provider.claims.update(email=email, email_verified=False)
+    page = _flash(oclient, callback(oclient, url))
+    start_at = page.index("didn't give us a verified email")
+    return page[start_at : page.index("<", start_at)]
+
+
+def test_an_unverified_email_gets_the_same_answer_whether_or_not_it_has_an_account(
+    oauth_app: Flask, oclient: FlaskClient, provider: FakeProvider
+) -> None:
+    """The answer must not tell a stranger which addresses have a Truss account."""
+    AuthActions(oauth_app, oauth_app.test_client()).login("ada@example.com")
+    known = _refusal(oclient, provider, "ada@example.com")
+    unknown = _refusal(oclient, provider, "nobody@example.com")
+    assert known == unknown
+    assert "email link" in known
 
 
 def test_github_happy_path_with_pkce(oclient: FlaskClient, provider: FakeProvider) -> None:
@@ -266,6 +285,6 @@ def test_google_email_without_email_verified_claim_never_links(
     AuthActions(oauth_app, oauth_app.test_client()).login("ada@example.com")
     url = start(oclient)
     provider.claims["email_verified"] = "true"  # not the boolean an OIDC provider must send
-    assert "isn't verified" in _flash(oclient, callback(oclient, url))
+    assert "didn't give us a verified email" in _flash(oclient, callback(oclient, url))
     with oauth_app.test_request_context():
         assert find_creator_by_identity(get_table(), "google", "google-sub-1") is None

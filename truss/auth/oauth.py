@@ -17,7 +17,6 @@ from joserfc.errors import JoseError
 
 from truss.data.creators import (
     Creator,
-    find_creator_by_email,
     find_creator_by_identity,
     get_or_create_by_email,
     link_identity,
@@ -158,15 +157,10 @@ def creator_for(table: Table, identity: Identity) -> Creator:
         return linked
     label = LABELS.get(identity.provider, identity.provider)
     if not identity.email or not identity.email_verified:
-        owner = find_creator_by_email(table, identity.email) if identity.email else None
-        if owner is not None:
-            raise SignInRefused(
-                f"Your {label} email isn't verified, so we can't connect it to the Truss account "
-                "with that address. Sign in with an email link instead."
-            )
+        # One answer whether or not a Truss account has this address: no account enumeration.
         raise SignInRefused(
-            f"{label} didn't give us a verified email. Verify your email with {label}, "
-            "or sign in with an email link."
+            f"{label} didn't give us a verified email, so we can't sign you in with it. "
+            f"Verify your email with {label}, or sign in with an email link."
         )
     creator = get_or_create_by_email(table, identity.email, identity.name[:60] or None)
     link_identity(table, identity.provider, identity.subject, creator.id)
