@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from redis import Redis
 from rq import Queue, Worker
 
 from truss import create_app
@@ -55,18 +59,32 @@ def worker_command(queues: str, burst: bool) -> None:
 
     redis = get_redis()
     names = [name.strip() for name in queues.split(",") if name.strip()]
-    config = current_app.config
-    worker = TrussWorker(
-        [Queue(name, connection=redis) for name in names],
-        connection=redis,
-        maintenance_interval=config["WORKER_MAINTENANCE_S"],
-        job_monitoring_interval=config["WORKER_HEARTBEAT_S"],
+    worker = TrussWorker.from_config(
+        [Queue(name, connection=redis) for name in names], redis, current_app.config
     )
     worker.work(with_scheduler=True, burst=burst)
 
 
 class TrussWorker(Worker):
-    """RQ's worker, whose periodic maintenance also runs the asset reconcile."""
+    """RQ's worker, whose periodic maintenance also runs the asset reconcile.
+
+    An idle RQ 3 worker blocks on Redis for `worker_ttl - 15` s between maintenance runs
+    (default 420 s: a killed worker's job waited ~7 minutes). `from_config` sets worker_ttl
+    so that an idle worker wakes every TRUSS_WORKER_MAINTENANCE_S (or heartbeat, if shorter).
+    """
+
+    @classmethod
+    def from_config(
+        cls, queues: list[Queue], redis: Redis, config: Mapping[str, Any]
+    ) -> TrussWorker:
+        maintenance, heartbeat = config["WORKER_MAINTENANCE_S"], config["WORKER_HEARTBEAT_S"]
+        return cls(
+            queues,
+            connection=redis,
+            maintenance_interval=maintenance,
+            job_monitoring_interval=heartbeat,
+            worker_ttl=worker_ttl_for(maintenance, heartbeat),
+        )
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
@@ -79,6 +97,11 @@ class TrussWorker(Worker):
             return
         if requeued:
             self.log.warning("reconcile queued again: %s", ", ".join(requeued))
+
+
+def worker_ttl_for(maintenance_s: int, heartbeat_s: int) -> int:
+    """RQ's dequeue timeout is worker_ttl - 15: make it the shorter of the two intervals."""
+    return max(1, min(maintenance_s, heartbeat_s)) + 15
 
 
 def register(app: object) -> None:

@@ -139,6 +139,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         "RQ_ASYNC": True,
         "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
+        "JOB_TIMEOUT_PER_VIDEO_S": _float(env, "TRUSS_JOB_TIMEOUT_PER_VIDEO_S", 2.0),
         "PROXY_HOPS": _int(env, "TRUSS_PROXY_HOPS", 0 if local else 1),  # prod: a TLS proxy
         "READINESS_CACHE_S": _float(env, "TRUSS_READINESS_CACHE_S", 5.0),
         "WORKER_MAINTENANCE_S": _int(env, "TRUSS_WORKER_MAINTENANCE_S", 60),
@@ -255,6 +256,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RQ_ASYNC": False,
         "JOB_TIMEOUT_S": 600,
+        "JOB_TIMEOUT_PER_VIDEO_S": 2.0,
         "PROXY_HOPS": 0,
         "READINESS_CACHE_S": 5.0,
         "WORKER_MAINTENANCE_S": 60,

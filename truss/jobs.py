@@ -1,7 +1,9 @@
 """Thin RQ entry points: take ids, build what they need, call a service.
 
 Workers run inside the app context (`truss worker`), so jobs read settings from current_app.
-Job ids are deterministic, so enqueuing the same work twice does not run it twice.
+Every job carries its run: an analysis job the asset's `run` (job id `analyze-<aid>-<run>`),
+a render job the clip's render id (`render-<clid>-<render_id>`). Enqueuing checks RQ first
+(`enqueue_once`): RQ 3 would run a job again if the same id were enqueued again.
 """
 
 from __future__ import annotations
@@ -13,22 +15,30 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis
-from rq import Callback, Retry
+from rq import Callback, Retry, get_current_job
 from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
 from truss.data import assets, clips, get_table
 from truss.data.assets import Asset
-from truss.queue import get_queue, get_redis
+from truss.data.table import Conflict, NotFound
+from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.pipeline import Pipeline
 from truss.storage import get_storage
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[5, 30, 120])
-CRASHED = "Analysis stopped unexpectedly ({error}). Press Retry to run it again."
-RENDER_CRASHED = "Rendering stopped unexpectedly ({error}). Press Re-render to try again."
+CRASHED = (
+    "The analysis stopped unexpectedly several times in a row. Press Retry to run it again; "
+    "if it keeps stopping, the video may be damaged: export it again and upload the new file."
+)
+RENDER_CRASHED = (
+    "Rendering stopped unexpectedly several times in a row. Press Re-render to try again, "
+    "or trim the clip to a slightly different window."
+)
+LONG = "long"  # suffix of the job that takes over an analysis too long for its first job
 
 
 def ping(word: str = "pong") -> str:
@@ -40,10 +50,31 @@ def _analyzer_for(asset: Asset, video: Path, probe: StreamInfo) -> Analyzer:
     return build_analyzer(current_app.config, get_table(), asset, video, probe)
 
 
+def analysis_job_ids(aid: str, run: int) -> tuple[str, str]:
+    """The ids a run's analysis job can have: the first, and the one a long video hands to."""
+    first = f"analyze-{aid}-{run}"
+    return first, f"{first}-{LONG}"
+
+
+def render_job_id(clid: str, render_id: str) -> str:
+    return f"render-{clid}-{render_id}"
+
+
+def _duration_of_clip(cid: str, clid: str) -> float | None:
+    try:
+        clip = clips.get(get_table(), cid, clid)
+        return assets.get(get_table(), cid, clip.asset_id).duration_s
+    except NotFound:
+        return None
+
+
 def enqueue_render(cid: str, clid: str, render_id: str) -> object:
-    return get_queue("render").enqueue(
-        render_clip, cid, clid, render_id,
-        job_id=f"render-{clid}-{render_id}", retry=RETRY,
+    """Queue one render (once: an active job with the same render id is left to run); its
+    timeout grows with the source video's length."""
+    timeout = job_timeout_s(current_app.config, _duration_of_clip(cid, clid))
+    return enqueue_once(
+        get_queue("render"), render_clip, cid, clid, render_id,
+        job_id=render_job_id(clid, render_id), job_timeout=timeout, retry=RETRY,
         on_failure=Callback(render_crashed),
     )  # fmt: skip
 
@@ -66,38 +97,82 @@ def pipeline() -> Pipeline:
         lengths=ClipLengths(config["CLIP_MIN_S"], config["CLIP_MAX_S"]),
         max_moments=config["MAX_CLIPS"],
         render_size=(width, height),
+        hand_over=hand_over_long_analysis,
     )
 
 
 def request_analysis(asset: Asset) -> Asset:
-    """uploaded/failed/ready → queued, then enqueue the analysis (the on_uploaded hook)."""
+    """uploaded/failed/ready → queued in a new run, then enqueue the run's analysis (the
+    on_uploaded hook). If Redis refuses the enqueue, the asset stays queued and watched: the
+    reconcile queues it within a maintenance period or two."""
     table = get_table()
+    reconcile.watch(get_redis(), asset.creator_id, asset.id)  # first: a lost enqueue is seen
     queued = assets.transition(
         table, asset.creator_id, asset.id, asset.status, assets.QUEUED,
-        version=asset.version, stage="Waiting for a worker", progress=0,
+        version=asset.version, run=assets.next_run(asset),
+        stage="Waiting for a worker", progress=0,
     )  # fmt: skip
-    reconcile.watch(get_redis(), asset.creator_id, asset.id)  # first: a failed enqueue is seen
-    enqueue_analysis(asset.creator_id, asset.id, f"v{queued.version}")
+    try:
+        enqueue_analysis(queued.creator_id, queued.id, queued.run, queued.duration_s)
+    except Exception:  # Redis hiccup: the reconcile picks the run up (the pages say queued)
+        log.exception("could not enqueue the analysis of %s; the reconcile will", queued.id)
     return queued
 
 
-def enqueue_analysis(cid: str, aid: str, attempt: str) -> object:
-    return get_queue("analysis").enqueue(
-        analyze_asset, cid, aid,
-        job_id=f"analyze-{aid}-{attempt}", retry=RETRY, on_failure=Callback(analysis_crashed),
+def enqueue_analysis(
+    cid: str, aid: str, run: int, duration_s: float | None = None, job_id: str | None = None
+) -> object:
+    """Queue the run's analysis once; its timeout grows with the video's length (a video
+    not probed yet gets the timeout of ASSUMED_DURATION_S and hands over if longer)."""
+    return enqueue_once(
+        get_queue("analysis"), analyze_asset, cid, aid, run,
+        job_id=job_id or analysis_job_ids(aid, run)[0],
+        job_timeout=job_timeout_s(current_app.config, duration_s),
+        retry=RETRY, on_failure=Callback(analysis_crashed),
     )  # fmt: skip
+
+
+def hand_over_long_analysis(cid: str, aid: str, run: int, duration_s: float) -> bool:
+    """A video longer than its job's timeout allows: queue the run's `-long` job with a
+    timeout that fits, and let the current job stop (True)."""
+    job = get_current_job()
+    needed = job_timeout_s(current_app.config, duration_s)
+    if job is None or job.id.endswith(LONG) or (job.timeout or 0) >= needed:
+        return False
+    log.info("asset %s is %.0f s long: handing over to a %d s job", aid, duration_s, needed)
+    enqueue_analysis(cid, aid, run, duration_s, job_id=analysis_job_ids(aid, run)[1])
+    return True
+
+
+def analysis_active(aid: str, run: int) -> bool:
+    redis = get_redis()
+    return any(job_active(redis, job_id) for job_id in analysis_job_ids(aid, run))
+
+
+def render_active(clid: str, render_id: str) -> bool:
+    return job_active(get_redis(), render_job_id(clid, render_id))
+
+
+def reconcile_work() -> reconcile.Work:
+    """The reconcile's view of RQ: the real enqueuers and job-status checks."""
+    config = current_app.config
+    return reconcile.Work(
+        enqueue_analysis=enqueue_analysis,
+        enqueue_render=enqueue_render,
+        analysis_active=analysis_active,
+        render_active=render_active,
+        timeout_for=lambda asset: job_timeout_s(config, asset.duration_s),
+        grace_s=int(config["WORKER_MAINTENANCE_S"]),
+    )
 
 
 def reconcile_working_assets() -> list[str]:
-    """Run by every worker's maintenance: queue again the work of assets that went quiet."""
-    return reconcile.reconcile(
-        get_redis(), get_table(), int(current_app.config["JOB_TIMEOUT_S"]),
-        enqueue_analysis, enqueue_render,
-    )  # fmt: skip
+    """Run by every worker's maintenance: queue again the work of assets whose jobs RQ lost."""
+    return reconcile.reconcile(get_redis(), get_table(), reconcile_work())
 
 
-def analyze_asset(cid: str, aid: str) -> None:
-    pipeline().analyze(cid, aid)
+def analyze_asset(cid: str, aid: str, run: int | None = None) -> None:
+    pipeline().analyze(cid, aid, run)
 
 
 def render_clip(cid: str, clid: str, render_id: str) -> None:
@@ -111,14 +186,17 @@ def _last_try(job: Job) -> bool:
 def analysis_crashed(
     job: Job, connection: Redis, exc_type: type, value: BaseException, tb: TracebackType | Any
 ) -> None:
-    """After the last retry, the asset says what happened instead of staying stuck."""
+    """After the last retry, the asset says what happened instead of staying stuck; only if
+    it is still in this job's run (a crashed old run leaves a newer one alone)."""
     if not _last_try(job):
         return
     cid, aid = job.args[0], job.args[1]
+    run = job.args[2] if len(job.args) > 2 else None
+    log.error("analysis of %s (run %s) crashed: %s", aid, run, value, exc_info=value)
     try:
-        assets.fail(get_table(), cid, aid, CRASHED.format(error=_short(value)))
-    except (assets.InvalidTransition, Exception) as exc:  # already failed or finished
-        log.info("could not mark asset %s failed: %s", aid, exc)
+        assets.fail(get_table(), cid, aid, CRASHED, expected_run=run)
+    except (assets.InvalidTransition, Conflict, NotFound) as exc:  # finished, moved on, gone
+        log.info("did not mark asset %s failed: %s", aid, exc)
 
 
 def render_crashed(
@@ -127,13 +205,7 @@ def render_crashed(
     if not _last_try(job):
         return
     cid, clid, render_id = job.args[0], job.args[1], job.args[2]
-    table = get_table()
-    reason = RENDER_CRASHED.format(error=_short(value))
-    failed = clips.fail_render(table, cid, clid, render_id, reason)
+    log.error("render %s of clip %s crashed: %s", render_id, clid, value, exc_info=value)
+    failed = clips.fail_render(get_table(), cid, clid, render_id, RENDER_CRASHED)
     if failed is not None:
         pipeline().count_render(cid, failed.asset_id, clid, failed=True)
-
-
-def _short(value: BaseException) -> str:
-    text = f"{type(value).__name__}: {value}"
-    return text if len(text) < 160 else text[:157] + "…"

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from redis import Redis
 from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.worker import BaseWorker
 
 QUEUES = ("default", "analysis", "render")
 WORKER_STALE_AFTER = timedelta(seconds=90)
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+ENQUEUE_LOCK_S = 10
+ASSUMED_DURATION_S = 3600.0  # a video not probed yet; a longer one hands over (see jobs)
 
 
 def get_redis() -> Redis:
@@ -36,6 +42,41 @@ def get_queue(name: str = "default") -> Queue:
 
 def enqueue(queue: str, func: Any, *args: Any, **kwargs: Any) -> Any:
     return get_queue(queue).enqueue(func, *args, **kwargs)
+
+
+def job_timeout_s(config: Mapping[str, Any], duration_s: float | None) -> int:
+    """How long one analysis or render job of a video may run: a floor plus a multiple of
+    the video's length (TRUSS_JOB_TIMEOUT_S + TRUSS_JOB_TIMEOUT_PER_VIDEO_S * duration); a
+    video not probed yet counts as ASSUMED_DURATION_S long. The reconcile's and the pages'
+    "stuck" threshold grows with the same number."""
+    length = duration_s if duration_s and duration_s > 0 else ASSUMED_DURATION_S
+    return int(config["JOB_TIMEOUT_S"] + config["JOB_TIMEOUT_PER_VIDEO_S"] * length)
+
+
+def job_active(redis: Redis, job_id: str) -> bool:
+    """Whether RQ still holds this job waiting, scheduled or running (a retry counts)."""
+    try:
+        job = Job.fetch(job_id, connection=redis)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in ACTIVE
+
+
+def enqueue_once(queue: Queue, func: Any, *args: Any, job_id: str, **kwargs: Any) -> Job | None:
+    """Enqueue unless a job with this id is still active (RQ would run it a second time).
+
+    A short Redis lock makes two enqueuers racing on the same id enqueue it once; the one
+    that loses returns None (the winner's job does the work)."""
+    redis = queue.connection
+    lock = f"truss:enqueue:{job_id}"
+    if not redis.set(lock, 1, nx=True, ex=ENQUEUE_LOCK_S):
+        return None
+    try:
+        if job_active(redis, job_id):
+            return Job.fetch(job_id, connection=redis)
+        return queue.enqueue(func, *args, job_id=job_id, **kwargs)
+    finally:
+        redis.delete(lock)
 
 
 def live_workers(redis: Redis) -> list[BaseWorker]:

@@ -159,10 +159,12 @@ def test_a_crash_after_the_last_retry_fails_the_asset_with_what_to_do(ctx: None)
         args = (asset.creator_id, asset.id)
         retries_left = 0
 
-    jobs.analysis_crashed(LastTry(), None, RuntimeError, RuntimeError("worker died"), None)  # type: ignore[arg-type]
+    secret = RuntimeError("botocore said arn:aws:s3:::truss-media/creators/C1 is denied")
+    jobs.analysis_crashed(LastTry(), None, RuntimeError, secret, None)  # type: ignore[arg-type]
     failed = assets.get(table, asset.creator_id, asset.id)
     assert failed.status == assets.FAILED
-    assert "Retry" in failed.error and "worker died" in failed.error
+    assert "Retry" in failed.error
+    assert "arn:" not in failed.error and "RuntimeError" not in failed.error  # logged instead
 
 
 def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
@@ -177,8 +179,8 @@ def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
     own = Moment(20, 30, "Mine", "", 50, "picked by hand")
     clips.create_from_moment(table, cid, aid, "01OWNCLIP0000000000000000A", own, 9)
     clips.update_fields(table, cid, "01OWNCLIP0000000000000000A", {"source": "creator"})
-    table.update(keys.asset(cid, aid), {"status": assets.FAILED})
-    assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED)
+    failed = assets.Asset.from_item(table.update(keys.asset(cid, aid), {"status": assets.FAILED}))
+    assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED, run=assets.next_run(failed))
     fake_pipeline(FakeAnalyzer([moment(2, 9, 80)]), rendered).analyze(cid, aid)
     left = clips.for_asset(table, cid, aid)
     assert sorted((c.title, c.source) for c in left) == [("At 2", "analyzer"), ("Mine", "creator")]

@@ -73,7 +73,12 @@ class AnalysisResult:
 
 
 class AnalysisError(Exception):
-    """An analysis that cannot finish; the message is shown to the creator as is."""
+    """An analysis that cannot finish; the message is shown to the creator as is. `usage`
+    is what the run spent before it stopped (tokens of a failed run still cost money)."""
+
+    def __init__(self, message: str, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class Analyzer(Protocol):

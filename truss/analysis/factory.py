@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from truss.analysis.base import Analyzer, StreamInfo
-from truss.data import keys
+from truss.data import assets, keys
 from truss.data.table import Table
 
 REUSE_MARGIN_S = 30 * 60  # an uploaded file expiring sooner than this is uploaded again
@@ -25,6 +25,7 @@ class AssetFileCache:
 
     def __init__(self, table: Table, cid: str, aid: str) -> None:
         self.table, self.key = table, keys.asset(cid, aid)
+        self.cid, self.aid = cid, aid
 
     def lookup(self, video: Path) -> str | None:
         item = self.table.get(self.key)
@@ -33,10 +34,10 @@ class AssetFileCache:
         return name if name and fresh else None
 
     def store(self, video: Path, file: Any) -> None:
+        """Remember the upload on the asset; Conflict when the asset is gone or being deleted
+        (the analyzer then deletes the file, which nobody else could find)."""
         expires = file.expires_at.timestamp() if file.expires_at else time.time() + 47 * 3600
-        self.table.update(
-            self.key, {"gemini_file": file.name, "gemini_file_expires_at": int(expires)}
-        )
+        assets.remember_gemini_file(self.table, self.cid, self.aid, file.name, int(expires))
 
 
 def build_analyzer(
@@ -48,11 +49,21 @@ def build_analyzer(
 
         return SignalAnalyzer()
     from truss import media
-    from truss.analysis.gemini import DEFAULT_MODEL, GeminiAnalyzer, GeminiSettings
+    from truss.analysis.gemini import GeminiAnalyzer
     from truss.analysis.signals import snap_edges
 
     signals = media.measure_signals(video, probe)
-    settings = GeminiSettings(
+    return GeminiAnalyzer(
+        gemini_settings(config),
+        refine=lambda start, end: snap_edges(start, end, signals),
+        file_cache=AssetFileCache(table, asset.creator_id, asset.id),
+    )
+
+
+def gemini_settings(config: Mapping[str, Any]) -> Any:
+    from truss.analysis.gemini import DEFAULT_MODEL, GeminiSettings
+
+    return GeminiSettings(
         model=config["GEMINI_MODEL"] or DEFAULT_MODEL,
         api_key=config["GEMINI_API_KEY"] or None,
         base_url=config["GEMINI_BASE_URL"] or None,
@@ -61,8 +72,13 @@ def build_analyzer(
         poll_interval_s=config["GEMINI_POLL_INTERVAL_S"],
         retry_initial_delay_s=config["GEMINI_RETRY_INITIAL_DELAY_S"],
     )
-    return GeminiAnalyzer(
-        settings,
-        refine=lambda start, end: snap_edges(start, end, signals),
-        file_cache=AssetFileCache(table, asset.creator_id, asset.id),
-    )
+
+
+def gemini_file_deleter(config: Mapping[str, Any]) -> Callable[[str], None] | None:
+    """What deletes a video's Gemini upload (files.delete) when the video is deleted; None
+    when Gemini isn't configured here (the file then expires within 48 hours)."""
+    if not (wants_gemini(config) or config["GEMINI_API_KEY"]):
+        return None
+    from truss.analysis.gemini import GeminiAnalyzer
+
+    return GeminiAnalyzer(gemini_settings(config)).delete_file

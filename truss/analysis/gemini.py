@@ -132,7 +132,11 @@ class GeminiAnalyzer:
             probe.duration, self.settings.window_s, self.settings.window_overlap_s
         ):
             prompt = build_prompt(probe.duration, lengths, max_moments, window)
-            answer, spent = self._ask(uploaded, probe.duration, prompt, window)
+            try:
+                answer, spent = self._ask(uploaded, probe.duration, prompt, window)
+            except AnalysisError as exc:  # what earlier windows spent is counted too
+                exc.usage = add_usage(usage, exc.usage or Usage(), 0.0)
+                raise
             answers.append(answer)
             usage = add_usage(usage, spent, window.end - window.start)
         moments = clean_moments(
@@ -158,7 +162,11 @@ class GeminiAnalyzer:
         existing = self._existing(existing_file_name) if existing_file_name else None
         uploaded = _uploaded_file(self._wait_until_active(existing or self._upload(video)))
         if existing is None and self.file_cache:
-            self.file_cache.store(video, uploaded)
+            try:
+                self.file_cache.store(video, uploaded)
+            except Exception:  # the video is gone: nobody could find this file to delete it
+                self.delete_file(uploaded.name)
+                raise
         return uploaded
 
     def delete_file(self, name: str) -> None:
@@ -224,7 +232,7 @@ class GeminiAnalyzer:
             answer = _read_answer(response)
             if answer is not None:
                 return answer, spent
-        raise AnalysisError(UNREADABLE)
+        raise AnalysisError(UNREADABLE, usage=spent)
 
     def _generate(
         self, file: UploadedFile, duration: float, prompt: str, window: Window

@@ -42,7 +42,10 @@ def queue_analysis(asset: Asset) -> None:
 
 
 def is_stuck(asset: Asset) -> bool:
-    return assets.is_stuck(asset, int(current_app.config["JOB_TIMEOUT_S"]))
+    """Working far longer than its jobs may run (their timeout grows with the video)."""
+    from truss.queue import job_timeout_s
+
+    return assets.is_stuck(asset, job_timeout_s(current_app.config, asset.duration_s))
 
 
 def cost_usd(asset: Asset) -> float:

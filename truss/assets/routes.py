@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
+from truss.analysis.factory import gemini_file_deleter
 from truss.assets import bp
 from truss.assets.helpers import (
     PLAYBACK_URL_EXPIRES_S,
@@ -85,7 +86,8 @@ def library() -> str:
 def detail(aid: str) -> str:
     table, storage, cid = collaborators()
     asset = assets.get(table, cid, aid)
-    playable = asset.status not in {assets.UPLOADING, assets.FAILED}
+    # a failed analysis keeps its source: only a failed upload has nothing to play
+    playable = asset.status != assets.UPLOADING and asset.failed_from != assets.UPLOADING
     video_url = storage.presigned_get(asset.source_key, PLAYBACK_URL_EXPIRES_S) if playable else ""
     return render_template(
         "assets/detail.html",
@@ -169,7 +171,8 @@ def rename(aid: str) -> BaseResponse | str:
 def delete(aid: str) -> BaseResponse:
     table, storage, cid = collaborators()
     asset = assets.get(table, cid, aid)
-    uploads.delete_asset(table, storage, cid, aid)
+    deleter = gemini_file_deleter(current_app.config) or uploads.keep_remote_file
+    uploads.delete_asset(table, storage, cid, aid, deleter)
     flash(f"Deleted “{asset.title}” and everything made from it.", "info")
     target = url_for("assets.library")
     return HTMXResponseClientRedirect(target) if htmx else redirect(target)

@@ -20,17 +20,18 @@ and never ties.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from truss.data import keys
 from truss.data.creators import utc_now_iso
-from truss.data.table import Conflict, Item, NotFound, Table
+from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
 UPLOADING = "uploading"
 UPLOADED = "uploaded"
@@ -91,6 +92,9 @@ class Asset:
     clips_done: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    run: int = 0
+    deleting: bool = False
+    gemini_file: str = ""
 
     @classmethod
     def from_item(cls, item: Item) -> Asset:
@@ -125,6 +129,9 @@ class Asset:
             clips_done=int(item.get("clips_done", 0)),
             input_tokens=int(item.get("input_tokens", 0)),
             output_tokens=int(item.get("output_tokens", 0)),
+            run=int(item.get("run", 0)),
+            deleting=bool(item.get("deleting", False)),
+            gemini_file=item.get("gemini_file", ""),
         )
 
     @property
@@ -246,18 +253,20 @@ def transition(
     to: str,
     *,
     version: int | None = None,
+    expected_run: int | None = None,
     remove: Iterable[str] = (),
     **changes: Any,
 ) -> Asset:
     """Move an asset from `expected_from` to `to` (and SET `changes`) in one conditional update.
 
     Conflict when the asset is missing, is no longer in `expected_from`, or (given `version`)
-    was changed by someone else since it was read. InvalidTransition for a move the table
-    in this module's docstring doesn't allow.
+    was changed by someone else since it was read, (given `expected_run`) belongs to another
+    analysis run, or is being deleted. InvalidTransition for a move the table in this
+    module's docstring doesn't allow.
     """
     if to not in TRANSITIONS.get(expected_from, frozenset()):
         raise InvalidTransition(f"{expected_from} → {to} is not allowed")
-    condition = Attr("status").eq(expected_from) & Attr("type").eq(ASSET_TYPE)
+    condition = _in_run(expected_run) & Attr("status").eq(expected_from)
     if version is not None:
         condition = condition & Attr("version").eq(version)
     now = utc_now_iso()
@@ -277,11 +286,19 @@ def transition(
     return Asset.from_item(item)
 
 
-def fail(table: Table, cid: str, aid: str, reason: str, expected_from: str | None = None) -> Asset:
+def fail(
+    table: Table,
+    cid: str,
+    aid: str,
+    reason: str,
+    expected_from: str | None = None,
+    expected_run: int | None = None,
+) -> Asset:
     """Mark an asset `failed` with a reason a person can act on.
 
     Without `expected_from`, the current status is read and the change is made only if
-    neither status nor version moved meanwhile (Conflict otherwise).
+    neither status nor version moved meanwhile (Conflict otherwise). With `expected_run`,
+    only while the asset is still in that analysis run.
     """
     version = None
     if expected_from is None:
@@ -296,25 +313,126 @@ def fail(table: Table, cid: str, aid: str, reason: str, expected_from: str | Non
         expected_from,
         FAILED,
         version=version,
+        expected_run=expected_run,
         error=reason,
         failed_from=expected_from,
     )
 
 
 def set_progress(
-    table: Table, cid: str, aid: str, status: str, stage: str, percent: int, **extra: Any
+    table: Table,
+    cid: str,
+    aid: str,
+    status: str,
+    stage: str,
+    percent: int,
+    expected_run: int | None = None,
+    **extra: Any,
 ) -> Asset:
-    """Stage and percentage (and facts like duration) while the asset is still in `status`."""
+    """Stage and percentage (and facts like duration) while the asset is still in `status`
+    (and, given `expected_run`, in that run); Conflict otherwise or while it is deleted."""
     item = table.update(
         keys.asset(cid, aid),
         {"stage": stage, "progress": percent, "updated_at": utc_now_iso(), **extra},
-        condition=Attr("status").eq(status) & Attr("type").eq(ASSET_TYPE),
+        condition=_in_run(expected_run) & Attr("status").eq(status),
     )
     return Asset.from_item(item)
 
 
+def _in_run(run: int | None) -> ConditionBase:
+    """An asset (not one being deleted), and given `run`, in that analysis run."""
+    condition = Attr("type").eq(ASSET_TYPE) & Attr("deleting").not_exists()
+    return condition & Attr("run").eq(run) if run is not None else condition
+
+
+def next_run(asset: Asset, now: float | None = None) -> int:
+    """A new analysis run's token: epoch milliseconds, always above the asset's last run."""
+    now_ms = int((time.time() if now is None else now) * 1000)
+    return max(now_ms, asset.run + 1)
+
+
+def run_guard(cid: str, aid: str, run: int) -> dict[str, Any]:
+    """A transaction ConditionCheck: the asset is still analysing in `run`, not deleted."""
+    return {
+        "ConditionCheck": {
+            "Key": keys.asset(cid, aid),
+            "ConditionExpression": "#status = :analyzing AND #run = :run "
+            "AND attribute_not_exists(#deleting)",
+            "ExpressionAttributeNames": {
+                "#status": "status",
+                "#run": "run",
+                "#deleting": "deleting",
+            },
+            "ExpressionAttributeValues": {":analyzing": ANALYZING, ":run": run},
+        }
+    }
+
+
+def put_in_run(table: Table, cid: str, aid: str, run: int, item: Item, new: bool = False) -> None:
+    """Write an item under the asset only while the asset is analysing in `run`: a stale or
+    fenced job can't add anything a delete would miss. Conflict when the asset left the run;
+    AlreadyExists (with `new`) when the item is already there."""
+    put: dict[str, Any] = {"Item": item}
+    if new:
+        put.update(
+            ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": "PK"}
+        )
+    try:
+        table.transact([{"Put": put}, run_guard(cid, aid, run)])
+    except (AlreadyExists, Conflict) as exc:
+        if new and in_run(table, cid, aid, run):
+            raise AlreadyExists(f"{item['SK']} exists") from exc
+        raise Conflict(f"asset {aid} left run {run}") from exc
+
+
+def in_run(table: Table, cid: str, aid: str, run: int) -> bool:
+    """Whether the asset still exists, isn't being deleted and is in this run."""
+    item = table.find(keys.asset(cid, aid))
+    return bool(item and not item.get("deleting") and int(item.get("run", 0)) == run)
+
+
+def fence(table: Table, cid: str, aid: str) -> Asset:
+    """Start deleting: mark the asset and move it to a run no job has, so every conditional
+    write of running work fails from now on (NotFound if it is gone)."""
+    try:
+        item = table.update(
+            keys.asset(cid, aid),
+            {"deleting": True, "updated_at": utc_now_iso()},
+            condition=Attr("type").eq(ASSET_TYPE),
+            add={"run": 1, "version": 1},
+        )
+    except Conflict as exc:
+        raise NotFound(f"asset {aid!r}") from exc
+    return Asset.from_item(item)
+
+
+def remember_gemini_file(table: Table, cid: str, aid: str, name: str, expires_at: int) -> None:
+    """Keep the video's Gemini upload on the asset for reuse and for deleting it with the
+    video; Conflict when the asset is gone or being deleted."""
+    table.update(
+        keys.asset(cid, aid),
+        {"gemini_file": name, "gemini_file_expires_at": expires_at},
+        condition=_in_run(None),
+    )
+
+
+def add_usage(table: Table, cid: str, aid: str, input_tokens: int, output_tokens: int) -> None:
+    """Count model tokens spent on the asset (every run, failed ones too); gone is fine."""
+    if not (input_tokens or output_tokens):
+        return
+    with contextlib.suppress(Conflict):
+        table.update(
+            keys.asset(cid, aid),
+            {},
+            condition=Attr("type").eq(ASSET_TYPE),
+            add={"input_tokens": input_tokens, "output_tokens": output_tokens},
+        )
+
+
 def is_stuck(asset: Asset, job_timeout_s: int, now: float | None = None) -> bool:
-    """Working for longer than a job may run (plus retries): the worker died or was lost."""
+    """Working for longer than a job may run (plus retries): the worker died or was lost.
+    `job_timeout_s` is the asset's own (see truss.queue.job_timeout_s: it grows with the
+    video's length)."""
     if asset.status not in {UPLOADED, QUEUED, ANALYZING, RENDERING}:
         return False
     changed = datetime.fromisoformat(asset.status_changed_at).timestamp()

@@ -8,6 +8,7 @@ playing until the new one is ready. Changes are conditional on the expected rend
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from boto3.dynamodb.conditions import Attr
 from ulid import ULID
 
 from truss.analysis.base import Moment
-from truss.data import keys
+from truss.data import assets, keys
 from truss.data.creators import utc_now_iso
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
@@ -28,6 +29,7 @@ FAILED = "failed"
 RENDER_STATUSES = (PENDING, RENDERING, READY, FAILED)
 ANALYZER = "analyzer"
 CREATOR = "creator"  # a clip the creator picked by hand
+DELETED = "deleted"  # the render id of a clip being deleted
 EDITABLE = ("title", "hook", "hashtags", "transcript")
 
 
@@ -113,9 +115,12 @@ def _listing_fields(
 
 
 def create_from_moment(
-    table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int
+    table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int, run: int | None = None
 ) -> bool:
-    """Write a pending clip for a moment; False when it already exists (a re-run job)."""
+    """Write a pending clip for a moment; False when it already exists (a re-run job).
+
+    With `run`, the clip's first render id is `r<run>` and the write happens only while the
+    asset is analysing in that run (Conflict otherwise: the job is stale or fenced)."""
     item: Item = {
         **keys.clip(cid, clid),
         **_listing_fields(cid, aid, clid, moment.score, moment.title, moment.hook, moment.hashtags),
@@ -135,10 +140,19 @@ def create_from_moment(
         "source": ANALYZER,
     }
     try:
-        table.put_new(item)
+        if run is None:
+            table.put_new(item)
+        else:
+            item["render_id"] = first_render_id(run)
+            assets.put_in_run(table, cid, aid, run, item, new=True)
     except AlreadyExists:
         return False
     return True
+
+
+def first_render_id(run: int) -> str:
+    """The render id of the clips an analysis run makes."""
+    return f"r{run}"
 
 
 def create_own(
@@ -209,10 +223,12 @@ def for_asset(table: Table, cid: str, aid: str) -> list[Clip]:
 
 
 def start_render(table: Table, cid: str, clid: str, render_id: str) -> Clip:
-    """pending → rendering for this render attempt; Conflict if someone else has it."""
-    condition = Attr("render_status").eq(PENDING) | (
-        Attr("render_status").eq(RENDERING) & Attr("render_id").eq(render_id)
-    )
+    """pending → rendering for this render attempt (a re-run of it continues); Conflict when
+    the clip moved on to another render id (a stale job), is done, or is being deleted. The
+    returned clip's window is the one this render id was asked for."""
+    working = Attr("render_status").is_in([PENDING, RENDERING])
+    legacy = Attr("render_id").not_exists() & Attr("render_status").eq(PENDING)
+    condition = Attr("type").eq(CLIP_TYPE) & ((Attr("render_id").eq(render_id) & working) | legacy)
     item = table.update(
         keys.clip(cid, clid),
         {"render_status": RENDERING, "render_id": render_id, "updated_at": utc_now_iso()},
@@ -314,6 +330,17 @@ def edit(table: Table, cid: str, clid: str, changes: dict[str, Any], attempts: i
             continue
         return Clip.from_item(item)
     raise Conflict(f"clip {clid} keeps changing")
+
+
+def fence(table: Table, cid: str, clid: str) -> None:
+    """Start deleting: no render id matches any more, so a running render can't finish (it
+    cleans up its own files instead). A clip already gone is fine."""
+    with contextlib.suppress(Conflict):
+        table.update(
+            keys.clip(cid, clid),
+            {"render_id": DELETED, "updated_at": utc_now_iso()},
+            condition=Attr("type").eq(CLIP_TYPE),
+        )
 
 
 def delete(table: Table, cid: str, clid: str) -> None:

@@ -5,6 +5,7 @@ Collaborators (table, storage, the render enqueuer) are arguments, so tests pass
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import unicodedata
@@ -20,8 +21,9 @@ from truss.data.table import Conflict, Table
 from truss.services.quotas import release_clip
 from truss.storage import Storage
 
+log = logging.getLogger(__name__)
 EnqueueRender = Callable[[str, str, str], object]
-QUEUE_FAILED = "We couldn't queue the render ({error}). Press Re-render to try again."
+QUEUE_FAILED = "We couldn't queue the render: the job queue didn't answer. Press Re-render."
 BUSY = "This clip is already being rendered. Wait until it's done, then trim again."
 FIELD_LIMITS = {"title": 200, "hook": 300, "transcript": 5000}
 MAX_HASHTAGS = 15
@@ -106,9 +108,9 @@ def _queue(table: Table, clip: Clip, enqueue_render: EnqueueRender) -> Clip:
     """Enqueue the clip's pending render; if the queue refuses, the clip says so."""
     try:
         enqueue_render(clip.creator_id, clip.id, clip.render_id)
-    except Exception as exc:  # Redis down, etc.: don't leave the clip pending forever
-        reason = QUEUE_FAILED.format(error=type(exc).__name__)
-        failed = clips.fail_render(table, clip.creator_id, clip.id, clip.render_id, reason)
+    except Exception:  # Redis down, etc.: don't leave the clip pending forever
+        log.exception("could not queue render %s of clip %s", clip.render_id, clip.id)
+        failed = clips.fail_render(table, clip.creator_id, clip.id, clip.render_id, QUEUE_FAILED)
         return failed or clip
     return clip
 
@@ -178,7 +180,9 @@ def edit_field(table: Table, cid: str, clid: str, name: str, text: str) -> Clip:
 
 
 def delete_clip(table: Table, storage: Storage, clip: Clip) -> None:
-    """Stop its share link, delete its files, then the item (last, so a retry works)."""
+    """Fence its render (a running one can't finish and removes its own upload), stop its
+    share link, delete its files, then the item (last, so a retry works)."""
+    clips.fence(table, clip.creator_id, clip.id)
     if clip.share_token:
         stop_sharing(table, clip)
     release_clip(table, clip.creator_id, clip.id)  # its render's bytes no longer count

@@ -4,6 +4,11 @@ analyze(asset):  queued → analyzing → rendering (one render job per clip) �
 render(clip):    pending → rendering → ready | failed; the asset is ready when every clip
                  has been counted once (a re-run job never counts twice).
 
+Every job carries its run: analysis jobs the asset's `run` (set when it is queued), render
+jobs the clip's `render_id`. Every claim and write is conditional on it, so a stale or
+duplicate job does nothing, and a delete (which moves the asset out of every run) fences
+running work: a fenced write removes the files it uploaded.
+
 Collaborators (table, storage, analyzer, the render enqueuer) are arguments, so tests can
 pass fakes; `truss.jobs` builds the real ones.
 """
@@ -12,17 +17,23 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from truss import media
-from truss.analysis.base import AnalysisError, AnalysisResult, Analyzer, ClipLengths, StreamInfo
+from truss.analysis.base import (
+    AnalysisError,
+    AnalysisResult,
+    Analyzer,
+    ClipLengths,
+    StreamInfo,
+    Usage,
+)
 from truss.data import assets, clips, keys
 from truss.data.assets import Asset
-from truss.data.table import Conflict, Table
+from truss.data.table import Conflict, NotFound, Table
 from truss.range_source import serve_object
 from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
@@ -32,7 +43,13 @@ log = logging.getLogger(__name__)
 
 AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
+HandOver = Callable[[str, str, int, float], bool]
 NO_MOMENTS = "No clip-worthy moment found in this video."
+
+
+def _keep_going(cid: str, aid: str, run: int, duration_s: float) -> bool:
+    """Default hand-over: the current job's timeout fits every video."""
+    return False
 
 
 @dataclass
@@ -44,45 +61,96 @@ class Pipeline:
     lengths: ClipLengths = field(default_factory=ClipLengths)
     max_moments: int = 8
     render_size: tuple[int, int] = (720, 1280)
+    hand_over: HandOver = _keep_going  # True: a job whose timeout fits the video took over
 
     # -- analysis ---------------------------------------------------------------------------
 
-    def analyze(self, cid: str, aid: str) -> None:
-        """Run one analysis; a video that can't be used marks the asset failed with why."""
-        asset = self._claim(cid, aid)
+    def analyze(self, cid: str, aid: str, run: int | None = None) -> None:
+        """Run one analysis of run `run`; a stale job (another run, a deleted video) does
+        nothing, and a video that can't be used marks the asset failed with why."""
+        asset = self._claim(cid, aid, run)
         if asset is None:
             return
+        try:
+            result = self._find_moments(asset)
+            if result is not None:
+                self._save_result(asset, result)
+        except Conflict:  # the asset left this run (deleted, or analysed again) meanwhile
+            log.info("asset %s left run %s: this job stops", aid, asset.run)
+            self._clean_up_if_deleted(asset)
+
+    def _find_moments(self, asset: Asset) -> AnalysisResult | None:
         with tempfile.TemporaryDirectory(prefix="truss-analyze-") as tmp:
             source = Path(tmp) / "source"
             self.storage.download(asset.source_key, str(source))
             try:
                 probe = media.probe(source)
                 self._save_probe_and_thumbnail(asset, source, probe, Path(tmp))
+                if self.hand_over(asset.creator_id, asset.id, asset.run, probe.duration):
+                    return None  # a job with a timeout that fits this long video goes on
                 self._progress(asset, assets.ANALYZING, "Finding moments", 20)
                 result = self.analyzer_for(asset, source, probe).analyze(
                     source, probe, self.lengths, self.max_moments
                 )
             except AnalysisError as exc:  # media errors are analysis errors too
-                assets.fail(self.table, cid, aid, str(exc), expected_from=assets.ANALYZING)
-                return
-        self._save_result(asset, result)
+                spent = getattr(exc, "usage", None)
+                if spent is not None:
+                    self._count_usage(asset, spent)
+                self._fail(asset, str(exc))
+                return None
+        self._count_usage(asset, result.usage)
+        return result
 
-    def _claim(self, cid: str, aid: str) -> Asset | None:
-        """queued → analyzing; a re-run of a crashed job continues where it is."""
-        asset = assets.get(self.table, cid, aid)
-        if asset.status == assets.ANALYZING:
-            return asset
-        if asset.status != assets.QUEUED:
+    def _claim(self, cid: str, aid: str, run: int | None) -> Asset | None:
+        """queued → analyzing in this run; a re-run of a crashed job of the run continues."""
+        try:
+            asset = assets.get(self.table, cid, aid)
+        except NotFound:
+            log.info("asset %s is gone: nothing to analyse", aid)
+            return None
+        run = asset.run if run is None else run  # a job queued before runs were tracked
+        if asset.run != run or asset.deleting:
+            log.info("asset %s is in run %s, not %s: stale job", aid, asset.run, run)
+            return None
+        if asset.status not in {assets.QUEUED, assets.ANALYZING}:
             log.info("asset %s is %s: nothing to analyse", aid, asset.status)
             return None
+        if asset.status == assets.ANALYZING and asset.run:
+            return asset  # a retry of this run's job after a crash continues it
+        # queued (or queued before runs were tracked: it gets a run now)
         try:
             return assets.transition(
-                self.table, cid, aid, assets.QUEUED, assets.ANALYZING,
-                version=asset.version, stage="Checking the video", progress=5,
-                run_started_ms=int(time.time() * 1000),
+                self.table, cid, aid, asset.status, assets.ANALYZING,
+                version=asset.version, expected_run=asset.run or None,
+                run=asset.run or assets.next_run(asset), stage="Checking the video", progress=5,
+            )  # fmt: skip
+        except (Conflict, assets.InvalidTransition):
+            return None
+
+    def _fail(self, asset: Asset, reason: str) -> None:
+        """Fail this run only: a stale or duplicate job can't fail a healthy newer run."""
+        try:
+            assets.fail(
+                self.table, asset.creator_id, asset.id, reason,
+                expected_from=assets.ANALYZING, expected_run=asset.run,
             )  # fmt: skip
         except Conflict:
-            return None
+            log.info("asset %s left run %s: its failure is not recorded", asset.id, asset.run)
+
+    def _count_usage(self, asset: Asset, usage: Usage) -> None:
+        assets.add_usage(
+            self.table, asset.creator_id, asset.id, usage.input_tokens, usage.output_tokens
+        )
+
+    def _clean_up_if_deleted(self, asset: Asset) -> None:
+        """A fenced write may have left files under a video that is being deleted: remove
+        them (the delete itself may already have run). A video in a newer run keeps its own."""
+        try:
+            current = assets.get(self.table, asset.creator_id, asset.id)
+        except NotFound:
+            current = None
+        if current is None or current.deleting:
+            self.storage.delete_prefix(keys.asset_object_prefix(asset.creator_id, asset.id))
 
     def _save_probe_and_thumbnail(
         self, asset: Asset, source: Path, probe: StreamInfo, tmp: Path
@@ -98,67 +166,80 @@ class Pipeline:
         )  # fmt: skip
 
     def _save_result(self, asset: Asset, result: AnalysisResult) -> None:
-        cid, aid = asset.creator_id, asset.id
-        save_chapters(self.table, self.storage, asset.creator_id, asset.id, result.chapters)
-        run = int(self.table.get(keys.asset(cid, aid)).get("run_started_ms", 0))
+        """Chapters and clips are written only while the asset is still in this run; the
+        analyzer's clips of earlier runs go once this run has moved the asset on."""
+        cid, aid, run = asset.creator_id, asset.id, asset.run
+        save_chapters(
+            self.table, self.storage, cid, aid, result.chapters,
+            put=lambda item: assets.put_in_run(self.table, cid, aid, run, item),
+        )  # fmt: skip
         ids = [clips.clip_id_for(aid, run, rank) for rank in range(len(result.moments))]
-        self._drop_clips_of_earlier_runs(cid, aid, keep=set(ids))
         for rank, (clid, moment) in enumerate(zip(ids, result.moments, strict=True)):
-            clips.create_from_moment(self.table, cid, aid, clid, moment, rank)
-        usage = result.usage
+            clips.create_from_moment(self.table, cid, aid, clid, moment, rank, run=run)
         summary: dict[str, Any] = {
             "analyzer": result.analyzer,
             "summary": result.summary[:2000],
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
             "clips_total": len(ids),
             "clips_done": 0,
             "clips_failed": 0,
         }
+        stage = f"Rendering {len(ids)} clips" if ids else NO_MOMENTS
+        moved = assets.transition(
+            self.table, cid, aid, assets.ANALYZING, assets.RENDERING,
+            expected_run=run, stage=stage, progress=40, **summary,
+        )  # fmt: skip
+        self._drop_clips_of_earlier_runs(cid, aid, keep=set(ids))
         if not ids:
-            moved = assets.transition(
-                self.table, cid, aid, assets.ANALYZING, assets.RENDERING, **summary
-            )
             assets.transition(
                 self.table, cid, aid, assets.RENDERING, assets.READY,
                 version=moved.version, stage=NO_MOMENTS, progress=100,
             )  # fmt: skip
             return
-        stage = f"Rendering {len(ids)} clips"
-        assets.transition(
-            self.table, cid, aid, assets.ANALYZING, assets.RENDERING,
-            stage=stage, progress=40, **summary,
-        )  # fmt: skip
         for clid in ids:
-            self.enqueue_render(cid, clid, f"r{run}")
+            self.enqueue_render(cid, clid, clips.first_render_id(run))
 
     def _drop_clips_of_earlier_runs(self, cid: str, aid: str, keep: set[str]) -> None:
-        """A retried analysis replaces what an earlier run found (clips made by hand stay)."""
+        """A new analysis replaces what earlier runs found (clips made by hand stay); a trim
+        render still running on one of them is fenced and removes its own files."""
         for old in clips.for_asset(self.table, cid, aid):
             if old.source == "analyzer" and old.id not in keep:
                 delete_clip(self.table, self.storage, old)
 
     def _progress(self, asset: Asset, status: str, stage: str, percent: int, **extra: Any) -> None:
-        assets.set_progress(self.table, asset.creator_id, asset.id, status, stage, percent, **extra)
+        run = asset.run if status == assets.ANALYZING else None
+        assets.set_progress(
+            self.table, asset.creator_id, asset.id, status, stage, percent, run, **extra
+        )
 
     # -- rendering --------------------------------------------------------------------------
 
     def render(self, cid: str, clid: str, render_id: str) -> None:
-        """Render one clip to 9:16; the new file replaces the old only once it is uploaded."""
-        clip = clips.get(self.table, cid, clid)
+        """Render one clip to 9:16, the window asked for with this render id; a stale job
+        (the clip moved on to another render, or is being deleted) does nothing. The new
+        file replaces the old only once it is uploaded."""
         try:
-            clips.start_render(self.table, cid, clid, render_id)
+            clip = clips.start_render(self.table, cid, clid, render_id)
         except Conflict:
-            log.info("clip %s render %s already taken or done", clid, render_id)
+            log.info("clip %s render %s is stale, taken or done", clid, render_id)
             return
-        asset = assets.get(self.table, cid, clip.asset_id)
+        try:
+            asset = assets.get(self.table, cid, clip.asset_id)
+        except NotFound:
+            log.info("clip %s: its video is gone", clid)
+            return
         try:
             video_key, poster_key = self._render_files(asset, clip, render_id)
         except AnalysisError as exc:
-            clips.fail_render(self.table, cid, clid, render_id, str(exc))
-            self.count_render(cid, clip.asset_id, clid, failed=True)
+            if clips.fail_render(self.table, cid, clid, render_id, str(exc)) is not None:
+                self.count_render(cid, clip.asset_id, clid, failed=True)
             return
-        clips.finish_render(self.table, cid, clid, render_id, video_key, poster_key)
+        try:
+            clips.finish_render(self.table, cid, clid, render_id, video_key, poster_key)
+        except Conflict:  # fenced (deleted, or re-analysed) while rendering: leave nothing
+            log.info("clip %s render %s was fenced: removing its files", clid, render_id)
+            for key in (video_key, poster_key):
+                self.storage.delete(key)
+            return
         for old in {clip.video_key, clip.poster_key} - {"", video_key, poster_key}:
             self.storage.delete(old)
         self.count_render(cid, clip.asset_id, clid, failed=False)

@@ -1,10 +1,12 @@
-"""The periodic reconcile: videos whose work went quiet for longer than a job may run get
-their jobs queued again (a lost job, a Redis restart, retries used up by a crash loop).
+"""The periodic reconcile: videos whose work was lost get their jobs queued again (a lost
+enqueue in a Redis hiccup, a Redis restart, retries used up by a crash loop).
 
-Candidates live in a Redis sorted set (`cid/aid` → when they were queued), so the reconcile
-never scans the table: it reads one item per candidate and acts only when the asset itself
-says it has not moved for longer than the job timeout. The pipeline is idempotent, so queuing
-again is always safe.
+Candidates live in a Redis sorted set (`cid/aid` → when they were last queued or checked),
+so the reconcile never scans the table: every maintenance period it reads one item per
+candidate quiet for at least `grace_s`, and re-queues a run's work only when RQ no longer
+holds an active job for it. A healthy run (its job waiting in a backlog, or running for
+hours on a long video) is never queued twice, and the jobs themselves are conditional on
+their run, so even a duplicate does nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
@@ -22,8 +25,17 @@ from truss.data.table import NotFound, Table
 log = logging.getLogger(__name__)
 WORKING_SET = "truss:working"
 
-EnqueueAnalysis = Callable[[str, str, str], object]
-EnqueueRender = Callable[[str, str, str], object]
+
+@dataclass(frozen=True)
+class Work:
+    """How the reconcile sees and queues jobs (truss.jobs passes the RQ-backed ones)."""
+
+    enqueue_analysis: Callable[[str, str, int, float | None], object]
+    enqueue_render: Callable[[str, str, str], object]
+    analysis_active: Callable[[str, int], bool]
+    render_active: Callable[[str, str], bool]
+    timeout_for: Callable[[assets.Asset], int]
+    grace_s: int = 60
 
 
 def watch(redis: Redis, cid: str, aid: str) -> None:
@@ -31,28 +43,21 @@ def watch(redis: Redis, cid: str, aid: str) -> None:
     redis.zadd(WORKING_SET, {f"{cid}/{aid}": time.time()})
 
 
-def _claim(redis: Redis, aid: str, job_timeout_s: int) -> bool:
-    """Only one worker's maintenance re-queues an asset per job timeout."""
-    return bool(redis.set(f"truss:reconcile:{aid}", 1, nx=True, ex=job_timeout_s))
+def _claim(redis: Redis, aid: str, seconds: int) -> bool:
+    """Only one worker's maintenance looks at an asset per grace period."""
+    return bool(redis.set(f"truss:reconcile:{aid}", 1, nx=True, ex=max(1, seconds)))
 
 
-def _quiet_for(asset: assets.Asset, now: float) -> float:
+def quiet_for(asset: assets.Asset, now: float) -> float:
     return now - datetime.fromisoformat(asset.updated_at).timestamp()
 
 
-def reconcile(
-    redis: Redis,
-    table: Table,
-    job_timeout_s: int,
-    enqueue_analysis: EnqueueAnalysis,
-    enqueue_render: EnqueueRender,
-    now: float | None = None,
-) -> list[str]:
-    """Queue again the work of every watched asset quiet for longer than the job timeout;
-    forget assets that finished. Returns the ids of the assets queued again."""
+def reconcile(redis: Redis, table: Table, work: Work, now: float | None = None) -> list[str]:
+    """Queue again the lost work of every watched asset; forget assets that finished.
+    Returns the ids of the assets whose work was queued again."""
     now = time.time() if now is None else now
     requeued: list[str] = []
-    due = redis.zrangebyscore(WORKING_SET, 0, now - job_timeout_s)
+    due = redis.zrangebyscore(WORKING_SET, 0, now - work.grace_s)
     for member in [m.decode() if isinstance(m, bytes) else str(m) for m in due]:
         cid, aid = member.split("/", 1)
         try:
@@ -60,45 +65,55 @@ def reconcile(
         except NotFound:
             redis.zrem(WORKING_SET, member)
             continue
-        if asset.status in {assets.READY, assets.FAILED}:
-            if asset.status == assets.FAILED or not _renders_in_flight(table, asset):
-                redis.zrem(WORKING_SET, member)
-            elif _claim(redis, aid, job_timeout_s):  # a re-render went quiet on a ready video
-                _queue_renders_again(table, asset, enqueue_render, int(now))
-                redis.zadd(WORKING_SET, {member: now})
-                requeued.append(aid)
-        elif _quiet_for(asset, now) > job_timeout_s and _claim(redis, aid, job_timeout_s):
-            _queue_again(table, asset, enqueue_analysis, enqueue_render, int(now))
-            redis.zadd(WORKING_SET, {member: now})
+        if asset.deleting or asset.status in {assets.FAILED, assets.UPLOADING, assets.UPLOADED}:
+            redis.zrem(WORKING_SET, member)
+            continue
+        in_flight = _renders_in_flight(table, asset)
+        if asset.status == assets.READY and not in_flight:
+            redis.zrem(WORKING_SET, member)
+            continue
+        if not _claim(redis, aid, work.grace_s):
+            continue
+        if _queue_lost_work(asset, in_flight, work, now):
             requeued.append(aid)
+        redis.zadd(WORKING_SET, {member: now})
     return requeued
 
 
-def _queue_again(
-    table: Table,
-    asset: assets.Asset,
-    enqueue_analysis: EnqueueAnalysis,
-    enqueue_render: EnqueueRender,
-    stamp: int,
-) -> None:
-    log.warning("asset %s quiet in %s: queuing its work again", asset.id, asset.status)
+def _queue_lost_work(
+    asset: assets.Asset, in_flight: list[clips.Clip], work: Work, now: float
+) -> bool:
+    """Queue what RQ no longer holds; True if anything was queued."""
     if asset.status in {assets.QUEUED, assets.ANALYZING}:
-        enqueue_analysis(asset.creator_id, asset.id, f"reconciled-{stamp}")
-        return
-    _queue_renders_again(table, asset, enqueue_render, stamp)
+        if work.analysis_active(asset.id, asset.run):
+            if quiet_for(asset, now) > work.timeout_for(asset):
+                log.warning("asset %s: its analysis job runs past its timeout", asset.id)
+            return False
+        log.warning("asset %s %s with no analysis job: queuing run %s", *_what(asset))
+        work.enqueue_analysis(asset.creator_id, asset.id, asset.run, asset.duration_s)
+        return True
+    lost = [c for c in in_flight if not work.render_active(c.id, _render_id(asset, c))]
+    for clip in lost:
+        log.warning("clip %s render %s has no job: queuing it again", clip.id, clip.render_id)
+        work.enqueue_render(asset.creator_id, clip.id, _render_id(asset, clip))
+    return bool(lost)
+
+
+def _render_id(asset: assets.Asset, clip: clips.Clip) -> str:
+    """The clip's render id (a clip written before render ids were set: its run's)."""
+    return clip.render_id or clips.first_render_id(asset.run)
+
+
+def _what(asset: assets.Asset) -> tuple[str, str, int]:
+    return asset.id, asset.status, asset.run
 
 
 def _renders_in_flight(table: Table, asset: assets.Asset) -> list[clips.Clip]:
+    if asset.status not in {assets.RENDERING, assets.READY}:
+        return []
     working = {clips.PENDING, clips.RENDERING}
     return [
         clip
         for clip in clips.for_asset(table, asset.creator_id, asset.id)
         if clip.render_status in working
     ]
-
-
-def _queue_renders_again(
-    table: Table, asset: assets.Asset, enqueue_render: EnqueueRender, stamp: int
-) -> None:
-    for clip in _renders_in_flight(table, asset):
-        enqueue_render(asset.creator_id, clip.id, clip.render_id or f"reconciled-{stamp}")

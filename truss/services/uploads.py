@@ -6,6 +6,7 @@ Collaborators (table, storage, the on_uploaded hook) are arguments, so tests pas
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from truss.services.quotas import NO_QUOTAS, Quotas
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart, UploadGone
 
+log = logging.getLogger(__name__)
 MIB = 1024**2
 S3_MIN_PART_BYTES = 5 * MIB
 S3_MAX_PARTS = 10_000
@@ -284,6 +286,7 @@ def confirm(
     info = storage.head(asset.source_key)
     if info is None:
         reason = "The file never arrived in storage. Upload the video again."
+        _abort_upload(storage, asset)  # parts already sent would stay (and be billed)
         return _fail_upload(table, asset, reason)
     reason = problem_with(asset, info.size, info.content_type, limits)
     if not reason and not looks_like_video(storage.read_head(asset.source_key, SNIFF_BYTES)):
@@ -295,6 +298,7 @@ def confirm(
         reason = quotas.admit_upload(table, asset, info.size, quota)  # counts its bytes
     if reason:
         storage.delete(asset.source_key)
+        _abort_upload(storage, asset)
         return _fail_upload(table, asset, reason)
     try:
         uploaded = assets.transition(
@@ -311,6 +315,12 @@ def confirm(
         return assets.get(table, cid, aid)  # a concurrent confirmation got there first
     _follow_up(on_uploaded, uploaded)
     return assets.get(table, cid, aid)
+
+
+def _abort_upload(storage: Storage, asset: Asset) -> None:
+    """An unfinished multipart upload's parts are dropped with it (gone already is fine)."""
+    if asset.upload_id:
+        storage.abort_multipart_upload(asset.source_key, asset.upload_id)
 
 
 def _follow_up(on_uploaded: OnUploaded, asset: Asset) -> None:
@@ -333,12 +343,33 @@ def cancel(table: Table, storage: Storage, cid: str, aid: str) -> None:
     delete_asset(table, storage, cid, aid)
 
 
-def delete_asset(table: Table, storage: Storage, cid: str, aid: str) -> None:
-    """Remove the asset's S3 objects (and any open multipart upload), then its items."""
-    asset = assets.get(table, cid, aid)
-    if asset.upload_id and asset.status == assets.UPLOADING:
-        storage.abort_multipart_upload(asset.source_key, asset.upload_id)
+def keep_remote_file(name: str) -> None:
+    """Default for deleting a video's Gemini upload: nothing configured to delete it with."""
+    log.warning("no Gemini client to delete %s with; it expires within 48 hours", name)
+
+
+def delete_asset(
+    table: Table,
+    storage: Storage,
+    cid: str,
+    aid: str,
+    delete_remote_file: Callable[[str], None] = keep_remote_file,
+) -> None:
+    """Delete a video and everything of it, even while jobs run on it.
+
+    First the asset is fenced (moved out of every run and marked deleting), so every later
+    write of a running analysis or render fails and removes the files it uploaded; then the
+    clips (each fenced the same way), the S3 objects, the Gemini upload and the items go.
+    The asset item goes last, so a retry after a crash finishes the job."""
+    asset = assets.fence(table, cid, aid)
+    if asset.upload_id:
+        storage.abort_multipart_upload(asset.source_key, asset.upload_id)  # gone is fine
     quotas.release_asset(table, cid, aid)  # its bytes no longer count
-    storage.delete_prefix(keys.asset_object_prefix(cid, aid))
     delete_clips_of_asset(table, storage, cid, aid)
+    storage.delete_prefix(keys.asset_object_prefix(cid, aid))
+    if asset.gemini_file:
+        try:
+            delete_remote_file(asset.gemini_file)
+        except Exception:  # it expires within 48 h anyway; never block the delete on it
+            log.exception("could not delete Gemini file %s of asset %s", asset.gemini_file, aid)
     assets.delete(table, cid, aid)

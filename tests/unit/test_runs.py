@@ -1,0 +1,182 @@
+"""Jobs know their run: a stale or duplicate job does nothing, a crashed old run leaves the
+new one alone, a stale render can't render an old window, and RQ never holds two jobs for
+one run. Moto + fakeredis, real ffmpeg."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import fakeredis
+import pytest
+from flask import Flask
+
+from tests.conftest import make_app
+from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.unit.test_pipeline import FakeAnalyzer, fake_pipeline, moment
+from truss import jobs, queue
+from truss.analysis.base import AnalysisError, Usage
+from truss.cli import TrussWorker
+from truss.data import assets, clips, get_table
+from truss.services import clips as clip_service
+from truss.storage import get_storage
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("runs") / "talk.mp4", 30)
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.test_request_context():
+        yield
+
+
+def queued(video: Path) -> assets.Asset:
+    asset = uploaded_asset(video)
+    return assets.transition(
+        get_table(), asset.creator_id, asset.id, assets.UPLOADED, assets.QUEUED,
+        run=assets.next_run(asset),
+    )  # fmt: skip
+
+
+def analyse_again(asset: assets.Asset) -> assets.Asset:
+    """What Re-analyse does: the asset goes back to the queue in a new run."""
+    current = assets.get(get_table(), asset.creator_id, asset.id)
+    return assets.transition(
+        get_table(), asset.creator_id, asset.id, current.status, assets.QUEUED,
+        run=assets.next_run(current),
+    )  # fmt: skip
+
+
+def test_a_stale_analysis_job_does_nothing(ctx: None, video: Path) -> None:
+    first = queued(video)
+    table = get_table()
+    assets.fail(table, first.creator_id, first.id, "lost", expected_run=first.run)
+    second = analyse_again(first)
+    analyzer = FakeAnalyzer([moment(1, 6, 90)])
+    rendered: list[tuple[str, str, str]] = []
+    fake_pipeline(analyzer, rendered).analyze(first.creator_id, first.id, first.run)
+    assert analyzer.calls == 0 and rendered == []
+    now = assets.get(table, first.creator_id, first.id)
+    assert (now.status, now.run) == (assets.QUEUED, second.run)
+    fake_pipeline(analyzer, rendered).analyze(first.creator_id, first.id, second.run)
+    assert analyzer.calls == 1 and len(rendered) == 1  # its own run's job does the work
+
+
+def test_a_failing_duplicate_of_an_old_run_does_not_fail_the_new_run(
+    ctx: None, video: Path
+) -> None:
+    first = queued(video)
+    table = get_table()
+    pipeline = fake_pipeline(FakeAnalyzer([]), [])
+    stale = pipeline._claim(first.creator_id, first.id, first.run)
+    assert stale is not None
+    assets.fail(table, first.creator_id, first.id, "retry pressed", expected_run=first.run)
+    second = analyse_again(first)
+    pipeline._fail(stale, "The old run's job broke.")  # what a crashing stale job reports
+    assert assets.get(table, first.creator_id, first.id).status == assets.QUEUED
+    assert assets.get(table, first.creator_id, first.id).run == second.run
+
+
+def test_the_crash_callback_of_an_old_run_leaves_the_new_run_alone(ctx: None, video: Path) -> None:
+    first = queued(video)
+    table = get_table()
+    assets.fail(table, first.creator_id, first.id, "retry pressed", expected_run=first.run)
+    second = analyse_again(first)
+
+    class OldRunsLastTry:
+        args = (first.creator_id, first.id, first.run)
+        retries_left = 0
+
+    jobs.analysis_crashed(OldRunsLastTry(), None, RuntimeError, RuntimeError("boom"), None)  # type: ignore[arg-type]
+    now = assets.get(table, first.creator_id, first.id)
+    assert (now.status, now.run, now.error) == (assets.QUEUED, second.run, "")
+
+    class NewRunsLastTry:
+        args = (first.creator_id, first.id, second.run)
+        retries_left = 0
+
+    jobs.analysis_crashed(NewRunsLastTry(), None, RuntimeError, RuntimeError("boom"), None)  # type: ignore[arg-type]
+    assert assets.get(table, first.creator_id, first.id).status == assets.FAILED
+
+
+def test_a_duplicate_enqueue_while_the_job_waits_does_not_queue_it_twice(
+    aws: None, video: Path
+) -> None:
+    redis = fakeredis.FakeRedis()
+    app = make_app(redis, RQ_ASYNC=True)  # jobs wait in Redis as they would for a worker
+    with app.test_request_context():
+        asset = queued(video)
+        jobs.enqueue_analysis(asset.creator_id, asset.id, asset.run)
+        jobs.enqueue_analysis(asset.creator_id, asset.id, asset.run)  # the reconcile, say
+        analysis = queue.get_queue("analysis")
+        assert analysis.count == 1
+        assert jobs.analysis_active(asset.id, asset.run)
+        (job,) = analysis.jobs
+        assert job.args == (asset.creator_id, asset.id, asset.run)
+        assert job.timeout == queue.job_timeout_s(app.config, None)
+
+
+def test_tokens_spent_on_a_failed_run_are_counted(ctx: None, video: Path) -> None:
+    asset = queued(video)
+
+    class SpendsThenFails(FakeAnalyzer):
+        def analyze(self, *args: object, **kwargs: object) -> object:
+            raise AnalysisError("Gemini's answer could not be read.", Usage(5000, 700))
+
+    fake_pipeline(SpendsThenFails([]), []).analyze(asset.creator_id, asset.id, asset.run)
+    failed = assets.get(get_table(), asset.creator_id, asset.id)
+    assert failed.status == assets.FAILED
+    assert (failed.input_tokens, failed.output_tokens) == (5000, 700)
+
+
+def test_a_stale_render_job_cannot_render_an_old_window(ctx: None, video: Path) -> None:
+    asset = queued(video)
+    table, cid, aid = get_table(), asset.creator_id, asset.id
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered)
+    pipeline.analyze(cid, aid, asset.run)
+    ((_, clid, first_render),) = rendered
+    pipeline.render(cid, clid, first_render)
+    ready = clips.get(table, cid, clid)
+    trimmed = clips.restart_render(table, cid, clid, (10.0, 14.0), "t2")
+    pipeline.render(cid, clid, first_render)  # the old job, delivered again
+    assert clips.get(table, cid, clid).render_status == clips.PENDING  # it did nothing
+    pipeline.render(cid, clid, trimmed.render_id)
+    done = clips.get(table, cid, clid)
+    assert done.render_status == clips.READY and (done.start, done.end) == (10.0, 14.0)
+    assert done.video_key.endswith("t2.mp4") and done.video_key != ready.video_key
+    assert get_storage().head(ready.video_key) is None  # the old file was replaced
+
+
+def test_a_render_fenced_by_a_delete_leaves_no_files(ctx: None, video: Path) -> None:
+    asset = queued(video)
+    table, storage, cid, aid = get_table(), get_storage(), asset.creator_id, asset.id
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered)
+    pipeline.analyze(cid, aid, asset.run)
+    ((_, clid, render_id),) = rendered
+    real_render_files = pipeline._render_files
+
+    def delete_while_rendering(*args: object) -> tuple[str, str]:
+        made = real_render_files(*args)  # type: ignore[arg-type]
+        clip_service.delete_clip(table, storage, clips.get(table, cid, clid))
+        return made
+
+    pipeline._render_files = delete_while_rendering  # type: ignore[method-assign]
+    pipeline.render(cid, clid, render_id)
+    assert table.find(clips.keys.clip(cid, clid)) is None
+    prefix = clips.keys.clip_object_prefix(cid, clid)
+    assert storage.delete_prefix(prefix) == 0  # nothing was left to delete
+
+
+def test_an_idle_worker_runs_maintenance_as_often_as_configured(redis: fakeredis.FakeRedis) -> None:
+    config = {"WORKER_MAINTENANCE_S": 5, "WORKER_HEARTBEAT_S": 30}
+    worker = TrussWorker.from_config([], redis, config)
+    assert worker.dequeue_timeout == 5  # RQ's default is 405 s: recovery took ~7 minutes
+    assert worker.maintenance_interval == 5
+    slow_config = {"WORKER_MAINTENANCE_S": 60, "WORKER_HEARTBEAT_S": 30}
+    slow = TrussWorker.from_config([], redis, slow_config)
+    assert slow.dequeue_timeout == 30  # woken by the heartbeat, maintenance within 60 + 30 s
