@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import Worker
 
-from tests.conftest import make_app
+from tests.conftest import AuthActions, make_app
 from truss.health import ReadinessCache
 from truss.main import routes
 from truss.queue import QUEUES
@@ -50,6 +50,21 @@ def test_liveness_answers_without_any_backend(aws: None) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "alive"}
+
+
+def test_probes_with_a_session_cookie_answer_while_redis_is_down(aws: None) -> None:
+    """A probe that carries a session cookie must not make liveness load the creator."""
+    server = fakeredis.FakeServer()
+    app = make_app(fakeredis.FakeRedis(server=server))
+    client = app.test_client()
+    AuthActions(app, client).login("ada@example.com")
+    assert client.get("/dashboard").status_code == 200  # the cookie signs in
+    server.connected = False
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "alive"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["redis"]["ok"] is False
 
 
 def test_a_missing_worker_is_reported_but_the_web_node_stays_ready(client: FlaskClient) -> None:

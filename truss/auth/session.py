@@ -29,6 +29,9 @@ from truss.queue import get_redis
 F = TypeVar("F", bound=Callable[..., Any])
 SEEN_GRANULARITY_S = 60
 CREATOR_CACHE_S = 30
+# Served with no session at all: no Redis or DynamoDB read for a cookie a probe may carry, so
+# liveness answers while Redis is down.
+SESSIONLESS_ENDPOINTS = {"static", "main.healthz", "main.readyz"}
 
 
 def public(view: F) -> F:
@@ -159,7 +162,7 @@ def install(app: Flask) -> None:
     @app.before_request
     def require_creator() -> Response | None:
         g.creator = None
-        if request.endpoint == "static":
+        if request.endpoint in SESSIONLESS_ENDPOINTS:
             return None
         g.creator = load_creator()
         if g.creator is None and not _is_public_endpoint(app, request.endpoint):
