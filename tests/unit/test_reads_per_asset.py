@@ -193,6 +193,24 @@ def test_the_clips_page_reads_source_titles_in_one_call(
     assert five[1]["batch_get"] == 5
 
 
+def test_the_clips_page_filtered_by_video_reads_only_that_videos_clips(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    seen = record_reads(app)
+    creator = auth.login()
+    small = ready_asset(app, creator.id, title="Short one")
+    for n in range(3):
+        make_clip(app, creator.id, small.id, clips.clip_id_for(small.id, 5, n), rendered=False)
+    big = make_asset(app, creator.id, title="Long stream", status=assets.READY)
+    many_clips(app, creator.id, big.id, 200)
+    calls, read = reads_of(client, seen, f"/clips?video={small.id}")
+    assert calls == {"query": 2, "batch_get": 1}
+    assert read["query"] == 3 + 2  # its three clips, and the two videos of the video menu
+    page = client.get(f"/clips?video={small.id}").text
+    assert page.count('class="clip-card"') == 3 and "Other 1" not in page
+    assert client.get("/clips?video=a%23b").status_code == 400
+
+
 def test_status_polls_for_another_creators_ids_are_404(
     app: Flask, client: FlaskClient, auth: Any
 ) -> None:

@@ -55,7 +55,10 @@ def filters_from_request() -> ClipFilters:
         if not 0 <= min_score <= 100:
             abort(400)
     words = search_words(args.get("q", "")[:200])
-    return ClipFilters(args.get("video", ""), min_score, status, words, sort)
+    video = args.get("video", "")
+    if len(video) > 64 or "#" in video or "/" in video:
+        abort(400)  # not a video id (and never a key part)
+    return ClipFilters(video, min_score, status, words, sort)
 
 
 def filter_args(filters: ClipFilters) -> dict[str, Any]:

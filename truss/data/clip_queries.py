@@ -7,8 +7,11 @@ What the key serves and what the filter serves:
 - best score first: the key. GSI1 `GSI1PK = CREATOR#<cid> AND begins_with(GSI1SK,
   "CLIPSCORE#")`, descending; GSI1SK is `CLIPSCORE#<score, 3 digits>#<clid>`, so the order
   is exact across pages (ties: newest first). GSI reads are eventually consistent.
-- video, minimum score, render status, search words: the FilterExpression (`asset_id =`,
-  `score >=`, `render_status IN`, one `contains(search_text, word)` per word).
+- one video, newest first: the key. GSI2 `GSI2PK = ASSET_CLIPS#<cid>#<aid> AND
+  begins_with(GSI2SK, "CLIP#")`, descending: only that video's clips are read.
+- video (with best score first), minimum score, render status, search words: the
+  FilterExpression (`asset_id =`, `score >=`, `render_status IN`, one
+  `contains(search_text, word)` per word).
 
 A filter is applied after the read: filtered-out clips still cost read capacity and count
 towards `Limit`, so a page can come back short. `fill_page` keeps querying until the page is
@@ -79,19 +82,28 @@ def filter_expression(filters: ClipFilters) -> ConditionBase:
     return reduce(lambda left, right: left & right, parts)
 
 
+def key_path(cid: str, filters: ClipFilters) -> tuple[str, str, str | None]:
+    """(partition, sort-key prefix, index) that serves the sort and, if it can, the video."""
+    if filters.sort == BEST:
+        return keys.creator_pk(cid), keys.clip_score_prefix(), "GSI1"
+    if filters.asset_id:
+        return keys.asset_clips_pk(cid, filters.asset_id), keys.clip_prefix(), keys.GSI2
+    return keys.creator_pk(cid), keys.clip_prefix(), None
+
+
 def query_page(
     table: Table, cid: str, filters: ClipFilters, cursor: str | None, limit: int
 ) -> tuple[list[Clip], str | None]:
     """One DynamoDB Query: at most `limit` clips read, the matching ones returned."""
-    by_score = filters.sort == BEST
+    pk, prefix, index = key_path(cid, filters)
     items, next_cursor = table.page(
-        keys.creator_pk(cid),
-        keys.clip_score_prefix() if by_score else keys.clip_prefix(),
+        pk,
+        prefix,
         owner=cid,
         limit=limit,
         cursor=cursor,
         newest_first=True,
-        index="GSI1" if by_score else None,
+        index=index,
         filter_expression=filter_expression(filters),
     )
     return [Clip.from_item(item) for item in items], next_cursor
