@@ -3,12 +3,18 @@ when the requests show the setting is wrong (per-IP rate limits would key on a p
 
 Behind `hops` proxies, ProxyFix takes the client address and scheme from the `hops`-th last
 `X-Forwarded-For` / `X-Forwarded-Proto` values. A request that carries `X-Forwarded-For` while
-hops is 0, or fewer addresses than hops, means the address the limiter sees is a proxy's: the
-first such request is logged as a warning and the readiness report (/readyz) shows it.
+hops is 0, or fewer addresses than hops, suggests the address the limiter sees is a proxy's. One
+such request proves nothing (anyone can send the header), so the warning is raised only when
+more than half of a process's last WINDOW requests mismatch; it is logged once, shown in the
+readiness report (/readyz), and cleared after QUIET_S seconds without a mismatching request.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -16,14 +22,28 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 EXTENSION = "truss.proxy"
 UNCHECKED_ENDPOINTS = {"main.healthz", "main.readyz"}  # load balancer probes come direct
+WINDOW = 20  # the warning needs more than half of this many recent requests to mismatch
+QUIET_S = 600.0  # and clears after this long without a mismatching request
 
 
 class ProxyCheck:
-    """Remembers the first sign that TRUSS_PROXY_HOPS doesn't match the requests."""
+    """Watches whether TRUSS_PROXY_HOPS matches the requests, by majority over recent ones."""
 
-    def __init__(self, hops: int) -> None:
+    def __init__(
+        self,
+        hops: int,
+        window: int = WINDOW,
+        quiet_s: float = QUIET_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.hops = hops
-        self.warning = ""
+        self.window = window
+        self.quiet_s = quiet_s
+        self.clock = clock
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._warning = ""
+        self._last_mismatch = 0.0
+        self._lock = threading.Lock()
 
     def problem(self, environ: dict[str, Any]) -> str:
         """What is wrong with the setting for this request, or "" when it matches."""
@@ -44,13 +64,37 @@ class ProxyCheck:
             )
         return ""
 
+    @property
+    def warning(self) -> str:
+        """The current warning, or "" (also once QUIET_S passed without a mismatch)."""
+        with self._lock:
+            self._expire(self.clock())
+            return self._warning
+
+    def _expire(self, now: float) -> None:
+        if self._recent and now - self._last_mismatch >= self.quiet_s and any(self._recent):
+            self._recent.clear()  # a new warning needs a new run of mismatches
+            self._warning = ""
+
+    def observe(self, problem: str) -> bool:
+        """Count one request's verdict; True when this one raised the warning."""
+        with self._lock:
+            now = self.clock()
+            self._expire(now)
+            self._recent.append(bool(problem))
+            if problem:
+                self._last_mismatch = now
+            if self._warning or sum(self._recent) * 2 <= self.window:
+                return False
+            self._warning = problem
+            return True
+
     def inspect(self) -> None:
-        """Before each request: log the first mismatch once, keep it for the readiness report."""
-        if self.warning or request.endpoint in UNCHECKED_ENDPOINTS:
+        """Before each request: count mismatches; log when they become the majority."""
+        if request.endpoint in UNCHECKED_ENDPOINTS:
             return
         problem = self.problem(request.environ)  # ProxyFix leaves X-Forwarded-For as it came
-        if problem:
-            self.warning = problem
+        if self.observe(problem):
             current_app.logger.warning("proxy setting: %s", problem)
 
 
@@ -66,6 +110,6 @@ def trust_proxies(app: Flask) -> ProxyCheck:
 
 
 def proxy_warning() -> str:
-    """The first proxy-setting mismatch this process saw, or ""."""
+    """The proxy-setting warning this process shows now (see ProxyCheck), or ""."""
     check: ProxyCheck | None = current_app.extensions.get(EXTENSION)
     return check.warning if check else ""

@@ -1,5 +1,6 @@
 """Behind the documented TLS proxy, per-IP limits key on the client, and a TRUSS_PROXY_HOPS that
-doesn't match the requests is logged once and shown in the readiness report."""
+doesn't match most recent requests is logged once and shown in the readiness report until the
+mismatches stop; a few spoofed headers don't raise it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import SignInHelper, make_app
 from truss.config import from_environ
+from truss.proxy import EXTENSION, QUIET_S, WINDOW, ProxyCheck
 
 PRODUCTION_ENV = {
     "TRUSS_ENV": "production",
@@ -58,14 +60,36 @@ def _readiness_proxy(client: FlaskClient) -> dict[str, object]:
     return checks["proxy"]
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _clocked(app: Flask) -> FakeClock:
+    clock = FakeClock()
+    check: ProxyCheck = app.extensions[EXTENSION]
+    check.clock = clock
+    return clock
+
+
+def _get_login(client: FlaskClient, times: int) -> None:
+    for _ in range(times):
+        assert client.get("/login").status_code == 200
+
+
+MAJORITY = WINDOW // 2 + 1
+
+
 def test_forwarded_requests_with_no_trusted_hop_are_reported(
     aws: None, redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(redis, PROXY_HOPS=0)
     client = _proxied(app.test_client(), "198.51.100.1")
     with caplog.at_level(logging.WARNING):
-        for _ in range(3):
-            assert client.get("/login").status_code == 200
+        _get_login(client, WINDOW)
     warnings = [r for r in caplog.records if "TRUSS_PROXY_HOPS is 0" in r.getMessage()]
     assert len(warnings) == 1  # once, not on every request
     report = _readiness_proxy(client)
@@ -79,9 +103,50 @@ def test_fewer_forwarded_addresses_than_hops_is_reported(
     app = make_app(redis, PROXY_HOPS=2)
     client = _proxied(app.test_client(), "198.51.100.1")
     with caplog.at_level(logging.WARNING):
-        client.get("/login")
+        _get_login(client, MAJORITY)
     assert "TRUSS_PROXY_HOPS is 2 but a request came with 1" in caplog.text
     assert _readiness_proxy(client)["ok"] is False
+
+
+def test_a_few_spoofed_headers_among_normal_requests_raise_nothing(
+    aws: None, redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no proxy (hops 0) anyone can send X-Forwarded-For: a minority proves nothing."""
+    app = make_app(redis, PROXY_HOPS=0)
+    spoofer = _proxied(app.test_client(), "203.0.113.9")
+    direct = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        _get_login(spoofer, 1)
+        assert _readiness_proxy(direct) == {"ok": True}  # one request no longer flips it
+        _get_login(direct, WINDOW)
+        _get_login(spoofer, MAJORITY - 1)  # just short of most of the last WINDOW requests
+    assert "TRUSS_PROXY_HOPS" not in caplog.text
+    assert _readiness_proxy(direct) == {"ok": True}
+    _get_login(spoofer, 1)  # now most of them: that is a setting problem, not a stray header
+    assert _readiness_proxy(direct)["ok"] is False
+
+
+def test_the_warning_clears_after_a_quiet_period_and_needs_a_new_majority(
+    aws: None, redis: fakeredis.FakeRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(redis, PROXY_HOPS=0)
+    clock = _clocked(app)
+    proxied = _proxied(app.test_client(), "198.51.100.1")
+    direct = app.test_client()
+    _get_login(proxied, MAJORITY)
+    assert _readiness_proxy(direct)["ok"] is False
+    clock.now += QUIET_S - 1
+    _get_login(direct, 3)
+    assert _readiness_proxy(direct)["ok"] is False  # not quiet long enough yet
+    clock.now += 1
+    assert _readiness_proxy(direct) == {"ok": True}  # fixed (or it was a burst): it clears
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        _get_login(proxied, MAJORITY - 1)
+        assert _readiness_proxy(direct) == {"ok": True}  # old mismatches no longer count
+        _get_login(proxied, 1)
+    assert _readiness_proxy(direct)["ok"] is False
+    assert caplog.text.count("proxy setting:") == 1  # logged again when it comes back
 
 
 def test_a_matching_setting_reports_nothing(
