@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from truss.analysis import limits
+
 
 @dataclass(frozen=True)
 class StreamInfo:
@@ -20,17 +22,35 @@ class StreamInfo:
     audio_codec: str = ""
 
 
+def _set(obj: object, **values: object) -> None:
+    """Assign cleaned fields on a frozen dataclass (only from its own __post_init__)."""
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
 @dataclass(frozen=True)
 class Chapter:
+    """A part of the video; title and summary are cleaned and capped (truss.analysis.limits)."""
+
     start: float
     end: float
     title: str
     summary: str = ""
 
+    def __post_init__(self) -> None:
+        _set(
+            self,
+            title=limits.clean_line(self.title, limits.CHAPTER_TITLE_CHARS) or "Untitled chapter",
+            summary=limits.clean_line(self.summary, limits.CHAPTER_SUMMARY_CHARS),
+        )
+
 
 @dataclass(frozen=True)
 class Moment:
-    """A candidate clip: a window of the source with a 0-100 score and why."""
+    """A candidate clip: a window of the source with a 0-100 score and why.
+
+    Analyzer output is untrusted: every text field is cleaned and capped on construction
+    (truss.analysis.limits), the score clamped to 0-100, so a clip item stays small."""
 
     start: float
     end: float
@@ -40,6 +60,20 @@ class Moment:
     reason: str
     hashtags: tuple[str, ...] = ()
     transcript: str = ""
+
+    def __post_init__(self) -> None:
+        hook = limits.clean_line(self.hook, limits.HOOK_CHARS)
+        _set(
+            self,
+            title=limits.clean_line(self.title, limits.TITLE_CHARS)
+            or limits.clean_line(hook, limits.TITLE_CHARS)
+            or "Untitled moment",
+            hook=hook,
+            score=limits.clean_score(float(self.score)),
+            reason=limits.clean_line(self.reason, limits.REASON_CHARS),
+            hashtags=limits.clean_hashtags(self.hashtags),
+            transcript=limits.clean_block(self.transcript, limits.TRANSCRIPT_CHARS),
+        )
 
     @property
     def duration(self) -> float:
@@ -65,11 +99,20 @@ class ClipLengths:
 
 @dataclass(frozen=True)
 class AnalysisResult:
+    """What an analyzer found; the summary is capped and chapters are at most MAX_CHAPTERS."""
+
     chapters: list[Chapter]
     moments: list[Moment]
     usage: Usage = field(default_factory=Usage)
     summary: str = ""
     analyzer: str = ""
+
+    def __post_init__(self) -> None:
+        _set(
+            self,
+            chapters=list(self.chapters[: limits.MAX_CHAPTERS]),
+            summary=limits.clean_line(self.summary, limits.SUMMARY_CHARS),
+        )
 
 
 class AnalysisError(Exception):

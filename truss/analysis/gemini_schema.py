@@ -9,7 +9,10 @@ Moment rules (decided here, tested in tests/unit/test_gemini.py):
 - shorter than half the minimum clip length: dropped (a 4 s "clip" is not one);
 - longer than the maximum but at most 1.5x it: trimmed to the maximum from its start;
 - longer than 1.5x the maximum: dropped (the model did not find a moment, it found a section);
-- scores are clamped to 0-100; `refine` may move edges, but a refined window that breaks
+- text fields are cleaned and capped (truss.analysis.limits: no control characters, plain
+  one-line titles, hooks and reasons, hashtags of letters/digits/_ only, at most 8);
+- scores are clamped to 0-100; at most MAX_CANDIDATES valid moments (best first) go on;
+  `refine` may move edges, but a refined window that breaks
   the rules above is ignored in favour of the model's own window;
 - two moments overlapping by more than half the shorter one: the higher score wins;
 - sorted by score (highest first), then capped to max_moments.
@@ -24,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from truss.analysis import limits
 from truss.analysis.base import Chapter, ClipLengths, Moment, Usage
 
 Refine = Callable[[float, float], tuple[float, float]]
@@ -31,7 +35,7 @@ Refine = Callable[[float, float], tuple[float, float]]
 MIN_LENGTH_FACTOR = 0.5
 MAX_LENGTH_FACTOR = 1.5
 HEAVY_OVERLAP = 0.5
-MAX_HASHTAGS = 8
+MAX_CANDIDATES = 200  # valid moments kept (best first) before overlaps are compared
 
 
 def _all_required(schema: dict[str, Any]) -> None:
@@ -91,6 +95,7 @@ def clean_moments(
 ) -> list[Moment]:
     """Apply the module's moment rules; never returns the whole video as a fallback."""
     moments = [m for a in answers if (m := _to_moment(a, duration, lengths)) is not None]
+    moments = sorted(moments, key=lambda m: -m.score)[:MAX_CANDIDATES]
     if refine is not None:
         moments = [_refined(m, refine, duration, lengths) for m in moments]
     kept = drop_heavy_overlaps(moments)
@@ -101,15 +106,15 @@ def _to_moment(answer: MomentAnswer, duration: float, lengths: ClipLengths) -> M
     window = _valid_window(answer.start_seconds, answer.end_seconds, duration, lengths)
     if window is None:
         return None
-    return Moment(
+    return Moment(  # cleans and caps every text field (truss.analysis.limits)
         start=window[0],
         end=window[1],
-        title=answer.title.strip() or answer.hook.strip() or "Untitled moment",
-        hook=answer.hook.strip(),
-        score=round(min(100.0, max(0.0, answer.virality_score))),
-        reason=answer.score_reason.strip(),
-        hashtags=_clean_hashtags(answer.hashtags),
-        transcript=answer.transcript.strip(),
+        title=answer.title,
+        hook=answer.hook,
+        score=limits.clean_score(answer.virality_score),
+        reason=answer.score_reason,
+        hashtags=tuple(answer.hashtags),
+        transcript=answer.transcript,
     )
 
 
@@ -149,15 +154,6 @@ def _heavy_overlap(a: Moment, b: Moment) -> bool:
     return shorter > 0 and overlap > HEAVY_OVERLAP * shorter
 
 
-def _clean_hashtags(tags: Iterable[str]) -> tuple[str, ...]:
-    cleaned: list[str] = []
-    for tag in tags:
-        word = "".join(tag.split()).lstrip("#")
-        if word and f"#{word}" not in cleaned:
-            cleaned.append(f"#{word}")
-    return tuple(cleaned[:MAX_HASHTAGS])
-
-
 def clean_chapters(answers: Iterable[ChapterAnswer], duration: float) -> list[Chapter]:
     """Clamp, sort and de-overlap chapters (overlapping windows repeat them)."""
     chapters: list[Chapter] = []
@@ -167,8 +163,9 @@ def clean_chapters(answers: Iterable[ChapterAnswer], duration: float) -> list[Ch
         if chapters:
             start = max(start, chapters[-1].end)
         if end - start >= 1.0:
-            title = answer.title.strip() or "Untitled chapter"
-            chapters.append(Chapter(start, end, title, answer.summary.strip()))
+            chapters.append(Chapter(start, end, answer.title, answer.summary))
+        if len(chapters) == limits.MAX_CHAPTERS:
+            break
     return chapters
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from truss.analysis import limits
 from truss.data import clips, keys, shares
 from truss.data.assets import Asset
 from truss.data.clips import Clip
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 EnqueueRender = Callable[[str, str, str], object]
 QUEUE_FAILED = "We couldn't queue the render: the job queue didn't answer. Press Re-render."
 BUSY = "This clip is already being rendered. Wait until it's done, then trim again."
-FIELD_LIMITS = {"title": 200, "hook": 300, "transcript": 5000}
+FIELD_LIMITS = {
+    "title": limits.TITLE_CHARS,  # the caps model output gets too (truss.analysis.limits)
+    "hook": limits.HOOK_CHARS,
+    "transcript": limits.TRANSCRIPT_CHARS,
+}
 MAX_HASHTAGS = 15
 HASHTAG = re.compile(r"^#?(\w{1,50})$")
 
