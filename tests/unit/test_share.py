@@ -78,6 +78,15 @@ def test_a_share_link_plays_signed_out_with_an_open_graph_preview(
         assert unescape(private) not in unescape(page), private
 
 
+def test_the_share_page_never_sends_its_token_in_a_referer(
+    client: FlaskClient, shared: dict[str, Any]
+) -> None:
+    """Like the sign-in token pages: links and media from it send only the origin."""
+    path = urlsplit(shared["link"]).path
+    for url in (path, path + "/poster.jpg", path + "/clip.mp4", "/s/" + "x" * 43):
+        assert client.get(url).headers["Referrer-Policy"] == "strict-origin", url
+
+
 def test_a_revoked_link_says_it_is_no_longer_shared(
     app: Flask, client: FlaskClient, auth: Any, shared: dict[str, Any]
 ) -> None:

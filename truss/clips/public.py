@@ -38,8 +38,10 @@ def gone(exc: ShareGone) -> tuple[str, int]:
 
 @share_bp.after_request
 def never_cached(response: Response) -> Response:
-    """A revoked link must stop working at once: no shared or browser caches."""
+    """A revoked link must stop working at once: no shared or browser caches. The URL holds
+    the token, so like the sign-in token pages only the origin is ever sent as Referer."""
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "strict-origin"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
