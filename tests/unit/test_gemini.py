@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
-from tests.fake_gemini import API_KEY, FakeGemini, Recorded, error_reply
+from tests.fake_gemini import API_KEY, FakeGemini, Recorded, Reply, error_reply
 from truss.analysis.base import AnalysisError, ClipLengths, StreamInfo, Usage
 from truss.analysis.gemini import (
+    UNREACHABLE,
     UNREADABLE,
+    UPLOAD_FAILED,
     GeminiAnalyzer,
     GeminiSettings,
     UploadedFile,
@@ -440,12 +442,26 @@ def test_chapters_from_overlapping_windows_are_clamped_sorted_and_de_overlapped(
     assert chapters[0].summary == "Hi"
 
 
-def test_an_unreachable_api_is_a_clear_error(
-    fake: FakeGemini, video: Path, unused_port: int
+def test_an_unreachable_api_is_a_clear_error_with_the_details_only_in_the_log(
+    fake: FakeGemini, video: Path, unused_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     analyzer = make_analyzer(fake, base_url=f"http://127.0.0.1:{unused_port}")
-    with pytest.raises(AnalysisError, match="Could not reach Gemini"):
+    with pytest.raises(AnalysisError) as failure:
         analyzer.analyze(video, probe(300), LENGTHS)
+    shown = str(failure.value)  # what the creator reads on the video's page
+    assert shown == UNREACHABLE and "re-analyse it" in shown
+    assert str(unused_port) not in shown and "rrno" not in shown
+    assert "Gemini could not be reached" in caplog.text and failure.value.__cause__ is not None
+
+
+def test_a_broken_upload_protocol_is_a_fixed_message_not_the_sdk_exception(
+    fake: FakeGemini, video: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.script("upload_start", Reply(200, {}, {}))  # no X-Goog-Upload-URL: the SDK raises
+    with pytest.raises(AnalysisError) as failure:
+        make_analyzer(fake).analyze(video, probe(300), LENGTHS)
+    assert str(failure.value) == UPLOAD_FAILED
+    assert "Gemini upload of talk.mp4 failed" in caplog.text
 
 
 def test_estimate_cost_usd() -> None:

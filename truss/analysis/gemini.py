@@ -9,6 +9,7 @@ the rules in gemini_schema refine them.
 from __future__ import annotations
 
 import importlib
+import logging
 import mimetypes
 import time
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from truss.analysis.gemini_schema import (
     plan_windows,
 )
 
+log = logging.getLogger(__name__)
 DEFAULT_MODEL = "gemini-3.8-flash"
 # The SDK defaults to v1 for the Gemini API; the Files API (upload/v1beta/files) and video
 # options (media_resolution, videoMetadata) are served under v1beta, so we pin it.
@@ -56,6 +58,8 @@ def _transport_errors() -> tuple[type[Exception], ...]:
 
 _TRANSPORT_ERRORS = _transport_errors()
 NO_KEY = "Gemini needs an API key: set the GEMINI_API_KEY setting (or use the signal analyzer)"
+UPLOAD_FAILED = "The video's upload to Gemini didn't complete; re-analyse it in a few minutes"
+UNREACHABLE = "Truss couldn't reach Gemini to analyse this video; re-analyse it in a few minutes"
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ class GeminiAnalyzer:
             try:
                 return self.client().files.upload(file=video, config=config)
             except (KeyError, ValueError) as exc:  # the SDK's own upload protocol checks
-                raise AnalysisError(f"Uploading the video to Gemini failed ({exc})") from exc
+                log.warning("Gemini upload of %s failed", video.name, exc_info=True)
+                raise AnalysisError(UPLOAD_FAILED) from exc
 
     def _existing(self, name: str) -> types.File | None:
         with self._api_errors():
@@ -302,7 +307,8 @@ class GeminiAnalyzer:
         except errors.APIError as exc:
             raise _explain(exc) from exc
         except _TRANSPORT_ERRORS as exc:
-            raise AnalysisError(f"Could not reach Gemini ({exc}); try again later") from exc
+            log.warning("Gemini could not be reached", exc_info=True)
+            raise AnalysisError(UNREACHABLE) from exc
 
 
 def _explain(exc: errors.APIError) -> AnalysisError:
