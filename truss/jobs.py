@@ -26,6 +26,7 @@ from truss.data.table import Conflict, NotFound
 from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.pipeline import Pipeline
+from truss.services.quotas import Quotas
 from truss.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ def pipeline() -> Pipeline:
         lengths=ClipLengths(config["CLIP_MIN_S"], config["CLIP_MAX_S"]),
         max_moments=config["MAX_CLIPS"],
         render_size=(width, height),
+        quota=Quotas.from_config(config),
         hand_over=hand_over_long_analysis,
     )
 

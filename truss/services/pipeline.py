@@ -35,8 +35,10 @@ from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
 from truss.range_source import serve_object
+from truss.services import quotas
 from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
+from truss.services.quotas import QuotaExceeded, Quotas
 from truss.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class Pipeline:
     max_moments: int = 8
     render_size: tuple[int, int] = (720, 1280)
     hand_over: HandOver = _keep_going  # True: a job whose timeout fits the video took over
+    quota: Quotas = field(default_factory=Quotas)
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -75,7 +78,7 @@ class Pipeline:
             result = self._find_moments(asset)
             if result is not None:
                 self._save_result(asset, result)
-        except Conflict:  # the asset left this run (deleted, or analysed again) meanwhile
+        except (Conflict, NotFound):  # the asset left this run (deleted, analysed again)
             log.info("asset %s left run %s: this job stops", aid, asset.run)
             self._clean_up_if_deleted(asset)
 
@@ -85,6 +88,9 @@ class Pipeline:
             self.storage.download(asset.source_key, str(source))
             try:
                 probe = media.probe(source)
+                quotas.charge_analysis(
+                    self.table, asset, probe.duration, str(asset.run), self.quota
+                )
                 self._save_probe_and_thumbnail(asset, source, probe, Path(tmp))
                 if self.hand_over(asset.creator_id, asset.id, asset.run, probe.duration):
                     return None  # a job with a timeout that fits this long video goes on
@@ -92,7 +98,7 @@ class Pipeline:
                 result = self.analyzer_for(asset, source, probe).analyze(
                     source, probe, self.lengths, self.max_moments
                 )
-            except AnalysisError as exc:  # media errors are analysis errors too
+            except (AnalysisError, QuotaExceeded) as exc:  # media errors are analysis errors too
                 spent = getattr(exc, "usage", None)
                 if spent is not None:
                     self._count_usage(asset, spent)
@@ -242,6 +248,9 @@ class Pipeline:
             return
         for old in {clip.video_key, clip.poster_key} - {"", video_key, poster_key}:
             self.storage.delete(old)
+        quotas.charge_render(
+            self.table, self.storage, cid, clid, render_id, (video_key, poster_key)
+        )
         self.count_render(cid, clip.asset_id, clid, failed=False)
 
     def _render_files(self, asset: Asset, clip: clips.Clip, render_id: str) -> tuple[str, str]:
