@@ -28,7 +28,7 @@ class AssetFileCache:
         self.cid, self.aid = cid, aid
 
     def lookup(self, video: Path) -> str | None:
-        item = self.table.get(self.key)
+        item = self.table.find(self.key) or {}
         name = item.get("gemini_file", "")
         fresh = float(item.get("gemini_file_expires_at", 0)) > time.time() + REUSE_MARGIN_S
         return name if name and fresh else None
