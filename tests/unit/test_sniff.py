@@ -53,9 +53,9 @@ def test_a_real_transport_stream_is_confirmed(
     app: Flask,
     client: FlaskClient,
     auth,
-    hook: RecordingHook,
+    hook: RecordingHook,  # noqa: F811
     tmp_path: Path,
-    m2ts: bool,  # noqa: F811
+    m2ts: bool,
 ) -> None:
     body = transport_stream(tmp_path / "clip.ts", m2ts)
     creator = auth.login("ts@example.com")
