@@ -5,7 +5,9 @@ web node can serve: DynamoDB, S3 and Redis reachable. It also reports whether a 
 and whether TRUSS_PROXY_HOPS matches the requests, but neither makes a web node unready (a
 worker outage must not take every web node out of the load balancer). The answer never holds
 exception text, hosts or ARNs: failures are logged here. The backend checks are cached for
-READINESS_CACHE_S seconds per process, so a flood of checks costs no backend calls.
+READINESS_CACHE_S seconds per process, so a flood of checks costs no backend calls, and only
+one request measures at a time: the others get the last answer at once (or, before the first
+measurement ends, "not measured yet", i.e. not ready) instead of waiting on a hung backend.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ Check = dict[str, object]
 Report = dict[str, Check]
 REQUIRED = ("dynamodb", "s3", "redis")
 NO_WORKER = "No worker has sent a heartbeat in the last 90 s: uploads wait until one runs."
+NOT_MEASURED = "Not measured yet: this process's first check is still running."
 
 
 def _check(name: str, probe: Callable[[], object]) -> Check:
@@ -68,19 +71,35 @@ def is_ready(report: Report) -> bool:
     return all(report[name]["ok"] for name in REQUIRED)
 
 
+def not_measured() -> Report:
+    """The answer while this process's first measurement is running: not ready, yet."""
+    return {name: {"ok": False, "error": NOT_MEASURED} for name in (*REQUIRED, "worker")}
+
+
 @dataclass
 class ReadinessCache:
-    """The last backend report of this process, reused for `ttl_s` seconds."""
+    """The last backend report of this process, reused for `ttl_s` seconds. One request
+    measures at a time, outside the lock; the others never wait for it."""
 
     ttl_s: float
     clock: Callable[[], float] = time.monotonic
     _report: Report | None = None
     _taken_at: float = 0.0
+    _measuring: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, measure: Callable[[], Report]) -> Report:
-        with self._lock:  # a flood waits for one measurement instead of making its own
+        with self._lock:
             now = self.clock()
-            if self._report is None or now - self._taken_at >= self.ttl_s:
-                self._report, self._taken_at = measure(), now
-            return self._report
+            fresh = self._report is not None and now - self._taken_at < self.ttl_s
+            if fresh or self._measuring:  # someone is measuring: answer with what we have
+                return self._report or not_measured()
+            self._measuring = True
+        try:
+            report = measure()
+            with self._lock:
+                self._report, self._taken_at = report, now
+            return report
+        finally:
+            with self._lock:
+                self._measuring = False

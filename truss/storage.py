@@ -11,6 +11,8 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from flask import current_app
 
+from truss.data import PROBE_BOTO_CONFIG
+
 
 class UploadGone(Exception):
     """S3 no longer knows this multipart upload (completed, or aborted after a day)."""
@@ -39,12 +41,17 @@ class Storage:
         self.client = client
 
     @classmethod
-    def connect(cls, bucket: str, region: str, path_style: bool = False) -> Storage:
+    def connect(
+        cls, bucket: str, region: str, path_style: bool = False, probe: bool = False
+    ) -> Storage:
+        """`probe`: a client that gives up fast (PROBE_BOTO_CONFIG), for readiness checks."""
         config = BotoConfig(
             signature_version="s3v4",
             s3={"addressing_style": "path" if path_style else "auto"},
             retries={"mode": "standard", "max_attempts": 4},
         )
+        if probe:
+            config = config.merge(PROBE_BOTO_CONFIG)
         return cls(bucket, boto3.client("s3", region_name=region, config=config))
 
     def head(self, key: str) -> ObjectInfo | None:
@@ -245,4 +252,20 @@ def get_storage() -> Storage:
             config["TRUSS_BUCKET"], config["AWS_REGION"], path_style=config["TRUSS_ENV"] == "local"
         )
     storage: Storage = ext["truss.storage"]
+    return storage
+
+
+def get_probe_storage() -> Storage:
+    """The app's bucket through a client that gives up fast, made once per process: for
+    readiness checks only (same endpoint and credentials as get_storage)."""
+    ext = current_app.extensions
+    if "truss.storage.probe" not in ext:
+        config = current_app.config
+        ext["truss.storage.probe"] = Storage.connect(
+            config["TRUSS_BUCKET"],
+            config["AWS_REGION"],
+            path_style=config["TRUSS_ENV"] == "local",
+            probe=True,
+        )
+    storage: Storage = ext["truss.storage.probe"]
     return storage

@@ -1,9 +1,13 @@
 """Liveness (/healthz) needs no backend; readiness (/readyz) checks them, shows no internals,
-doesn't fail a web node for a missing worker, and a flood of checks costs no backend calls."""
+doesn't fail a web node for a missing worker, a flood of checks costs no backend calls, and a
+hung backend neither holds other checks nor one check for more than a few seconds."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import fakeredis
@@ -13,7 +17,7 @@ from flask.testing import FlaskClient
 from rq import Worker
 
 from tests.conftest import AuthActions, make_app
-from truss.health import ReadinessCache
+from truss.health import NOT_MEASURED, ReadinessCache
 from truss.main import routes
 from truss.queue import QUEUES
 
@@ -26,6 +30,62 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class HungServer:
+    """Accepts connections on 127.0.0.1 and never answers: a hung DynamoDB or S3."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.accepted.append(self.sock.accept()[0])
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def hung() -> Iterator[HungServer]:
+    server = HungServer()
+    yield server
+    server.close()
+
+
+def _blocking(
+    real: Callable[[], Any],
+) -> tuple[Callable[[], Any], threading.Event, threading.Event]:
+    """A measurement that waits until released (at most 10 s: only a broken cache waits it out)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def measure() -> Any:
+        entered.set()
+        release.wait(10)
+        return real()
+
+    return measure, entered, release
+
+
+def _in_thread(client: FlaskClient, responses: list[Any]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: responses.append(client.get("/readyz")))
+    thread.start()
+    return thread
 
 
 def _down_redis() -> fakeredis.FakeRedis:
@@ -134,3 +194,62 @@ def test_readiness_is_measured_again_once_the_cached_answer_is_old(
     assert client.get("/readyz").status_code == 200  # still the cached answer
     clock.now += 1
     assert client.get("/readyz").status_code == 503
+
+
+def test_a_hung_check_does_not_hold_a_second_readiness_check(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    measure, entered, release = _blocking(routes._measure)
+    monkeypatch.setattr(routes, "_measure", measure)
+    first: list[Any] = []
+    thread = _in_thread(app.test_client(), first)
+    assert entered.wait(10)
+    second = client.get("/readyz")  # while the first one is still measuring
+    release.set()
+    thread.join(10)
+    assert second.status_code == 503  # nothing measured yet: not ready, said at once
+    assert second.get_json()["checks"]["dynamodb"]["error"] == NOT_MEASURED
+    assert first[0].status_code == 200
+    assert client.get("/readyz").status_code == 200  # the measured answer from now on
+
+
+def test_while_a_check_is_measured_again_others_get_the_last_answer(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    app.extensions[routes.READINESS] = ReadinessCache(app.config["READINESS_CACHE_S"], clock)
+    assert client.get("/readyz").status_code == 200
+    clock.now += app.config["READINESS_CACHE_S"]
+    app.config["TRUSS_TABLE"] = "truss-test-gone"
+    measure, entered, release = _blocking(routes._measure)
+    monkeypatch.setattr(routes, "_measure", measure)
+    first: list[Any] = []
+    thread = _in_thread(app.test_client(), first)
+    assert entered.wait(10)
+    assert client.get("/readyz").status_code == 200  # the last answer, without waiting
+    release.set()
+    thread.join(10)
+    assert first[0].status_code == 503
+    assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("endpoint_setting", "check", "other"),
+    [("AWS_ENDPOINT_URL_DYNAMODB", "dynamodb", "s3"), ("AWS_ENDPOINT_URL_S3", "s3", "dynamodb")],
+)
+def test_a_hung_backend_fails_its_check_after_one_short_attempt(
+    app: Flask,
+    client: FlaskClient,
+    hung: HungServer,
+    monkeypatch: pytest.MonkeyPatch,
+    endpoint_setting: str,
+    check: str,
+    other: str,
+) -> None:
+    """The app's clients wait 60 s and try 4 times; readiness's own give up after one try."""
+    monkeypatch.setenv(endpoint_setting, hung.url)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.get_json()["checks"]
+    assert checks[check]["ok"] is False and checks[other]["ok"] is True
+    assert len(hung.accepted) == 1  # one attempt, no retries

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from truss.auth.session import public
-from truss.data import get_table
+from truss.data import get_probe_table
 from truss.extensions import limiter
 from truss.health import ReadinessCache, Report, backend_report, is_ready, proxy_check
 from truss.proxy import proxy_warning
 from truss.queue import get_redis
-from truss.storage import get_storage
+from truss.storage import get_probe_storage
 
 bp = Blueprint("main", __name__)
 READINESS = "truss.readiness"
@@ -39,7 +39,8 @@ def _readiness_cache() -> ReadinessCache:
 
 
 def _measure() -> Report:
-    return backend_report(get_table(), get_storage(), get_redis())
+    """Through clients that give up fast (1 s connect, 2 s read, one attempt)."""
+    return backend_report(get_probe_table(), get_probe_storage(), get_redis())
 
 
 @bp.get("/readyz")
