@@ -135,7 +135,9 @@ def set_stored(
                     _counter_update(keys.usage(cid), STORED, delta, limit),
                 ]
             )
-        except (AlreadyExists, Conflict):
+        except Conflict:  # cancelled, e.g. another transaction on the counter: try again
+            continue
+        except AlreadyExists:  # a condition failed: the item's, or the limit's
             if _changed(table, item_key, STORED, old, only_if):
                 continue  # someone else changed the item first: look again
             raise OverLimit(f"{delta} more bytes would pass {limit}") from None
@@ -187,7 +189,9 @@ def charge_analysis(
                     _counter_update(keys.usage_month(cid, month), ANALYSED, seconds, limit),
                 ]
             )
-        except (AlreadyExists, Conflict):
+        except Conflict:
+            continue
+        except AlreadyExists:
             if _changed(table, asset_key, ANALYSED_RUN, old):
                 continue
             raise OverLimit(f"{seconds} more seconds would pass {limit}") from None

@@ -1,0 +1,81 @@
+"""The usage counters behind the quotas: every charge is tied to the item it is for, so
+retries never count twice, limits hold, and a cancelled transaction is tried again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.unit.test_assets_support import make_asset
+from truss.data import get_table, keys, usage
+from truss.data.table import Conflict, Table
+
+CID = "CREATOR1"
+
+
+@pytest.fixture
+def table(app: Flask) -> Iterator[Table]:
+    with app.app_context():
+        yield get_table()
+
+
+def stored(table: Table, cid: str = CID) -> int:
+    return usage.read(table, cid, "2026-11").stored_bytes
+
+
+def test_storage_is_counted_once_per_item_and_given_back_on_release(
+    app: Flask, table: Table
+) -> None:
+    one, two = (keys.asset(CID, make_asset(app, CID).id) for _ in range(2))
+    assert usage.set_stored(table, CID, one, 600, limit=1000) == 600
+    assert usage.set_stored(table, CID, one, 600, limit=1000) == 0  # a retried confirmation
+    with pytest.raises(usage.OverLimit):
+        usage.set_stored(table, CID, two, 500, limit=1000)
+    assert stored(table) == 600 and "stored_bytes" not in table.get(two)
+    assert usage.set_stored(table, CID, one, 400) == -200  # a smaller re-render
+    assert usage.release_stored(table, CID, one) == 400
+    assert usage.release_stored(table, CID, one) == 0  # a retried delete gives back nothing
+    assert stored(table) == 0
+    assert stored(table, "SOMEONE_ELSE") == 0
+
+
+def test_a_charge_for_a_moved_on_item_is_not_counted(app: Flask, table: Table) -> None:
+    key = keys.asset(CID, make_asset(app, CID).id)
+    table.update(key, {"render_id": "r2"})
+    with pytest.raises(usage.Gone):
+        usage.set_stored(table, CID, key, 100, only_if=("render_id", "r1"))
+    with pytest.raises(usage.Gone):
+        usage.set_stored(table, CID, keys.asset(CID, "01GONEGONEGONEGONEGONEGONE"), 100)
+    assert stored(table) == 0
+
+
+def test_a_transaction_cancelled_by_a_concurrent_one_is_tried_again(
+    app: Flask, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = keys.asset(CID, make_asset(app, CID).id)
+    real = table.transact
+    calls: list[int] = []
+
+    def busy_once(actions: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise Conflict("transaction refused: ['None', 'TransactionConflict']")
+        real(actions)
+
+    monkeypatch.setattr(table, "transact", busy_once)
+    assert usage.set_stored(table, CID, key, 300, limit=1000) == 300
+    assert len(calls) == 2 and stored(table) == 300
+
+
+def test_minutes_are_counted_once_per_run_and_per_month(app: Flask, table: Table) -> None:
+    key = keys.asset(CID, make_asset(app, CID).id)
+    assert usage.charge_analysis(table, CID, key, "1", "2026-11", 40.0, 60.0)
+    assert not usage.charge_analysis(table, CID, key, "1", "2026-11", 40.0, 60.0)
+    with pytest.raises(usage.OverLimit):
+        usage.charge_analysis(table, CID, key, "2", "2026-11", 40.0, 60.0)
+    assert usage.charge_analysis(table, CID, key, "2", "2026-12", 40.0, 60.0)  # a new month
+    assert usage.read(table, CID, "2026-11").analysed_s == 40.0
+    assert usage.read(table, CID, "2026-12").analysed_s == 40.0
