@@ -19,6 +19,7 @@ from truss.analysis.base import AnalysisError, Usage
 from truss.cli import TrussWorker
 from truss.data import assets, clips, get_table
 from truss.services import clips as clip_service
+from truss.services import uploads
 from truss.storage import get_storage
 
 
@@ -180,3 +181,59 @@ def test_an_idle_worker_runs_maintenance_as_often_as_configured(redis: fakeredis
     slow_config = {"WORKER_MAINTENANCE_S": 60, "WORKER_HEARTBEAT_S": 30}
     slow = TrussWorker.from_config([], redis, slow_config)
     assert slow.dequeue_timeout == 30  # woken by the heartbeat, maintenance within 60 + 30 s
+
+
+def lagging_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-asset clip index is eventually consistent: a delete may list no clip at all."""
+    monkeypatch.setattr(clip_service.clips, "for_asset", lambda *args: [])
+    keys = clips.keys
+    monkeypatch.setattr(
+        assets,
+        "items_under",
+        lambda t, cid, aid: [keys.asset_chapters(cid, aid), keys.asset(cid, aid)],
+    )
+
+
+def nothing_left(cid: str, aid: str) -> bool:
+    table, storage = get_table(), get_storage()
+    items = [
+        *table.query_all(clips.keys.creator_pk(cid), clips.keys.clip_prefix()),
+        *table.query_all(clips.keys.creator_pk(cid), clips.keys.asset_prefix(aid)),
+    ]
+    return not items and storage.delete_prefix(f"creators/{cid}/") == 0
+
+
+def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = queued(video)
+    cid, aid = asset.creator_id, asset.id
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90), moment(8, 14, 70)]), rendered)
+    pipeline.analyze(cid, aid, asset.run)  # clips written, render jobs waiting
+    with monkeypatch.context() as patched:
+        lagging_index(patched)
+        uploads.delete_asset(get_table(), get_storage(), cid, aid)
+    assert len(list(get_table().query_all(clips.keys.creator_pk(cid), "CLIP#"))) == 2
+    for _, clid, render_id in rendered:
+        pipeline.render(cid, clid, render_id)
+    assert nothing_left(cid, aid)
+
+
+def test_a_fenced_analysis_removes_what_it_wrote_before_the_fence(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = queued(video)
+    cid, aid = asset.creator_id, asset.id
+    real_create = clips.create_from_moment
+
+    def create_then_deleted(*args: object, **kwargs: object) -> bool:
+        made = real_create(*args, **kwargs)  # type: ignore[arg-type]
+        with monkeypatch.context() as patched:  # the creator deletes the video right now
+            lagging_index(patched)
+            uploads.delete_asset(get_table(), get_storage(), cid, aid)
+        return made
+
+    monkeypatch.setattr(clips, "create_from_moment", create_then_deleted)
+    fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), []).analyze(cid, aid, asset.run)
+    assert nothing_left(cid, aid)

@@ -157,6 +157,16 @@ class Pipeline:
             current = None
         if current is None or current.deleting:
             self.storage.delete_prefix(keys.asset_object_prefix(asset.creator_id, asset.id))
+            self._drop_own_items(asset)
+
+    def _drop_own_items(self, asset: Asset) -> None:
+        """This run's chapters and clips, by key: a delete lists clips through an eventually
+        consistent index, which may not show a clip written just before the fence."""
+        cid, aid = asset.creator_id, asset.id
+        ids = [clips.clip_id_for(aid, asset.run, rank) for rank in range(self.max_moments)]
+        for clid in ids:
+            self.storage.delete_prefix(keys.clip_object_prefix(cid, clid))
+        self.table.batch_delete([keys.asset_chapters(cid, aid), *(keys.clip(cid, c) for c in ids)])
 
     def _save_probe_and_thumbnail(
         self, asset: Asset, source: Path, probe: StreamInfo, tmp: Path
@@ -231,7 +241,10 @@ class Pipeline:
         try:
             asset = assets.get(self.table, cid, clip.asset_id)
         except NotFound:
-            log.info("clip %s: its video is gone", clid)
+            asset = None
+        if asset is None or asset.deleting:  # a clip its video's delete missed: remove it
+            log.info("clip %s: its video is gone, so is the clip", clid)
+            delete_clip(self.table, self.storage, clip)
             return
         try:
             video_key, poster_key = self._render_files(asset, clip, render_id)
