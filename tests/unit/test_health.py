@@ -17,9 +17,11 @@ from flask.testing import FlaskClient
 from rq import Worker
 
 from tests.conftest import AuthActions, make_app
+from truss.data import get_probe_table
 from truss.health import NOT_MEASURED, ReadinessCache
 from truss.main import routes
 from truss.queue import QUEUES
+from truss.storage import get_probe_storage
 
 INTERNALS = ("arn:", "ResourceNotFound", "NoSuchBucket", "Error", "127.0.0.1", "truss-test")
 
@@ -253,3 +255,19 @@ def test_a_hung_backend_fails_its_check_after_one_short_attempt(
     checks = response.get_json()["checks"]
     assert checks[check]["ok"] is False and checks[other]["ok"] is True
     assert len(hung.accepted) == 1  # one attempt, no retries
+
+
+def test_readiness_needs_only_permissions_the_app_already_uses(
+    app: Flask, client: FlaskClient
+) -> None:
+    """GetItem (DynamoDB) and HeadBucket (s3:ListBucket, which deleting videos needs anyway);
+    DescribeTable would be one more IAM permission, and without it every node is unready."""
+    called: list[str] = []
+    with app.test_request_context():
+        clients = (get_probe_table()._table.meta.client, get_probe_storage().client)
+    for boto_client in clients:
+        boto_client.meta.events.register(
+            "before-call.*.*", lambda model, **_: called.append(model.name)
+        )
+    assert client.get("/readyz").status_code == 200
+    assert sorted(called) == ["GetItem", "HeadBucket"]

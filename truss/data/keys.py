@@ -69,11 +69,12 @@ ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
 USAGE_MONTH = KeyTemplate("USAGE", ("month",))  # seconds of video analysed in a UTC month
+HEALTH = KeyTemplate("HEALTH")  # PK and SK of the key readiness reads; no item ever has it
 
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH,
+    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -218,6 +219,11 @@ def analytics_daily(cid: str, day: str) -> Key:
 
 def platform_token(cid: str, platform: str) -> Key:
     return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}
+
+
+def health_probe() -> Key:
+    """The key readiness reads (GetItem): no item has it, so the read returns nothing."""
+    return {"PK": HEALTH.build(), "SK": HEALTH.build()}
 
 
 def usage(cid: str) -> Key:
