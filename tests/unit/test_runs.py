@@ -10,6 +10,7 @@ from pathlib import Path
 import fakeredis
 import pytest
 from flask import Flask
+from rq.job import Job
 
 from tests.conftest import make_app
 from tests.pipeline_helpers import make_video, uploaded_asset
@@ -237,3 +238,19 @@ def test_a_fenced_analysis_removes_what_it_wrote_before_the_fence(
     monkeypatch.setattr(clips, "create_from_moment", create_then_deleted)
     fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), []).analyze(cid, aid, asset.run)
     assert nothing_left(cid, aid)
+
+
+def test_a_video_longer_than_its_first_jobs_timeout_hands_over_to_a_job_that_fits(
+    ctx: None, app: Flask, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue, "ASSUMED_DURATION_S", 1.0)  # unprobed videos look 1 s long
+    asset = uploaded_asset(video)
+    jobs.request_analysis(asset)  # inline: the first job probes 30 s and hands over
+    done = assets.get(get_table(), asset.creator_id, asset.id)
+    assert done.status == assets.READY, done.error
+    first, longer = (
+        Job.fetch(job_id, connection=queue.get_redis())
+        for job_id in jobs.analysis_job_ids(asset.id, done.run)
+    )
+    assert first.timeout == queue.job_timeout_s(app.config, None)
+    assert longer.timeout == queue.job_timeout_s(app.config, done.duration_s) > first.timeout
