@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Callback, Retry, get_current_job
 from rq.job import Job
 
@@ -116,7 +117,7 @@ def request_analysis(asset: Asset) -> Asset:
     )  # fmt: skip
     try:
         enqueue_analysis(queued.creator_id, queued.id, queued.run, queued.duration_s)
-    except Exception:  # Redis hiccup: the reconcile picks the run up (the pages say queued)
+    except RedisError:  # Redis down beyond retries: the reconcile picks the run up
         log.exception("could not enqueue the analysis of %s; the reconcile will", queued.id)
     return queued
 
