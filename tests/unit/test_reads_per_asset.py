@@ -318,3 +318,43 @@ def test_truss_init_upgrades_an_older_table(app: Flask) -> None:
     assert gsi2_queries(app, cid, aid) == ([aid], clids)
     again = app.test_cli_runner().invoke(args=["init"])
     assert "indexes added: none" in again.output and "0 items" in again.output
+
+
+def refuse_long_keys(app: Flask) -> None:
+    """Make the shared client answer BatchGetItem as real DynamoDB does (moto doesn't): a key
+    attribute over 1,024 bytes fails the whole call with a ValidationException."""
+    from botocore.exceptions import ClientError
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        for request in params["RequestItems"].values():
+            for key in request["Keys"]:
+                texts = (value["S"] if isinstance(value, dict) else value for value in key.values())
+                if any(len(str(text).encode()) > 1024 for text in texts):
+                    error = {"Code": "ValidationException", "Message": "key too long"}
+                    raise ClientError({"Error": error}, "BatchGetItem")
+
+    with app.app_context():
+        from truss.data import _shared_resource
+
+        events = _shared_resource().meta.client.meta.events
+        events.register("before-parameter-build.dynamodb.BatchGetItem", check)
+
+
+def test_ids_that_cannot_be_ids_are_never_read(app: Flask, client: FlaskClient, auth: Any) -> None:
+    refuse_long_keys(app)
+    creator = auth.login()
+    asset = make_asset(app, creator.id, status=assets.ANALYZING)
+    clip_asset = ready_asset(app, creator.id, title="Source video")
+    make_clip(app, creator.id, clip_asset.id, clips.clip_id_for(clip_asset.id, 1, 0))
+    long_id = "A" * 2000
+    answer = client.get(f"/assets/working?id={asset.id}&id={long_id}", headers=HX)
+    assert answer.status_code == 200  # the real row is still followed, not a 500
+    assert f'id="asset-status-{asset.id}"' in answer.text
+    with app.app_context():
+        table = get_table()
+        assert assets.titles(table, creator.id, [clip_asset.id, long_id, "a#b"]) == {
+            clip_asset.id: "Source video"
+        }
+        assert assets.get_many(table, creator.id, [long_id.lower()[:26], "x/y"]) == {}
+    assert client.get(f"/clips?video={long_id[:64]}").status_code == 400
+    assert client.get(f"/clips?video={clip_asset.id}").status_code == 200

@@ -18,7 +18,7 @@ from truss.clips.helpers import (
     source_asset,
     template_helpers,
 )
-from truss.data import assets
+from truss.data import assets, keys
 from truss.data.clip_queries import SORTS, STATUS_FILTERS, ClipFilters, fill_page, search_words
 from truss.data.clips import Clip
 from truss.data.table import NotFound
@@ -56,7 +56,7 @@ def filters_from_request() -> ClipFilters:
             abort(400)
     words = search_words(args.get("q", "")[:200])
     video = args.get("video", "")
-    if len(video) > 64 or "#" in video or "/" in video:
+    if video and not keys.is_id(video):
         abort(400)  # not a video id (and never a key part)
     return ClipFilters(video, min_score, status, words, sort)
 

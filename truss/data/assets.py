@@ -228,7 +228,7 @@ def page(
 def get_many(table: Table, cid: str, aids: Iterable[str]) -> dict[str, Asset]:
     """This creator's assets among `aids` by id, in one BatchGetItem per 100 ids; ids that
     are missing, malformed or not assets are left out."""
-    wanted = [aid for aid in dict.fromkeys(aids) if aid and "#" not in aid and "/" not in aid]
+    wanted = [aid for aid in dict.fromkeys(aids) if keys.is_id(aid)]
     items = table.get_many([keys.asset(cid, aid) for aid in wanted])
     found = (Asset.from_item(item) for item in items if item.get("type") == ASSET_TYPE)
     return {asset.id: asset for asset in found}
@@ -236,7 +236,7 @@ def get_many(table: Table, cid: str, aids: Iterable[str]) -> dict[str, Asset]:
 
 def titles(table: Table, cid: str, aids: Iterable[str]) -> dict[str, str]:
     """Titles of this creator's assets among `aids` (one BatchGetItem reading only titles)."""
-    wanted = [aid for aid in dict.fromkeys(aids) if aid and "#" not in aid and "/" not in aid]
+    wanted = [aid for aid in dict.fromkeys(aids) if keys.is_id(aid)]
     items = table.get_many([keys.asset(cid, aid) for aid in wanted], ("title", "type"))
     return {
         keys.asset_id_from_sk(item["SK"]): item.get("title", "")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 SEP = "#"
+ID_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}")  # a ULID (Crockford base32, 128 bits)
 
 
 class KeyError_(ValueError):
@@ -78,6 +80,12 @@ ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
 )  # fmt: skip
 
 Key = dict[str, str]
+
+
+def is_id(value: str) -> bool:
+    """Whether `value` can be a Truss id (an upper-case ULID): check ids taken from a request
+    before building keys from them (DynamoDB refuses a whole batch for one over-long key)."""
+    return ID_PATTERN.fullmatch(value) is not None
 
 
 def normalise_email(email: str) -> str:
