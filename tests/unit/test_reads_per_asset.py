@@ -7,6 +7,7 @@ import re
 from typing import Any, cast
 
 import boto3
+import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 
@@ -358,3 +359,58 @@ def test_ids_that_cannot_be_ids_are_never_read(app: Flask, client: FlaskClient, 
         assert assets.get_many(table, creator.id, [long_id.lower()[:26], "x/y"]) == {}
     assert client.get(f"/clips?video={long_id[:64]}").status_code == 400
     assert client.get(f"/clips?video={clip_asset.id}").status_code == 200
+
+
+class BusyClient:
+    """A BatchGetItem that leaves keys unprocessed, as DynamoDB does when the table's
+    throughput is exceeded: `stingy` calls answer one key and return the rest unprocessed."""
+
+    def __init__(self, stingy: int) -> None:
+        self.stingy, self.calls = stingy, 0
+
+    def batch_get_item(self, RequestItems: dict[str, Any], **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        assert self.calls < 50, "asked again and again without end"
+        ((name, request),) = RequestItems.items()
+        answered, rest = request["Keys"][:1], request["Keys"][1:]
+        if self.calls > self.stingy:
+            answered, rest = request["Keys"], []
+        unprocessed = {name: {**request, "Keys": rest}} if rest else {}
+        return {"Responses": {name: answered}, "UnprocessedKeys": unprocessed}
+
+
+class BusyResource:
+    def __init__(self, client: BusyClient) -> None:
+        self.meta = type("Meta", (), {"client": client})()
+
+    def Table(self, name: str) -> object:
+        return object()
+
+
+def busy_table(stingy: int) -> tuple[Table, BusyClient, list[float]]:
+    client, waits = BusyClient(stingy), []
+    table = Table(BusyResource(client), "t", "secret")
+    table.sleep = waits.append  # type: ignore[method-assign]
+    return table, client, waits
+
+
+def test_unprocessed_keys_are_asked_again_after_growing_waits() -> None:
+    from truss.data.table import BATCH_BACKOFF_MAX_S, BATCH_BACKOFF_S
+
+    table, client, waits = busy_table(stingy=4)
+    wanted = [keys.asset("c", f"A{n}") for n in range(10)]
+    assert sorted(item["SK"] for item in table.get_many(wanted)) == sorted(
+        key["SK"] for key in wanted
+    )
+    assert client.calls == 5 and len(waits) == 4  # a wait before each repeat
+    for attempt, wait in enumerate(waits):
+        assert 0 <= wait <= min(BATCH_BACKOFF_MAX_S, BATCH_BACKOFF_S * 2**attempt)
+
+
+def test_keys_left_unprocessed_every_time_raise_throttled() -> None:
+    from truss.data.table import BATCH_TRIES, Throttled
+
+    table, client, waits = busy_table(stingy=10**6)
+    with pytest.raises(Throttled, match="unprocessed"):
+        table.get_many([keys.asset("c", f"A{n}") for n in range(20)])
+    assert client.calls == BATCH_TRIES and len(waits) == BATCH_TRIES - 1

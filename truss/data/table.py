@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import time
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -38,6 +40,22 @@ class Conflict(DataError):
 
 class BadCursor(DataError):
     """A pagination cursor that was tampered with or belongs to someone else."""
+
+
+class Throttled(DataError):
+    """DynamoDB still left keys of a batch unprocessed (throughput exceeded) after every try."""
+
+
+# BatchGetItem's UnprocessedKeys are asked again after an exponentially growing wait with full
+# jitter (botocore retries throttled calls, but not keys a successful call left unprocessed).
+BATCH_TRIES = 8
+BATCH_BACKOFF_S = 0.05  # the first wait's upper bound; doubles each try
+BATCH_BACKOFF_MAX_S = 2.0
+
+
+def backoff_s(attempt: int) -> float:
+    """Full jitter: a random wait up to min(cap, base * 2**attempt)."""
+    return random.uniform(0, min(BATCH_BACKOFF_MAX_S, BATCH_BACKOFF_S * 2**attempt))
 
 
 def _code(exc: ClientError) -> str:
@@ -101,6 +119,8 @@ class CursorCodec:
 
 class Table:
     """One table, one boto3 resource; records the capacity every call consumed."""
+
+    sleep: Callable[[float], None] = staticmethod(time.sleep)  # tests record the waits
 
     def __init__(self, resource: Any, name: str, secret: str) -> None:
         self.name = name
@@ -278,8 +298,9 @@ class Table:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get_many(self, item_keys: Sequence[keys.Key], attributes: Sequence[str] = ()) -> list[Item]:
-        """BatchGetItem (100 keys a call, unprocessed keys asked again); missing keys are
-        left out, order is not kept. With attributes, only those (plus the key) are read."""
+        """BatchGetItem (100 keys a call; unprocessed keys asked again with backoff, Throttled
+        after BATCH_TRIES calls); missing keys are left out, order is not kept. With
+        attributes, only those (plus the key) are read."""
         found: list[Item] = []
         distinct = list({(key["PK"], key["SK"]): key for key in item_keys}.values())
         for start in range(0, len(distinct), 100):
@@ -288,16 +309,26 @@ class Table:
                 names = {f"#p{i}": name for i, name in enumerate(("PK", "SK", *attributes))}
                 request["ProjectionExpression"] = ", ".join(names)
                 request["ExpressionAttributeNames"] = names
-            pending: dict[str, Any] = {self.name: request}
-            while pending:
-                response = self._client.batch_get_item(
-                    RequestItems=pending, ReturnConsumedCapacity="TOTAL"
-                )
-                items = response.get("Responses", {}).get(self.name, [])
-                self._record("batch_get", response, read=len(items))
-                found += [dict(plain(item)) for item in items]
-                pending = response.get("UnprocessedKeys") or {}
+            found += self._batch_get({self.name: request})
         return found
+
+    def _batch_get(self, pending: dict[str, Any]) -> list[Item]:
+        """One BatchGetItem request and its unprocessed keys until none are left."""
+        found: list[Item] = []
+        for attempt in range(BATCH_TRIES):
+            if attempt:
+                self.sleep(backoff_s(attempt - 1))
+            response = self._client.batch_get_item(
+                RequestItems=pending, ReturnConsumedCapacity="TOTAL"
+            )
+            items = response.get("Responses", {}).get(self.name, [])
+            self._record("batch_get", response, read=len(items))
+            found += [dict(plain(item)) for item in items]
+            pending = response.get("UnprocessedKeys") or {}
+            if not pending:
+                return found
+        left = len(pending.get(self.name, {}).get("Keys", []))
+        raise Throttled(f"{left} keys still unprocessed after {BATCH_TRIES} BatchGetItem calls")
 
     def transact(self, actions: Sequence[Mapping[str, Any]]) -> None:
         """TransactWriteItems; a failed condition raises AlreadyExists, anything else Conflict."""
