@@ -414,3 +414,35 @@ def test_keys_left_unprocessed_every_time_raise_throttled() -> None:
     with pytest.raises(Throttled, match="unprocessed"):
         table.get_many([keys.asset("c", f"A{n}") for n in range(20)])
     assert client.calls == BATCH_TRIES and len(waits) == BATCH_TRIES - 1
+
+
+class IndexBeingBuilt:
+    """DescribeTable of a table whose GSI2 an earlier, interrupted `truss init` added: present
+    but CREATING (DynamoDB is filling it) for the first `creating` calls."""
+
+    def __init__(self, creating: int) -> None:
+        self.creating, self.described, self.updates = creating, 0, 0
+
+    def describe_table(self, TableName: str) -> dict[str, Any]:
+        self.described += 1
+        gsi2 = "CREATING" if self.described <= self.creating else "ACTIVE"
+        indexes = [
+            {"IndexName": "GSI1", "IndexStatus": "ACTIVE"},
+            {"IndexName": "GSI2", "IndexStatus": gsi2},
+        ]
+        return {"Table": {"TableStatus": "ACTIVE", "GlobalSecondaryIndexes": indexes}}
+
+    def update_table(self, **_: Any) -> None:
+        self.updates += 1
+
+
+def test_init_waits_for_an_index_that_is_still_being_built(monkeypatch: Any) -> None:
+    from truss.data import schema
+
+    waits: list[float] = []
+    monkeypatch.setattr(schema, "sleep", waits.append)
+    client = IndexBeingBuilt(creating=4)
+    assert schema.add_missing_indexes(client, "t") == []  # nothing to add, but not ready yet
+    assert client.updates == 0
+    assert client.described == client.creating + 1  # asked until GSI2 answered ACTIVE
+    assert len(waits) == 2 and all(wait == schema.WAIT_POLL_S for wait in waits)

@@ -79,33 +79,40 @@ def add_missing_indexes(
     client: Any, name: str, described: dict[str, Any] | None = None, wait_s: float = 1800.0
 ) -> list[str]:
     """UpdateTable for each index the table lacks (one per call, as DynamoDB requires),
-    waiting until it is ACTIVE; the names of the indexes added."""
+    and waiting until every index is ACTIVE (also one a previous run left CREATING, e.g. an
+    interrupted `truss init`); the names of the indexes added."""
     described = described or client.describe_table(TableName=name)["Table"]
     present = {index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])}
     added = []
     for index in INDEXES:
-        if index in present:
-            continue
-        client.update_table(
-            TableName=name,
-            AttributeDefinitions=_attributes(*INDEXES[index]),
-            GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
-        )
+        if index not in present:
+            client.update_table(
+                TableName=name,
+                AttributeDefinitions=_attributes(*INDEXES[index]),
+                GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
+            )
+            added.append(index)
         _wait_until_active(client, name, index, wait_s)
-        added.append(index)
     return added
 
 
+WAIT_POLL_S = 5.0
+sleep: Callable[[float], None] = time.sleep  # tests record the waits
+
+
 def _wait_until_active(client: Any, name: str, index: str, wait_s: float) -> None:
+    """Until the table and `index` are ACTIVE (new indexes backfill for minutes to hours)."""
     deadline = time.monotonic() + wait_s
     while True:
         table = client.describe_table(TableName=name)["Table"]
-        status = {i["IndexName"]: i.get("IndexStatus") for i in table["GlobalSecondaryIndexes"]}
+        status = {
+            i["IndexName"]: i.get("IndexStatus") for i in table.get("GlobalSecondaryIndexes", [])
+        }
         if status.get(index) == "ACTIVE" and table.get("TableStatus") == "ACTIVE":
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"index {index} of {name} is still {status.get(index)}")
-        time.sleep(5)
+        sleep(WAIT_POLL_S)
 
 
 def _gsi2_attributes(item: dict[str, Any]) -> dict[str, str] | None:
