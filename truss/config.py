@@ -99,6 +99,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TRUSS_ENV": mode,
         "TRUSS_DATA_DIR": str(data_dir),
         "SECRET_KEY": _secret_key(env, mode, data_dir),
+        "SECRET_KEY_FALLBACKS": env.get("SECRET_KEY_FALLBACKS", "").split(),
         "TRUSS_TABLE": env.get("TRUSS_TABLE", "truss"),
         "TRUSS_BUCKET": env.get("TRUSS_BUCKET", "truss-media"),
         "AWS_REGION": env.get("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1")),

@@ -13,7 +13,11 @@ CLIP = "clip"
 
 
 def _signer() -> Signer:
-    return Signer(current_app.config["SECRET_KEY"], salt="truss.poll")
+    """Signs with SECRET_KEY and also accepts SECRET_KEY_FALLBACKS (itsdangerous takes the
+    keys oldest first, newest last), so pages opened before a key change keep polling."""
+    config = current_app.config
+    secrets = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return Signer(secrets, salt="truss.poll")
 
 
 def _value(cid: str, kind: str, item_id: str) -> bytes:

@@ -446,3 +446,21 @@ def test_init_waits_for_an_index_that_is_still_being_built(monkeypatch: Any) -> 
     assert client.updates == 0
     assert client.described == client.creating + 1  # asked until GSI2 answered ACTIVE
     assert len(waits) == 2 and all(wait == schema.WAIT_POLL_S for wait in waits)
+
+
+def test_a_poll_link_signed_with_the_previous_key_still_hears_deleted(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    creator = auth.login()
+    asset = make_asset(app, creator.id, status=assets.ANALYZING)
+    page = client.get(f"/assets/{asset.id}").text
+    signed = re.search(r'hx-get="(/assets/[^"]+/status[^"]*)"', page)
+    assert signed
+    with app.app_context():
+        assets.delete(get_table(), creator.id, asset.id)  # in another tab
+
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-new-secret-key-after-rotation-00000000"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]  # the session survives the change too
+    answer = client.get(signed.group(1).replace("&amp;", "&"), headers=HX)
+    assert answer.status_code == 286 and "This video was deleted." in answer.text
