@@ -134,7 +134,7 @@ def test_a_video_announced_too_long_is_refused_before_any_byte_is_sent(signed_in
     refused = start(a_client, duration=3700.5)
     assert refused.status_code == 403
     message = json_of(refused)["error"]
-    assert "62 minutes long" in message and "at most 60 minutes." in message
+    assert "is 1 h 1 min 41 s long" in message and "at most 1 h." in message
     assert "Trim it or split it" in message
     assert start(a_client, duration=1800).status_code == 201
     assert start(a_client).status_code == 201  # not announced: the worker checks it
@@ -155,8 +155,8 @@ def test_minutes_left_this_month_are_checked_when_the_length_is_announced(
     refused = start(a_client, duration=120)
     assert refused.status_code == 403
     message = json_of(refused)["error"]
-    assert "This video is 2 minutes long" in message
-    assert "only 1 minute of your 10 minutes of analysis a month are left" in message
+    assert "This video is 2 min long" in message
+    assert "only 1 min of your 10 min of analysis a month are left" in message
     assert quotas.day(quotas.next_month(now)) in message
     assert start(a_client, duration=60).status_code == 201
     assert start(b_client, duration=120).status_code == 201
@@ -176,7 +176,7 @@ def test_the_account_page_shows_usage_against_each_quota(signed_in: Any) -> None
     assert 'value="10"' in page  # 1000 bytes of 10 KB: a 10% bar
     assert "<strong>1</strong> of 2" in page  # the upload just queued counts
     assert "Analysis this month" in page and "no limit" in page  # 0 means unlimited
-    assert "90 minutes" in page
+    assert "1 h 30 min" in page
     assert "Deleting a video frees" in page
 
 
@@ -203,3 +203,13 @@ def test_quota_settings_treat_zero_and_empty_as_unlimited_and_refuse_nonsense() 
     ):
         with pytest.raises(ConfigError, match=name):
             from_environ({**base, name: value})
+
+
+def test_refusals_give_lengths_in_minutes_and_seconds() -> None:
+    """A 61 s video against a 1 minute limit is not "2 minutes"; 20 s left is not "0"."""
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    too_long = quotas.length_refusal(61.0, 1)
+    assert too_long.startswith("This video is 1 min 1 s long; videos can be at most 1 min.")
+    month = quotas.monthly_refusal(61.0, 580.0, 10, now)
+    assert "This video is 1 min 1 s long, and only 20 s of your 10 min" in month
+    assert quotas.minutes(10_805) == "3 h 5 s" and quotas.minutes(0.2, round_up=False) == "0 s"

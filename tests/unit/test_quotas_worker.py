@@ -84,7 +84,7 @@ def test_a_video_longer_than_allowed_fails_after_the_probe_with_no_analysis(
     pipeline(analyzer, quota, []).analyze(A, too_long.id)
     failed = assets.get(get_table(), A, too_long.id)
     assert failed.status == assets.FAILED
-    assert "This video is 2 minutes long; videos can be at most 1 minute." in failed.error
+    assert "This video is 1 min 6 s long; videos can be at most 1 min." in failed.error
     assert analyzer.calls == 0 and analysed_s(A) == 0  # nothing paid for, nothing counted
 
     fits = confirmed(B, talk)
@@ -110,7 +110,7 @@ def test_the_months_minutes_are_counted_once_per_run_and_refused_past_the_quota(
     pipeline(analyzer, quota, []).analyze(A, second.id)
     failed = assets.get(get_table(), A, second.id)
     assert failed.status == assets.FAILED and analyzer.calls == 1
-    assert "only 0 minutes of your 1 minute of analysis a month are left" in failed.error
+    assert "only 20 s of your 1 min of analysis a month are left" in failed.error
     assert quotas.day(quotas.next_month(datetime.now(UTC))) in failed.error
     assert abs(analysed_s(A) - 40) < 0.5
 

@@ -68,8 +68,15 @@ def size(nbytes: float) -> str:
 
 
 def minutes(seconds: float, round_up: bool = True) -> str:
-    count = math.ceil(seconds / 60 - 1e-9) if round_up else math.floor(seconds / 60 + 1e-9)
-    return f"{count} minute" + ("" if count == 1 else "s")
+    """A length in hours, minutes and seconds ("1 min 1 s", "20 s", "2 h 5 min"): rounded up
+    to the second for what a video needs, down for what is left, so a refusal never says a
+    video is as long as the limit it passes, nor that nothing is left when seconds are."""
+    total = math.ceil(seconds - 1e-6) if round_up else math.floor(seconds + 1e-6)
+    total = max(total, 0)
+    hours, rest = divmod(total, 3600)
+    mins, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (mins, "min"), (secs, "s")) if n]
+    return " ".join(parts) or "0 s"
 
 
 def day(moment: datetime) -> str:
