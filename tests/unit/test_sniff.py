@@ -80,3 +80,47 @@ def test_partial_transport_stream_heads_are_not_video(head: bytes) -> None:
 
 def test_the_head_read_covers_the_longest_rule() -> None:
     assert SNIFF_BYTES >= 4 + 3 * 192 + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"I'm free this afternoon if you want to go over the slides.\n",  # "free" at 4-8
+        b"Now skip the intro and start with the demo.\n",  # "skip"
+        b"Too wide for the stage, crop it next time.\n",  # "wide"
+        b"Our uuid scheme is documented below.\n",  # "uuid"
+        b"The mdat file is attached.\n",  # "mdat"
+        b"FLV is an old format; OggS too.\n",
+        b"OggS pages, notes from the talk\n",
+    ],
+)
+def test_text_with_a_container_word_in_place_is_not_video(text: bytes) -> None:
+    assert not looks_like_video((text * 40)[:SNIFF_BYTES])
+
+
+def test_a_text_file_saying_im_free_is_refused_at_confirmation(
+    app: Flask,
+    client: FlaskClient,
+    auth,
+    hook: RecordingHook,  # noqa: F811
+) -> None:
+    body = b"I'm free on Tuesday. Notes for the talk follow.\n" * 30
+    creator = auth.login("free@example.com")
+    asset = make_asset(app, creator.id, size=len(body))
+    put_source(app, creator.id, asset.id, body)
+
+    assert json_of(confirm(client, asset.id))["status"] == "failed"
+    assert "isn't a video" in load(app, creator.id, asset.id).error
+    assert hook.calls == []
+
+
+@pytest.mark.parametrize(
+    "muxer", ["mp4", "mov", "matroska", "webm", "avi", "flv", "ogg", "mpeg", "mpegts"]
+)
+def test_real_files_of_every_allowed_container_look_like_video(muxer: str, tmp_path: Path) -> None:
+    codec = {"webm": "libvpx", "ogg": "libtheora", "flv": "flv", "mpeg": "mpeg2video"}
+    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i"]
+    args += ["testsrc=size=160x90:rate=10:duration=1", "-c:v", codec.get(muxer, "libx264")]
+    out = tmp_path / "video"
+    subprocess.run([*args, "-f", muxer, str(out)], check=True, timeout=60)
+    assert looks_like_video(out.read_bytes()[:SNIFF_BYTES])

@@ -15,20 +15,28 @@ SNIFF_BYTES = 1024
 
 def looks_like_video(head: bytes) -> bool:
     """True for the containers in the upload allow-list: MP4/MOV/3GP, Matroska/WebM, AVI,
-    MPEG program and transport streams, FLV, Ogg. `head` is the first SNIFF_BYTES."""
+    MPEG program and transport streams, FLV, Ogg. `head` is the first SNIFF_BYTES.
+
+    Every rule also needs a binary head: the short signatures are plain words a text file
+    can hold at the same place ("I'm free..." has "free" at bytes 4-8, like an MP4 box),
+    while every real container has control bytes in its first bytes (box sizes, versions)."""
+    return _has_signature(head) and not _is_text(head)
+
+
+def _has_signature(head: bytes) -> bool:
     if len(head) >= 8 and head[4:8] in MP4_ATOMS:
         return True
     if head.startswith(SIGNATURES):
         return True
     if head[:4] == b"RIFF" and head[8:12] in {b"AVI ", b"AVIX"}:
         return True
-    transport = _synced(head, 0, TS_PACKET) or _synced(head, 4, M2TS_PACKET)
-    return transport and not _is_text(head)
+    return _synced(head, 0, TS_PACKET) or _synced(head, 4, M2TS_PACKET)
 
 
 def _is_text(head: bytes) -> bool:
     """No control bytes but tabs and line breaks: text (a 47-byte line repeated puts a "G"
-    every 188 bytes; real packets carry binary headers, tables and 0xFF stuffing)."""
+    every 188 bytes, "I'm free" a "free" box; real containers carry binary sizes, headers,
+    tables and stuffing)."""
     return not any(byte < 0x20 and byte not in TEXT_CONTROLS for byte in head)
 
 
