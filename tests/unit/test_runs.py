@@ -149,8 +149,38 @@ def test_a_stale_render_job_cannot_render_an_old_window(ctx: None, video: Path) 
     pipeline.render(cid, clid, trimmed.render_id)
     done = clips.get(table, cid, clid)
     assert done.render_status == clips.READY and (done.start, done.end) == (10.0, 14.0)
-    assert done.video_key.endswith("t2.mp4") and done.video_key != ready.video_key
+    assert "/t2-" in done.video_key and done.video_key != ready.video_key
     assert get_storage().head(ready.video_key) is None  # the old file was replaced
+
+
+def test_a_duplicate_render_job_leaves_the_clip_ready_with_its_files(
+    ctx: None, video: Path
+) -> None:
+    """RQ retries a render whose worker died while its work horse still runs (or an enqueue
+    is pushed twice): both jobs of the render id run; the one that loses must not delete
+    the files the clip now points at."""
+    asset = queued(video)
+    table, storage, cid, aid = get_table(), get_storage(), asset.creator_id, asset.id
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered)
+    pipeline.analyze(cid, aid, asset.run)
+    ((_, clid, render_id),) = rendered
+    real_render_files = pipeline._render_files
+    duplicates: list[str] = []
+
+    def duplicate_finishes_first(*args: object) -> tuple[str, str]:
+        made = real_render_files(*args)  # type: ignore[arg-type]
+        if not duplicates:
+            duplicates.append(render_id)
+            pipeline.render(cid, clid, render_id)  # the duplicate runs and finishes now
+        return made
+
+    pipeline._render_files = duplicate_finishes_first  # type: ignore[method-assign]
+    pipeline.render(cid, clid, render_id)
+    done = clips.get(table, cid, clid)
+    assert done.render_status == clips.READY
+    assert storage.head(done.video_key) is not None and storage.head(done.poster_key) is not None
+    assert assets.get(table, cid, aid).status == assets.READY
 
 
 def test_a_render_fenced_by_a_delete_leaves_no_files(ctx: None, video: Path) -> None:

@@ -16,6 +16,7 @@ pass fakes; `truss.jobs` builds the real ones.
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
 HandOver = Callable[[str, str, int, float], bool]
 NO_MOMENTS = "No clip-worthy moment found in this video."
+
+
+def attempt_name(render_id: str) -> str:
+    """A name for one attempt's files of a render: two jobs of the same render id (an RQ
+    retry while the first still runs, an enqueue pushed twice) never write the same keys,
+    so the one that loses the race deletes only its own files."""
+    return f"{render_id}-{secrets.token_hex(4)}"
 
 
 def _keep_going(cid: str, aid: str, run: int, duration_s: float) -> bool:
@@ -246,16 +254,16 @@ class Pipeline:
             log.info("clip %s: its video is gone, so is the clip", clid)
             delete_clip(self.table, self.storage, clip)
             return
-        try:
-            video_key, poster_key = self._render_files(asset, clip, render_id)
+        try:  # files of their own: a duplicate job of this render id can't clobber them
+            video_key, poster_key = self._render_files(asset, clip, attempt_name(render_id))
         except AnalysisError as exc:
             if clips.fail_render(self.table, cid, clid, render_id, str(exc)) is not None:
                 self.count_render(cid, clip.asset_id, clid, failed=True)
             return
         try:
             clips.finish_render(self.table, cid, clid, render_id, video_key, poster_key)
-        except Conflict:  # fenced (deleted, or re-analysed) while rendering: leave nothing
-            log.info("clip %s render %s was fenced: removing its files", clid, render_id)
+        except Conflict:  # fenced (deleted, re-analysed) or done by a duplicate job
+            log.info("clip %s render %s fenced or done: removing its files", clid, render_id)
             for key in (video_key, poster_key):
                 self.storage.delete(key)
             return
