@@ -145,3 +145,33 @@ def test_renders_count_towards_storage_and_deleting_gives_everything_back(
 
     uploads.delete_asset(table, storage, A, asset.id)
     assert stored(A) == 0
+
+
+def test_a_delete_during_the_confirmation_leaves_no_bytes_or_minutes_counted(
+    ctx: None, talk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete fences and gives back the bytes right after the confirmation read the
+    asset: the confirmation's charge must not land (it would be counted forever)."""
+    table, storage = get_table(), get_storage()
+    plan = uploads.start_upload(
+        table, storage, A, "talk.mp4", 1000, "video/mp4",
+        uploads.UploadLimits(5 * 1024**3, 100 * 1024**2, 16 * 1024**2, 900),
+    )  # fmt: skip
+    asset = assets.get(table, A, plan["asset_id"])
+    real_find = table.find
+    deleting: list[int] = []
+
+    def find_then_delete_starts(key: keys.Key) -> object:
+        found = real_find(key)
+        if key == keys.asset(A, asset.id) and not deleting:
+            deleting.append(1)  # what uploads.delete_asset does first
+            assets.fence(table, A, asset.id)
+            quotas.release_asset(table, A, asset.id)
+        return found
+
+    monkeypatch.setattr(table, "find", find_then_delete_starts)
+    assert quotas.admit_upload(table, asset, 1000, Quotas(storage_bytes=10_000)) == ""
+    monkeypatch.setattr(table, "find", real_find)
+    quotas.charge_analysis(table, asset, 40.0, "7", quotas.NO_QUOTAS)  # a job still running
+    assets.delete(table, A, asset.id)  # the delete finishes
+    assert deleting and stored(A) == 0 and analysed_s(A) == 0

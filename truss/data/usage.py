@@ -28,6 +28,7 @@ USAGE_TYPE = "usage"
 STORED = "stored_bytes"
 ANALYSED = "analysed_s"
 ANALYSED_RUN = "analysed_run"
+DELETING = "deleting"  # the delete fence on an asset (truss.data.assets.fence)
 ATTEMPTS = 4
 
 
@@ -76,11 +77,12 @@ def _mark_update(
     key: keys.Key, name: str, new: Any, old: Any, only_if: tuple[str, str] | None = None
 ) -> dict[str, Any]:
     """SET the item's own record of what it was charged, if it still holds `old` (and, with
-    `only_if`, that attribute still has that value)."""
-    condition = "attribute_exists(PK) AND " + (
+    `only_if`, that attribute still has that value), and it is not being deleted (the delete
+    gives back what it was charged before it fences: a charge after that would stay)."""
+    condition = "attribute_exists(PK) AND attribute_not_exists(#deleting) AND " + (
         "attribute_not_exists(#m)" if old is None else "#m = :old"
     )
-    names: dict[str, str] = {"#m": name}
+    names: dict[str, str] = {"#m": name, "#deleting": DELETING}
     values: dict[str, Any] = {":new": new}
     if old is not None:
         values[":old"] = old
@@ -119,9 +121,7 @@ def set_stored(
     recorded). With a `limit` (bytes), OverLimit when growing would pass it; Gone when the
     item was deleted (or, with `only_if` (attribute, value), that attribute changed)."""
     for _ in range(ATTEMPTS):
-        item = table.find(item_key)
-        if item is None or (only_if is not None and item.get(only_if[0]) != only_if[1]):
-            raise Gone(f"{item_key['PK']} {item_key['SK']}")
+        item = _live(table, item_key, only_if)
         old = item.get(STORED)
         delta = nbytes - int(old or 0)
         if delta == 0 and old is not None:
@@ -174,10 +174,7 @@ def charge_analysis(
     `limit` seconds (0: no limit); Gone when the asset was deleted.
     """
     for _ in range(ATTEMPTS):
-        item = table.find(asset_key)
-        if item is None:
-            raise Gone(f"{asset_key['PK']} {asset_key['SK']}")
-        old = item.get(ANALYSED_RUN)
+        old = _live(table, asset_key).get(ANALYSED_RUN)
         if old == run:
             return False
         if limit > 0 and seconds > limit:
@@ -203,10 +200,20 @@ def _changed(
     table: Table, key: keys.Key, name: str, old: Any, only_if: tuple[str, str] | None = None
 ) -> bool:
     """After a refused transaction: did the item (not the limit) refuse it?"""
+    return _live(table, key, only_if).get(name) != old
+
+
+def _live(table: Table, key: keys.Key, only_if: tuple[str, str] | None = None) -> Item:
+    """The item to charge; Gone when it was deleted, is being deleted, or (with `only_if`)
+    that attribute no longer has that value."""
     item: Item | None = table.find(key)
-    if item is None or (only_if is not None and item.get(only_if[0]) != only_if[1]):
+    if (
+        item is None
+        or item.get(DELETING)
+        or (only_if is not None and item.get(only_if[0]) != only_if[1])
+    ):
         raise Gone(f"{key['PK']} {key['SK']}")
-    return item.get(name) != old
+    return item
 
 
 def assets_in(table: Table, cid: str, statuses: tuple[str, ...], enough: int, skip: str) -> int:
