@@ -6,9 +6,10 @@
   upload allow-list (no HLS, concat, image sequences... that open other files or URLs) and
   only the protocols that input needs: `file` for a local file, `http,tcp` for the loopback
   range server. A crafted playlist pointing at http://anything or file:/etc/passwd is refused.
-- Limits (setrlimit in the child, before exec): CPU seconds scaled to the step's timeout and
-  the cores it may use, and an address-space cap (decompression bombs). A child stopped by
-  its CPU limit or the wall-clock timeout raises MediaError saying so.
+- Limits: CPU seconds scaled to the step's timeout and the cores it may use, and an
+  address-space cap (decompression bombs), set by util-linux's `prlimit` before it execs
+  ffmpeg (see `_limited`). A child stopped by its CPU limit or the wall-clock timeout raises
+  MediaError saying so.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from __future__ import annotations
 import math
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -94,12 +96,15 @@ def run(
 ) -> Finished:
     """Run ffmpeg fenced in; MediaError when stopped by the timeout or the CPU limit."""
     cpu = cpu_s if cpu_s is not None else cpu_limit_for(timeout)
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    limits = _Limits(cpu, memory_limit())
+    cmd = [*_limited(limits), ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV,
-            preexec_fn=_limits(cpu, memory_limit()), close_fds=True,
+            close_fds=True,
         )  # fmt: skip
+        if prlimit_exe() is None:
+            limits.apply_to(proc.pid)
         status, usage, timed_out = _wait(proc, timeout)
         out.seek(0)
         err.seek(0)
@@ -115,14 +120,42 @@ def run(
     return done
 
 
-def _limits(cpu_s: int, memory_bytes: int) -> Callable[[], None]:
-    """A preexec_fn setting the child's limits: SIGXCPU (ffmpeg exits) then SIGKILL 2 s later."""
+@dataclass(frozen=True)
+class _Limits:
+    """CPU: SIGXCPU at cpu_s (ffmpeg exits), SIGKILL 2 s later. Memory: address space."""
 
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 2))
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    cpu_s: int
+    memory_bytes: int
 
-    return apply
+    def apply_to(self, pid: int) -> None:
+        try:
+            resource.prlimit(pid, resource.RLIMIT_CPU, (self.cpu_s, self.cpu_s + 2))
+            resource.prlimit(pid, resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
+        except ProcessLookupError:
+            pass  # it already exited: nothing left to limit
+
+
+@cache
+def prlimit_exe() -> str | None:
+    return shutil.which("prlimit")
+
+
+def _limited(limits: _Limits) -> list[str]:
+    """The command prefix that starts ffmpeg under its limits.
+
+    Not a preexec_fn: that runs Python in the forked child of a worker whose other threads
+    (the range server, timers, boto3's pools) may hold locks at the fork, which the child
+    then waits on forever; it also stops subprocess from using vfork. util-linux's `prlimit`
+    (present on every Debian/Ubuntu: util-linux is an essential package) sets the limits on
+    itself, then execs ffmpeg, so they hold from ffmpeg's first instruction. Without it,
+    `run` sets them with prlimit(2) right after the start: ffmpeg then runs unlimited for the
+    microseconds it takes to load, before it has opened any input - acceptable, not ideal.
+    """
+    exe = prlimit_exe()
+    if exe is None:
+        return []
+    cpu, memory = limits.cpu_s, limits.memory_bytes
+    return [exe, f"--cpu={cpu}:{cpu + 2}", f"--as={memory}:{memory}", "--"]
 
 
 def _wait(

@@ -99,22 +99,57 @@ def every_reader(source: media.Source, tmp: Path) -> list[str]:
     return raised
 
 
+def fake_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Stand in for the binary: print what the child sees (once its limits are set: without
+    util-linux's prlimit they are set just after the start)."""
+    script = tmp_path / "fake-ffmpeg"
+    script.write_text(
+        '#!/bin/sh\nwhile [ "$(ulimit -t)" = unlimited ]; do :; done\n'
+        'env\necho "cpu=$(ulimit -t) hard=$(ulimit -Ht) as=$(ulimit -v) args=$*"\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setattr(ffmpeg, "ffmpeg_exe", lambda: str(script))
+
+
+@pytest.mark.parametrize("prlimit", ["util-linux prlimit", "none"])
 def test_the_ffmpeg_child_gets_no_secrets_and_runs_under_limits(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    prlimit: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    script = tmp_path / "fake-ffmpeg"  # stands in for the binary: prints what the child sees
-    script.write_text('#!/bin/sh\nenv\necho "cpu=$(ulimit -t) as=$(ulimit -v)"\n')
-    script.chmod(0o755)
-    monkeypatch.setattr(ffmpeg, "ffmpeg_exe", lambda: str(script))
+    fake_ffmpeg(monkeypatch, tmp_path)
+    if prlimit == "none":
+        monkeypatch.setattr(ffmpeg, "prlimit_exe", lambda: None)
+    else:
+        assert ffmpeg.prlimit_exe(), "util-linux's prlimit is not installed"
 
     seen = media.run_ffmpeg(["-version"], timeout=30, what="Printing").stdout.decode()
 
     for name, value in SECRETS.items():
         assert name not in seen and value not in seen
-    assert f"cpu={ffmpeg.cpu_limit_for(30)} " in seen
+    assert f"cpu={ffmpeg.cpu_limit_for(30)} hard={ffmpeg.cpu_limit_for(30) + 2} " in seen
     assert f"as={ffmpeg.memory_limit() // 1024}" in seen
+
+
+def test_ffmpeg_starts_without_python_code_in_the_forked_child(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A preexec_fn runs in the fork of a multi-threaded worker (the range server, timers):
+    a lock another thread held at the fork never opens in the child, which then hangs."""
+    fake_ffmpeg(monkeypatch, tmp_path)
+    started: list[dict[str, object]] = []
+    real_popen = subprocess.Popen
+
+    def spy(*args: object, **kwargs: object) -> object:
+        started.append(kwargs)
+        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(ffmpeg.subprocess, "Popen", spy)
+
+    seen = media.run_ffmpeg(["-version"], timeout=30, what="Printing").stdout.decode()
+
+    assert [kwargs.get("preexec_fn") for kwargs in started] == [None]
+    assert f"cpu={ffmpeg.cpu_limit_for(30)} " in seen
 
 
 def test_a_manifest_served_for_a_render_cannot_reach_another_host(
