@@ -6,6 +6,9 @@
   upload allow-list (no HLS, concat, image sequences... that open other files or URLs) and
   only the protocols that input needs: `file` for a local file, `http,tcp` for the loopback
   range server. A crafted playlist pointing at http://anything or file:/etc/passwd is refused.
+- Cores: what this process may really use (its CPU affinity, bounded by a container's CPU
+  quota), not the host's: ffmpeg's decoder, filter and encoder threads are set to that, and
+  the CPU allowance and memory cap follow it.
 - Limits: CPU seconds scaled to the step's timeout and the cores it may use, and an
   address-space cap (decompression bombs), set by util-linux's `prlimit` before it execs
   ffmpeg (see `_limited`). A child stopped by its CPU limit or the wall-clock timeout raises
@@ -36,6 +39,7 @@ MEMORY_BASE_BYTES = 3 << 30  # a 1080p render peaks near 1.2 GB of address space
 MEMORY_PER_CORE_BYTES = 256 << 20  # encoder and decoder threads each reserve stacks and frames
 HTTP_REQUEST_BYTES = 2 << 20  # ffmpeg asks the range server for at most this much at a time
 HTTP_FIRST_REQUEST_BYTES = 64 << 10  # ...and this much while it reads the header
+CGROUP = Path("/sys/fs/cgroup")  # a container's own cgroup (v2 cpu.max, or v1 cpu/)
 
 
 class MediaError(AnalysisError):
@@ -63,9 +67,38 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def usable_cores() -> int:
+    """CPUs this process may run on: its affinity (taskset, `docker --cpuset-cpus`), at most
+    its container's CPU quota (`docker --cpus`), rounded up. os.cpu_count() is the host's."""
+    cores = len(os.sched_getaffinity(0))
+    quota = _cgroup_cpus()
+    return max(1, min(cores, math.ceil(quota))) if quota else cores
+
+
+def _cgroup_cpus() -> float | None:
+    """The container's CPU quota in CPUs; None when it has none (or no cgroup is visible)."""
+    try:
+        quota, period = (CGROUP / "cpu.max").read_text().split()  # cgroup v2: "200000 100000"
+    except (OSError, ValueError):
+        try:
+            quota = (CGROUP / "cpu" / "cpu.cfs_quota_us").read_text().strip()  # v1
+            period = (CGROUP / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if not (quota.isdigit() and period.isdigit()) or int(period) == 0:
+        return None  # "max" (v2) or -1 (v1): no quota
+    return int(quota) / int(period)
+
+
+def threads() -> list[str]:
+    """ffmpeg's thread count for a decoder or an encoder: by default it starts one per host
+    core it can run on, whatever the container's quota."""
+    return ["-threads", str(min(usable_cores(), CPU_CORES_PER_RUN))]
+
+
 def input_args(source: Source) -> list[str]:
-    """`-i source`, preceded by what that input may use (formats, protocols)."""
-    fence = ["-format_whitelist", ALLOWED_DEMUXERS]
+    """`-i source`, preceded by what that input may use (formats, protocols, threads)."""
+    fence = ["-format_whitelist", ALLOWED_DEMUXERS, *threads()]
     if isinstance(source, RemoteSource):
         fence += ["-protocol_whitelist", "http,tcp"]
         fence += ["-request_size", str(HTTP_REQUEST_BYTES)]
@@ -84,11 +117,11 @@ class Finished:
 
 def cpu_limit_for(timeout: float) -> int:
     """CPU seconds a step may use: what its cores could do in its wall-clock timeout."""
-    return math.ceil(timeout * min(os.cpu_count() or 1, CPU_CORES_PER_RUN))
+    return math.ceil(timeout * min(usable_cores(), CPU_CORES_PER_RUN))
 
 
 def memory_limit() -> int:
-    return MEMORY_BASE_BYTES + MEMORY_PER_CORE_BYTES * (os.cpu_count() or 1)
+    return MEMORY_BASE_BYTES + MEMORY_PER_CORE_BYTES * min(usable_cores(), CPU_CORES_PER_RUN)
 
 
 def run(
@@ -97,7 +130,8 @@ def run(
     """Run ffmpeg fenced in; MediaError when stopped by the timeout or the CPU limit."""
     cpu = cpu_s if cpu_s is not None else cpu_limit_for(timeout)
     limits = _Limits(cpu, memory_limit())
-    cmd = [*_limited(limits), ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
+    filters = ["-filter_threads", threads()[1]]
+    cmd = [*_limited(limits), ffmpeg_exe(), "-hide_banner", "-nostdin", *filters, *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd, env=CHILD_ENV,

@@ -29,7 +29,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from truss.analysis.base import StreamInfo
-from truss.ffmpeg import MediaError, RemoteSource, Source, input_args, run
+from truss.ffmpeg import MediaError, RemoteSource, Source, input_args, run, threads
 
 EXPORT_HINT = "Export it as MP4 (H.264) and upload it again."
 BIN_S = 0.5
@@ -352,5 +352,5 @@ def render_vertical(
     args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
     if probe.has_audio:
         args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
-    args += ["-movflags", "+faststart", str(dest)]
+    args += [*threads(), "-movflags", "+faststart", str(dest)]
     run_ffmpeg(args, timeout=120 + 20 * duration, what="Rendering the clip")

@@ -4,6 +4,7 @@ and memory limits that end in a clear MediaError."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -99,16 +100,18 @@ def every_reader(source: media.Source, tmp: Path) -> list[str]:
     return raised
 
 
-def fake_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def fake_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Stand in for the binary: print what the child sees (once its limits are set: without
-    util-linux's prlimit they are set just after the start)."""
-    script = tmp_path / "fake-ffmpeg"
+    util-linux's prlimit they are set just after the start); returns the file where each
+    run's limits and arguments are written too, a line a run."""
+    script, seen = tmp_path / "fake-ffmpeg", tmp_path / "seen.txt"
     script.write_text(
-        '#!/bin/sh\nwhile [ "$(ulimit -t)" = unlimited ]; do :; done\n'
-        'env\necho "cpu=$(ulimit -t) hard=$(ulimit -Ht) as=$(ulimit -v) args=$*"\n'
+        '#!/bin/sh\nwhile [ "$(ulimit -t)" = unlimited ]; do :; done\nenv\n'
+        f'echo "cpu=$(ulimit -t) hard=$(ulimit -Ht) as=$(ulimit -v) args=$*" | tee -a {seen}\n'
     )
     script.chmod(0o755)
     monkeypatch.setattr(ffmpeg, "ffmpeg_exe", lambda: str(script))
+    return seen
 
 
 @pytest.mark.parametrize("prlimit", ["util-linux prlimit", "none"])
@@ -201,11 +204,53 @@ def test_a_run_over_its_cpu_allowance_is_a_clear_media_error(tmp_path: Path) -> 
     assert "upload it again" in message
 
 
-def test_the_cpu_allowance_scales_with_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ffmpeg.os, "cpu_count", lambda: 2)
-    assert ffmpeg.cpu_limit_for(120 + 20 * 30) == 2 * 720  # a 30 s render's timeout, 2 cores
-    monkeypatch.setattr(ffmpeg.os, "cpu_count", lambda: 64)
-    assert ffmpeg.cpu_limit_for(100) == 100 * ffmpeg.CPU_CORES_PER_RUN
+@pytest.fixture
+def one_cpu() -> Iterator[None]:
+    """This thread (and the children it starts) may run on one CPU only, as under
+    `taskset -c 0` or `docker --cpuset-cpus 0` on a host with more cores."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def test_a_render_on_one_cpu_uses_one_thread_and_one_cpu_of_time(
+    one_cpu: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not the host's cores: a worker pinned to one CPU (a small container on a big host)
+    starts ffmpeg with one decoder, filter and encoder thread, and CPU time for one core."""
+    record = fake_ffmpeg(monkeypatch, tmp_path)
+
+    media.render_vertical(tmp_path / "in.mp4", tmp_path / "out.mp4", 0.0, 30.0, PROBE)
+
+    seen = record.read_text().splitlines()[0]
+    args = seen.split("args=", 1)[1].split()
+    assert f"cpu={120 + 20 * 30} " in seen  # the render's timeout x 1 core
+    assert args[args.index("-filter_threads") + 1] == "1"
+    threads = [args[i + 1] for i, arg in enumerate(args) if arg == "-threads"]
+    assert threads == ["1", "1"]  # decoder (before -i) and encoder (before the output)
+    assert args.index("-threads") < args.index("-i") < len(args) - 1 - args[::-1].index("-threads")
+
+
+def test_a_container_cpu_quota_bounds_the_threads_and_the_cpu_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`docker --cpus 1` leaves the affinity at every host core; the cgroup says 1 CPU."""
+    record = fake_ffmpeg(monkeypatch, tmp_path)
+    cgroup = tmp_path / "cgroup"
+    cgroup.mkdir()
+    (cgroup / "cpu.max").write_text("100000 100000\n")
+    monkeypatch.setattr(ffmpeg, "CGROUP", cgroup)
+
+    with pytest.raises(MediaError):  # the fake makes no picture
+        media.make_thumbnail(tmp_path / "in.mp4", tmp_path / "poster.jpg", 1.0)
+
+    seen = record.read_text().splitlines()[0]
+    assert "cpu=60 " in seen  # the thumbnail's 60 s timeout x 1 core
+    args = seen.split("args=", 1)[1].split()
+    assert args[args.index("-threads") + 1] == "1"
 
 
 def test_inputs_name_only_the_protocols_they_need(tmp_path: Path) -> None:
