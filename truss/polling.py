@@ -1,7 +1,8 @@
 """Poll URLs carry a signature of (creator, kind, id): proof that this creator was shown the
 item. When a polled item is gone, a valid signature means the creator deleted it (in another
 tab, say): stop polling (286) and say so. Without one the item was never theirs: 404, the same
-answer as every other route gives for another creator's ids."""
+answer as every other route gives for another creator's ids. The library's one poll sends a
+"ref" per working row: `<id>.<signature>`."""
 
 from __future__ import annotations
 
@@ -34,3 +35,20 @@ def was_shown(token: str, cid: str, kind: str, item_id: str) -> bool:
     if not token:
         return False
     return _signer().verify_signature(_value(cid, kind, item_id), token.encode())
+
+
+def poll_ref(cid: str, kind: str, item_id: str) -> str:
+    """What a row of a page-wide poll sends: its id and the signature, `<id>.<signature>`."""
+    return f"{item_id}.{poll_token(cid, kind, item_id)}"
+
+
+def read_refs(refs: list[str], cid: str, kind: str) -> tuple[list[str], set[str]]:
+    """The ids the refs name, and those among them whose signature shows that this creator
+    was shown them (the others may be anything: read them, never echo them)."""
+    ids, shown = [], set()
+    for ref in refs:
+        item_id, _, token = ref.partition(".")
+        ids.append(item_id)
+        if was_shown(token, cid, kind, item_id):
+            shown.add(item_id)
+    return ids, shown

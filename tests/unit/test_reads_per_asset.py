@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import make_asset
+from tests.unit.test_assets_support import csrf_headers, make_asset
 from tests.unit.test_clips_support import make_clip, ready_asset
 from truss.analysis.base import Chapter, Moment
 from truss.data import assets, clips, get_table, keys
@@ -42,12 +42,30 @@ def record_reads(app: Flask) -> list[Reads]:
     return seen
 
 
-def reads_of(client: FlaskClient, seen: list[Reads], path: str, headers: Any = None) -> Reads:
-    client.get(path, headers=headers or {})  # warms the profile cache
+def reads_of(
+    client: FlaskClient, seen: list[Reads], path: str, headers: Any = None, form: Any = None
+) -> Reads:
+    """What one GET (or, given a form, one POST) of `path` read, once the caches are warm."""
+
+    def once() -> Any:
+        if form is None:
+            return client.get(path, headers=headers or {})
+        return client.post(path, data=form, headers=headers or {})
+
+    once()  # warms the profile cache
     seen.clear()
-    response = client.get(path, headers=headers or {})
+    response = once()
     assert response.status_code in {200, 286}, (path, response.status_code)
     return seen[-1]
+
+
+def poll_headers(client: FlaskClient) -> dict[str, str]:
+    """What the library's poll sends along: htmx's header and the page's CSRF token."""
+    return {**HX, **csrf_headers(client)}
+
+
+def poll_library(client: FlaskClient, refs: list[str]) -> Any:
+    return client.post("/assets/working", data={"id": refs}, headers=poll_headers(client))
 
 
 class _Recorder:
@@ -121,10 +139,24 @@ def test_the_library_does_not_read_chapters(app: Flask, client: FlaskClient, aut
 
 
 def library_poll(html: str) -> tuple[str, list[str]]:
-    """The library's one poll URL and the ids it sends (what hx-include collects)."""
-    polls = re.findall(r'id="library-poll"[^>]*hx-get="([^"]+)"', html)
+    """The library's one poll URL and the refs (`<id>.<signature>`) it sends (what hx-include
+    collects)."""
+    polls = re.findall(r'id="library-poll"[^>]*hx-post="([^"]+)"', html)
     assert len(polls) == 1, "exactly one poller on the page"
     return polls[0], re.findall(r'class="poll-id" name="id" value="([^"]+)"', html)
+
+
+def ids_of(refs: list[str]) -> list[str]:
+    return sorted(ref.partition(".")[0] for ref in refs)
+
+
+def html_ids(refs: list[str]) -> set[str]:
+    return set(ids_of(refs))
+
+
+def swapped_ids(html: str) -> list[str]:
+    """The rows whose status an answer of the library poll swaps in."""
+    return sorted(re.findall(r'id="asset-status-(\w+)"[^>]*hx-swap-oob="true"', html))
 
 
 def test_the_library_polls_once_for_all_working_rows(
@@ -136,21 +168,19 @@ def test_the_library_polls_once_for_all_working_rows(
     working = [make_asset(app, creator.id, status=assets.ANALYZING) for _ in range(3)]
     html = client.get("/assets").get_data(as_text=True)
     assert html.count('hx-trigger="every 2s"') == 1  # no row polls itself
-    url, ids = library_poll(html)
-    assert sorted(ids) == sorted(asset.id for asset in working) and done.id not in ids
+    url, refs = library_poll(html)
+    assert ids_of(refs) == sorted(asset.id for asset in working) and done.id not in html_ids(refs)
 
-    query = url + "?" + "&".join(f"id={aid}" for aid in ids)
-    calls, read = reads_of(client, seen, query, HX)
-    answer = client.get(query, headers=HX)
+    calls, read = reads_of(client, seen, url, poll_headers(client), {"id": refs})
+    answer = poll_library(client, refs)
     assert answer.status_code == 200
     assert calls == {"batch_get": 1} and read == {"batch_get": 3}
-    swapped = re.findall(r'id="asset-status-(\w+)"[^>]*hx-swap-oob="true"', answer.text)
-    assert sorted(swapped) == sorted(ids)
+    assert swapped_ids(answer.text) == ids_of(refs)
 
     with app.app_context():
         for asset in working:
             assets.fail(get_table(), creator.id, asset.id, "Broken on purpose.")
-    final = client.get(query, headers=HX)
+    final = poll_library(client, refs)
     assert final.status_code == 286  # none working: the page stops polling
     assert "Broken on purpose." in final.text and "poll-id" not in final.text
     assert 'hx-trigger="every 2s"' not in client.get("/assets").text
@@ -169,7 +199,7 @@ def test_load_more_with_working_rows_restarts_the_one_poll(
     assert more
     fragment = client.get(more.group(1).replace("&amp;", "&"), headers=HX).text
     assert re.search(r'id="library-poll"[^>]*hx-swap-oob="true"', fragment)
-    assert f'class="poll-id" name="id" value="{old.id}"' in fragment
+    assert f'class="poll-id" name="id" value="{old.id}.' in fragment
     assert fragment.rstrip().endswith("</div>")  # after the rows: htmx keeps <tr>s intact
 
 
@@ -212,6 +242,14 @@ def test_the_clips_page_filtered_by_video_reads_only_that_videos_clips(
     assert client.get("/clips?video=a%23b").status_code == 400
 
 
+def signed_ref(app: Flask, cid: str, aid: str) -> str:
+    """The ref the library shows `cid` for a working row of theirs."""
+    from truss.polling import ASSET, poll_ref
+
+    with app.app_context():
+        return poll_ref(cid, ASSET, aid)
+
+
 def test_status_polls_for_another_creators_ids_are_404(
     app: Flask, client: FlaskClient, auth: Any
 ) -> None:
@@ -228,8 +266,8 @@ def test_status_polls_for_another_creators_ids_are_404(
     for path in (signed_url, f"/assets/{asset.id}/status", f"/clips/{clip.id}/status"):
         assert client.get(path, headers=HX).status_code == 404, path
         assert client.get(path).status_code == 404, path
-    answer = client.get(f"/assets/working?id={asset.id}", headers=HX)
-    assert answer.status_code == 286 and asset.id not in answer.text
+    answer = poll_library(client, [asset.id, signed_ref(app, owner.id, asset.id)])
+    assert answer.status_code == 286 and asset.id not in answer.text  # no "deleted" either
     with app.app_context():
         assert assets.get(get_table(), owner.id, asset.id).status == assets.ANALYZING
 
@@ -348,7 +386,7 @@ def test_ids_that_cannot_be_ids_are_never_read(app: Flask, client: FlaskClient, 
     clip_asset = ready_asset(app, creator.id, title="Source video")
     make_clip(app, creator.id, clip_asset.id, clips.clip_id_for(clip_asset.id, 1, 0))
     long_id = "A" * 2000
-    answer = client.get(f"/assets/working?id={asset.id}&id={long_id}", headers=HX)
+    answer = poll_library(client, [signed_ref(app, creator.id, asset.id), long_id])
     assert answer.status_code == 200  # the real row is still followed, not a 500
     assert f'id="asset-status-{asset.id}"' in answer.text
     with app.app_context():
@@ -464,3 +502,86 @@ def test_a_poll_link_signed_with_the_previous_key_still_hears_deleted(
     app.config["SECRET_KEY_FALLBACKS"] = [old_key]  # the session survives the change too
     answer = client.get(signed.group(1).replace("&amp;", "&"), headers=HX)
     assert answer.status_code == 286 and "This video was deleted." in answer.text
+
+
+def record_batch_gets(app: Flask) -> list[dict[str, Any]]:
+    """The request of every BatchGetItem the app's client makes (table name → its request)."""
+    requests: list[dict[str, Any]] = []
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        requests.extend(params["RequestItems"].values())
+
+    with app.app_context():
+        from truss.data import _shared_resource
+
+        events = _shared_resource().meta.client.meta.events
+        events.register("before-parameter-build.dynamodb.BatchGetItem", keep)
+    return requests
+
+
+def test_the_library_poll_reads_statuses_strongly_consistent(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    """An eventually consistent read can return the status before the last change (even a
+    terminal one, which would stop the poll early): the poll reads what was written."""
+    requests = record_batch_gets(app)
+    creator = auth.login()
+    asset = make_asset(app, creator.id, status=assets.ANALYZING)
+    assert poll_library(client, [signed_ref(app, creator.id, asset.id)]).status_code == 200
+    assert [request.get("ConsistentRead") for request in requests] == [True]
+
+
+def test_the_library_poll_follows_more_than_100_working_rows(
+    app: Flask, client: FlaskClient, auth: Any, monkeypatch: Any
+) -> None:
+    from truss.assets import routes
+
+    seen = record_reads(app)
+    creator = auth.login()
+    working = [make_asset(app, creator.id, status=assets.QUEUED) for _ in range(130)]
+    refs = [signed_ref(app, creator.id, asset.id) for asset in working]
+    calls, read = reads_of(client, seen, "/assets/working", poll_headers(client), {"id": refs})
+    assert calls == {"batch_get": 2} and read == {"batch_get": 130}  # in batches of 100
+    assert swapped_ids(poll_library(client, refs).text) == ids_of(refs)
+
+    monkeypatch.setattr(routes, "MAX_POLLED", 120)  # a page that sends more than the cap
+    assert swapped_ids(poll_library(client, refs).text) == ids_of(refs[:120])
+
+
+def test_a_row_deleted_in_another_tab_says_so_and_is_no_longer_polled(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    creator = auth.login()
+    kept, gone = (make_asset(app, creator.id, status=assets.ANALYZING) for _ in range(2))
+    _, refs = library_poll(client.get("/assets").text)
+    assert ids_of(refs) == sorted([kept.id, gone.id])
+    with app.app_context():
+        assets.delete(get_table(), creator.id, gone.id)
+
+    answer = poll_library(client, refs)
+    assert answer.status_code == 200  # `kept` is still working
+    note = re.search(
+        rf'id="asset-status-{gone.id}"[^>]*hx-swap-oob="true"(.*?)</div>', answer.text, re.S
+    )
+    assert note and "This video was deleted." in note.group(1) and "poll-id" not in note.group(1)
+    assert swapped_ids(answer.text) == sorted([kept.id, gone.id])
+
+    with app.app_context():
+        assets.delete(get_table(), creator.id, kept.id)
+    last = poll_library(client, refs)
+    assert last.status_code == 286 and last.text.count("This video was deleted.") == 2
+
+
+def test_a_busy_table_leaves_the_rows_as_they_are_and_the_poll_going(
+    app: Flask, client: FlaskClient, auth: Any, monkeypatch: Any
+) -> None:
+    from truss.data.table import Throttled
+
+    def busy(*_: Any) -> Any:
+        raise Throttled("3 keys still unprocessed")
+
+    creator = auth.login()
+    asset = make_asset(app, creator.id, status=assets.ANALYZING)
+    monkeypatch.setattr(assets, "get_many", busy)
+    answer = poll_library(client, [signed_ref(app, creator.id, asset.id)])
+    assert answer.status_code == 200 and answer.text == ""  # not a 500, not 286: ask again

@@ -21,17 +21,17 @@ from truss.assets.helpers import (
 )
 from truss.cost_controls import quotas, reanalysis_limit
 from truss.data import assets, clips
-from truss.data.table import NotFound
+from truss.data.table import NotFound, Throttled
 from truss.errors import render_error
 from truss.extensions import htmx
-from truss.polling import ASSET, poll_token, was_shown
+from truss.polling import ASSET, poll_ref, poll_token, read_refs, was_shown
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
 from truss.services.quotas import QuotaExceeded, checked_reanalysis
 from truss.storage import get_storage
 
 PAGE_SIZE = 25
-MAX_POLLED = 100  # working rows one library poll reads (one BatchGetItem)
+MAX_POLLED = 250  # working rows one library poll reads (ten pages; a BatchGetItem per 100)
 TERMINAL = {assets.READY, assets.FAILED, "abandoned"}
 
 
@@ -47,6 +47,7 @@ def helpers() -> dict[str, Any]:
         "thumbnail_url": lambda asset: thumbnail_url(get_storage(), asset),
         "terminal_statuses": TERMINAL,
         "poll_token": lambda asset: poll_token(asset.creator_id, ASSET, asset.id),
+        "poll_ref": lambda asset: poll_ref(asset.creator_id, ASSET, asset.id),
         "link_title": request.args.get("link") != "0",
     }
 
@@ -98,13 +99,20 @@ def detail(aid: str) -> str:
     )
 
 
-@bp.get("/assets/working")
+@bp.post("/assets/working")
 def working() -> Response | str:
-    """The library's one poll: the status of the rows it lists as working (`id`), read in one
-    BatchGetItem and swapped out of band; 286 once none of them is working."""
+    """The library's one poll (a POST: a GET's URL can't carry hundreds of rows past gunicorn's
+    4 KiB request line): the statuses of the rows it lists as working (`id`, a signed ref), read
+    by BatchGetItem and swapped out of band, a "deleted" note for rows deleted meanwhile; 286
+    once none of them is working."""
     table, _, cid = collaborators()
-    found = assets.get_many(table, cid, request.args.getlist("id")[:MAX_POLLED])
-    html = render_template("assets/_working.html", assets=list(found.values()))
+    ids, shown = read_refs(request.form.getlist("id")[:MAX_POLLED], cid, ASSET)
+    try:
+        found = assets.get_many(table, cid, ids)
+    except Throttled:
+        return ""  # DynamoDB is busy: nothing changes on the page, the next poll asks again
+    deleted = [aid for aid in dict.fromkeys(ids) if aid in shown and aid not in found]
+    html = render_template("assets/_working.html", assets=list(found.values()), deleted=deleted)
     if any(asset.display_status not in TERMINAL for asset in found.values()):
         return html
     return HTMXResponseStopPolling(html)

@@ -297,14 +297,19 @@ class Table:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def get_many(self, item_keys: Sequence[keys.Key], attributes: Sequence[str] = ()) -> list[Item]:
-        """BatchGetItem (100 keys a call; unprocessed keys asked again with backoff, Throttled
-        after BATCH_TRIES calls); missing keys are left out, order is not kept. With
-        attributes, only those (plus the key) are read."""
+    def get_many(
+        self, item_keys: Sequence[keys.Key], attributes: Sequence[str] = (), consistent: bool = True
+    ) -> list[Item]:
+        """BatchGetItem (100 keys a call, strongly consistent unless told; unprocessed keys
+        asked again with backoff, Throttled after BATCH_TRIES calls); missing keys are left
+        out, order is not kept. With attributes, only those (plus the key) are read."""
         found: list[Item] = []
         distinct = list({(key["PK"], key["SK"]): key for key in item_keys}.values())
         for start in range(0, len(distinct), 100):
-            request: dict[str, Any] = {"Keys": distinct[start : start + 100]}
+            request: dict[str, Any] = {
+                "Keys": distinct[start : start + 100],
+                "ConsistentRead": consistent,
+            }
             if attributes:
                 names = {f"#p{i}": name for i, name in enumerate(("PK", "SK", *attributes))}
                 request["ProjectionExpression"] = ", ".join(names)
