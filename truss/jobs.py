@@ -27,7 +27,7 @@ from truss.data.table import Conflict, NotFound
 from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.pipeline import Pipeline
-from truss.services.quotas import Quotas
+from truss.services.quotas import Quotas, release_slot
 from truss.storage import get_storage
 
 log = logging.getLogger(__name__)
@@ -200,6 +200,7 @@ def analysis_crashed(
         assets.fail(get_table(), cid, aid, CRASHED, expected_run=run)
     except (assets.InvalidTransition, Conflict, NotFound) as exc:  # finished, moved on, gone
         log.info("did not mark asset %s failed: %s", aid, exc)
+    release_slot(get_table(), cid, aid)  # its analysis slot is free (unless it still runs)
 
 
 def render_crashed(

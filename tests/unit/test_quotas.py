@@ -103,8 +103,11 @@ def test_uploads_finishing_together_cannot_pass_the_storage_limit(signed_in: Any
 @pytest.mark.parametrize("signed_in", [{"QUOTA_CONCURRENT_ANALYSES": 1}], indirect=True)
 def test_analyses_at_once_limit_fails_the_new_video_with_a_retry(signed_in: Any) -> None:
     app, a_client, b_client, a, b = signed_in
-    busy = make_asset(app, a.id, status=assets.QUEUED)
     hook: RecordingHook = app.extensions["truss.on_uploaded"]
+    busy_id, queued = upload(app, a_client, a.id)
+    assert queued["status"] == "queued"
+    busy = load(app, a.id, busy_id)
+    hook.calls.clear()
 
     aid, confirmed = upload(app, a_client, a.id)
     assert confirmed["status"] == "failed"
@@ -124,6 +127,7 @@ def test_analyses_at_once_limit_fails_the_new_video_with_a_retry(signed_in: Any)
     with app.app_context():
         for step in (assets.ANALYZING, assets.RENDERING, assets.READY):
             busy = assets.transition(get_table(), a.id, busy.id, busy.status, step)
+        quotas.release_slot(get_table(), a.id, busy.id)  # what the worker does when it ends
     a_client.post(f"/assets/{aid}/retry", headers=csrf_headers(a_client))
     assert load(app, a.id, aid).status == assets.QUEUED
 

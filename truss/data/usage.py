@@ -5,6 +5,7 @@ Two kinds of item under the creator's partition, both changed only with atomic `
 | item                           | attribute     | what                                          |
 |--------------------------------|---------------|-----------------------------------------------|
 | `CREATOR#<cid>` / `USAGE`       | `stored_bytes` | source videos + rendered clips held in S3     |
+| `CREATOR#<cid>` / `USAGE`       | `analyses`    | videos holding an analysis slot now           |
 | `CREATOR#<cid>` / `USAGE#<yyyy-mm>` | `analysed_s` | seconds of video analysed in that UTC month |
 
 They are items of their own (not fields on the profile) so that hot counters never touch
@@ -13,7 +14,10 @@ starts from nothing without a reset job.
 
 Every change is a transaction that also marks the item the bytes or seconds belong to (an
 asset's or clip's `stored_bytes`, an asset's `analysed_run`): a retried job or request can
-never count twice, and deleting an item gives back exactly what it was charged.
+never count twice, and deleting an item gives back exactly what it was charged. An asset
+holding one of the creator's analysis slots says so (`slot`): taking one is conditional on
+the asset not holding one yet, giving it back on the asset still holding it, so each slot is
+counted and given back exactly once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ USAGE_TYPE = "usage"
 STORED = "stored_bytes"
 ANALYSED = "analysed_s"
 ANALYSED_RUN = "analysed_run"
+ANALYSES = "analyses"
+SLOT = "slot"
 DELETING = "deleting"  # the delete fence on an asset (truss.data.assets.fence)
 ATTEMPTS = 4
 
@@ -45,6 +51,7 @@ class Usage:
     stored_bytes: int
     analysed_s: float
     month: str
+    analyses: int = 0
 
 
 def read(table: Table, cid: str, month: str) -> Usage:
@@ -55,6 +62,7 @@ def read(table: Table, cid: str, month: str) -> Usage:
         stored_bytes=max(int(storage.get(STORED, 0)), 0),
         analysed_s=max(float(analysed.get(ANALYSED, 0)), 0.0),
         month=month,
+        analyses=max(int(storage.get(ANALYSES, 0)), 0),
     )
 
 
@@ -196,6 +204,57 @@ def charge_analysis(
     raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
 
 
+def take_slot(table: Table, cid: str, asset_key: keys.Key, limit: int) -> bool:
+    """Let the asset hold one of the creator's analysis slots (counted in the same
+    transaction that marks the asset). False when it holds one already (an earlier attempt,
+    or a concurrent confirmation of the same video); OverLimit when `limit` (0: none) slots
+    are held; Gone when the asset is deleted or being deleted."""
+    for _ in range(ATTEMPTS):
+        if _live(table, asset_key).get(SLOT):
+            return False
+        mark = _mark_update(asset_key, SLOT, True, None)
+        try:
+            table.transact([mark, _counter_update(keys.usage(cid), ANALYSES, 1, limit)])
+        except Conflict:
+            continue
+        except AlreadyExists:
+            if _changed(table, asset_key, SLOT, None):
+                continue  # took one meanwhile: look again
+            raise OverLimit(f"{limit} analyses at once") from None
+        return True
+    raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
+
+
+def give_back_slot(table: Table, cid: str, asset_key: keys.Key, busy: tuple[str, ...]) -> bool:
+    """The asset's run ended (its status is none of `busy`, or it is being deleted): give
+    its slot back, once. False when it holds none or is still busy."""
+    names = {"#m": SLOT, "#deleting": DELETING, "#status": "status"}
+    values = {f":b{i}": status for i, status in enumerate(busy)}
+    idle = f"NOT #status IN ({', '.join(values)})"
+    release = {
+        "Update": {
+            "Key": asset_key,
+            "UpdateExpression": "REMOVE #m",
+            "ConditionExpression": f"attribute_exists(#m) AND (attribute_exists(#deleting) "
+            f"OR {idle})",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+    for _ in range(ATTEMPTS):
+        item = table.find(asset_key)
+        if item is None or not item.get(SLOT):
+            return False
+        if not item.get(DELETING) and item.get("status") in busy:
+            return False
+        try:
+            table.transact([release, _counter_update(keys.usage(cid), ANALYSES, -1, 0)])
+        except (AlreadyExists, Conflict):
+            continue  # changed or given back meanwhile: look again
+        return True
+    raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
+
+
 def _changed(
     table: Table, key: keys.Key, name: str, old: Any, only_if: tuple[str, str] | None = None
 ) -> bool:
@@ -214,16 +273,3 @@ def _live(table: Table, key: keys.Key, only_if: tuple[str, str] | None = None) -
     ):
         raise Gone(f"{key['PK']} {key['SK']}")
     return item
-
-
-def assets_in(table: Table, cid: str, statuses: tuple[str, ...], enough: int, skip: str) -> int:
-    """How many of the creator's assets are in these statuses (one small GSI1 Query per
-    status, never more than `enough` items each), not counting the asset `skip`."""
-    pk = keys.creator_pk(cid)
-    found = 0
-    for status in statuses:
-        items, _ = table.page(
-            pk, keys.asset_status_prefix(status), owner=cid, limit=enough + 1, index="GSI1"
-        )
-        found += sum(1 for item in items if keys.asset_id_from_sk(item["SK"]) != skip)
-    return found

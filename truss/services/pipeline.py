@@ -89,6 +89,8 @@ class Pipeline:
         except (Conflict, NotFound):  # the asset left this run (deleted, analysed again)
             log.info("asset %s left run %s: this job stops", aid, asset.run)
             self._clean_up_if_deleted(asset)
+        finally:  # rendering, failed or deleted: its analysis slot is free (not if handed over)
+            quotas.release_slot(self.table, cid, aid)
 
     def _find_moments(self, asset: Asset) -> AnalysisResult | None:
         with tempfile.TemporaryDirectory(prefix="truss-analyze-") as tmp:

@@ -145,21 +145,30 @@ def check_length(duration_s: float, quotas: Quotas) -> None:
         raise QuotaExceeded(length_refusal(duration_s, quotas.max_video_minutes))
 
 
-def check_analysis_slot(table: Table, asset: Asset, quotas: Quotas, after_upload: bool) -> None:
-    """Fewer than the allowed analyses are queued or running (this asset not counted)."""
-    limit = quotas.concurrent_analyses
-    if not limit:
-        return
-    running = usage.assets_in(table, asset.creator_id, ANALYSING, limit, skip=asset.id)
-    if running >= limit:
-        raise QuotaExceeded(concurrent_refusal(running, limit, after_upload))
+def take_slot(table: Table, asset: Asset, quotas: Quotas, after_upload: bool) -> None:
+    """Before queueing: the video takes one of the creator's analysis slots (counted even
+    without a limit, for the account page). QuotaExceeded when they are all held; a slot
+    it holds already is kept. Given back by `release_slot` when the run ends."""
+    cid, limit = asset.creator_id, quotas.concurrent_analyses
+    try:
+        usage.take_slot(table, cid, keys.asset(cid, asset.id), limit)
+    except usage.OverLimit as exc:
+        running = usage.read(table, cid, month_of(_now(None))).analyses
+        raise QuotaExceeded(concurrent_refusal(running, limit, after_upload)) from exc
+    except usage.Gone:
+        pass  # being deleted: the move to queued fails on its own
+
+
+def release_slot(table: Table, cid: str, aid: str) -> None:
+    """The video's run ended (or it is being deleted): its analysis slot is free again.
+    Safe to call from anywhere: nothing happens while it is queued or analysing."""
+    usage.give_back_slot(table, cid, keys.asset(cid, aid), ANALYSING)
 
 
 def check_reanalysis(
     table: Table, asset: Asset, quotas: Quotas, now: datetime | None = None
 ) -> None:
-    """Before analysing a video again: a free slot, and its known length fits this month."""
-    check_analysis_slot(table, asset, quotas, after_upload=False)
+    """Before analysing a video again: its known length fits this month."""
     limit_s = quotas.monthly_minutes * 60
     if asset.duration_s and limit_s:
         now = _now(now)
@@ -221,8 +230,10 @@ def charge_render(
 
 
 def release_asset(table: Table, cid: str, aid: str) -> None:
-    """Before deleting a video: give back its source's bytes."""
+    """Before deleting a video (after fencing it): give back its source's bytes and the
+    analysis slot it holds."""
     usage.release_stored(table, cid, keys.asset(cid, aid))
+    release_slot(table, cid, aid)
 
 
 def release_clip(table: Table, cid: str, clid: str) -> None:
@@ -241,14 +252,24 @@ def gated(
 
     def hook(asset: Asset) -> None:
         try:
-            check_analysis_slot(table, asset, quotas, after_upload=True)
+            take_slot(table, asset, quotas, after_upload=True)
         except QuotaExceeded as exc:
             with contextlib.suppress(Conflict):  # moved on meanwhile (another confirmation)
                 assets.fail(table, asset.creator_id, asset.id, str(exc), expected_from=asset.status)
             return
-        start(asset)
+        _holding_slot(start, table, asset)
 
     return hook
+
+
+def _holding_slot(start: Callable[[Asset], object], table: Table, asset: Asset) -> object:
+    """Start the analysis of a video that took a slot; if it wasn't queued, the slot goes
+    back (kept when a concurrent confirmation queued it)."""
+    try:
+        return start(asset)
+    except BaseException:
+        release_slot(table, asset.creator_id, asset.id)
+        raise
 
 
 def checked_reanalysis(
@@ -259,7 +280,8 @@ def checked_reanalysis(
 
     def checked(asset: Asset) -> object:
         check_reanalysis(table, asset, quotas)
-        return start(asset)
+        take_slot(table, asset, quotas, after_upload=False)
+        return _holding_slot(start, table, asset)
 
     return checked
 
@@ -281,7 +303,7 @@ class Meter:
 def meters(table: Table, cid: str, quotas: Quotas, now: datetime | None = None) -> list[Meter]:
     now = _now(now)
     used = usage.read(table, cid, month_of(now))
-    running = usage.assets_in(table, cid, ANALYSING, quotas.concurrent_analyses or 50, skip="")
+    running = used.analyses
     return [
         _meter("Storage", used.stored_bytes, quotas.storage_bytes, size(used.stored_bytes),
                size(quotas.storage_bytes), "Videos and rendered clips. Deleting a video frees "
