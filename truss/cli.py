@@ -23,23 +23,33 @@ def dev_command() -> None:
 
 
 @click.command("init")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run the backfill even if a finished one is recorded (after an upgrade, once the "
+    "old release's processes are gone).",
+)
 @with_appcontext
-def init_command() -> None:
+def init_command(force: bool) -> None:
     """Create the table and the bucket in whatever AWS the environment points at; bring an
     existing table up to date (add missing indexes, backfill their attributes). Safe to re-run."""
     from truss.data import _shared_resource
-    from truss.data.schema import backfill, setup_table
+    from truss.data.schema import backfill, record_backfill, setup_table
     from truss.storage import get_storage
 
     config = current_app.config
     resource, name = _shared_resource(), config["TRUSS_TABLE"]
     created, added = setup_table(resource, name)
     if created:
+        record_backfill(resource.Table(name))  # nothing written before this release's schema
         click.echo(f"table {name}: created")
     else:
         click.echo(f"table {name}: already there; indexes added: {', '.join(added) or 'none'}")
-        updated = backfill(resource, name)
-        click.echo(f"table {name}: {updated} items given the new index attributes (one Scan)")
+        updated = backfill(resource, name, force=force)
+        if updated is None:
+            click.echo(f"table {name}: backfill already done (truss init --force runs it again)")
+        else:
+            click.echo(f"table {name}: {updated} items given the new index attributes (one Scan)")
     origins = [config["PUBLIC_URL"]] if config["PUBLIC_URL"] else ["*"]
     made = get_storage().ensure_bucket(config["AWS_REGION"], origins)
     click.echo(f"bucket {config['TRUSS_BUCKET']}: {'created' if made else 'already there'}")

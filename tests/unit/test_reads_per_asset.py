@@ -315,11 +315,24 @@ def old_table_with_items(app: Flask, cid: str) -> tuple[str, list[str]]:
     )  # fmt: skip
     table.put_item(Item={**keys.asset_chapters(cid, aid), "type": "chapters"})
     for n, clid in enumerate(clids):
-        table.put_item(
-            Item={**keys.clip(cid, clid), "type": "clip", "asset_id": aid, "start": n,
-                  "end": n + 10, "score": 50, "title": f"Old clip {n}"}
-        )  # fmt: skip
+        old_clip(table, cid, aid, clid, f"Old clip {n}")
+    old_clip(table, OTHER_CID, OTHER_AID, OTHER_CLID, "Another creator's clip")
     return aid, clids
+
+
+OTHER_CID, OTHER_AID, OTHER_CLID = (
+    "01CREATOROTHERAAAAAAAAAAAA",
+    "01AOTHERAAAAAAAAAAAAAAAAAA",
+    "01COTHERAAAAAAAAAAAAAAAAAA",
+)
+
+
+def old_clip(table: Any, cid: str, aid: str, clid: str, title: str) -> None:
+    """A clip item as the previous release wrote it: no GSI2 attributes."""
+    table.put_item(
+        Item={**keys.clip(cid, clid), "type": "clip", "asset_id": aid, "start": 0, "end": 10,
+              "score": 50, "title": title}
+    )  # fmt: skip
 
 
 def gsi2_queries(app: Flask, cid: str, aid: str) -> tuple[list[str], list[str]]:
@@ -342,21 +355,31 @@ def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth:
     assert {i["IndexName"] for i in indexes["GlobalSecondaryIndexes"]} == {"GSI1", "GSI2"}
     assert gsi2_queries(app, cid, aid) == ([], [])  # the index is there, the old items not yet
 
-    assert backfill(resource, name) == 3  # the video and its two clips; not the chapters
-    assert gsi2_queries(app, cid, aid) == ([aid], clids)
-    assert backfill(resource, name) == 0  # idempotent
+    assert backfill(resource, name) == 4  # the video, its two clips, the other creator's clip
+    assert gsi2_queries(app, cid, aid) == ([aid], clids)  # not the chapters, not the other clip
+    assert gsi2_queries(app, OTHER_CID, OTHER_AID) == ([], [OTHER_CLID])  # under its creator
+    assert backfill(resource, name) is None  # recorded as done: no second Scan
+    assert backfill(resource, name, force=True) == 0  # idempotent
 
 
 def test_truss_init_upgrades_an_older_table(app: Flask) -> None:
     cid = "01CREATORBBBBBBBBBBBBBBBBB"
     aid, clids = old_table_with_items(app, cid)
+    name = app.config["TRUSS_TABLE"]
     result = app.test_cli_runner().invoke(args=["init"])
     assert result.exit_code == 0, result.output
     assert "indexes added: GSI2" in result.output
-    assert "3 items given the new index attributes" in result.output
+    assert "4 items given the new index attributes" in result.output
     assert gsi2_queries(app, cid, aid) == ([aid], clids)
+
+    late = "01CAAAAAAAAAAAAAAAAAAAAAA3"  # written by a process of the old release meanwhile
+    old_clip(boto3.resource("dynamodb", region_name="us-east-1").Table(name), cid, aid, late, "x")
     again = app.test_cli_runner().invoke(args=["init"])
-    assert "indexes added: none" in again.output and "0 items" in again.output
+    assert "indexes added: none" in again.output and "backfill already done" in again.output
+    assert gsi2_queries(app, cid, aid) == ([aid], clids)  # the Scan was skipped
+    forced = app.test_cli_runner().invoke(args=["init", "--force"])
+    assert "1 items given the new index attributes" in forced.output
+    assert gsi2_queries(app, cid, aid) == ([aid], sorted([*clids, late]))
 
 
 def refuse_long_keys(app: Flask) -> None:

@@ -72,11 +72,12 @@ PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
 USAGE_MONTH = KeyTemplate("USAGE", ("month",))  # seconds of video analysed in a UTC month
 HEALTH = KeyTemplate("HEALTH")  # PK and SK of the key readiness reads; no item ever has it
+SCHEMA = KeyTemplate("SCHEMA")  # PK and SK of the table's schema marker (backfills done)
 
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH,
+    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -232,6 +233,11 @@ def platform_token(cid: str, platform: str) -> Key:
 def health_probe() -> Key:
     """The key readiness reads (GetItem): no item has it, so the read returns nothing."""
     return {"PK": HEALTH.build(), "SK": HEALTH.build()}
+
+
+def schema_marker() -> Key:
+    """The one item that records which schema version's backfill has finished."""
+    return {"PK": SCHEMA.build(), "SK": SCHEMA.build()}
 
 
 def usage(cid: str) -> Key:

@@ -4,7 +4,9 @@ up to date, and backfill the attributes a newer index needs.
 `ensure_table` creates a missing table with every index, and adds (UpdateTable) any index an
 existing table lacks: DynamoDB fills a new index from the items that already carry its key
 attributes. Items written before GSI2 existed don't carry them; `backfill` sets them (a one-off
-Scan, run by `truss init` and at every start of the local stack; idempotent).
+Scan, run by `truss init` and at every start of the local stack; idempotent) and records the
+schema version in a marker item (`keys.schema_marker()`), so later runs skip the Scan unless
+forced (`truss init --force`, after the old release's processes are gone).
 """
 
 from __future__ import annotations
@@ -125,10 +127,47 @@ def _gsi2_attributes(item: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def backfill(resource: Any, name: str, progress: Callable[[int], None] | None = None) -> int:
+SCHEMA_VERSION = 2  # 2: asset and clip items carry the GSI2 attributes
+SCHEMA_TYPE = "schema"
+
+
+def backfilled_version(table: Any) -> int:
+    """The schema version whose backfill last finished on this table (0: none recorded)."""
+    item = table.get_item(Key=keys.schema_marker(), ConsistentRead=True).get("Item") or {}
+    return int(item.get("version", 0))
+
+
+def backfill(
+    resource: Any, name: str, progress: Callable[[int], None] | None = None, force: bool = False
+) -> int | None:
     """Set the GSI2 attributes on every asset and clip item that lacks them (one Scan; safe
-    to run again: items that have them are skipped, deleted ones are not recreated)."""
+    to run again: items that have them are skipped, deleted ones are not recreated), then
+    record SCHEMA_VERSION in the schema marker item. None (nothing read) when a finished
+    backfill of this version is recorded, unless `force`: processes of an older release
+    still running during an upgrade write items without the attributes."""
     table = resource.Table(name)
+    if not force and backfilled_version(table) >= SCHEMA_VERSION:
+        return None
+    updated = _scan_and_set(table, progress)
+    record_backfill(table, updated)
+    return updated
+
+
+def record_backfill(table: Any, updated: int = 0) -> None:
+    """Write the schema marker: this version's backfill has finished (or, for a table just
+    created, has nothing to do)."""
+    table.put_item(
+        Item={
+            **keys.schema_marker(),
+            "type": SCHEMA_TYPE,
+            "version": SCHEMA_VERSION,
+            "backfilled_at": int(time.time()),
+            "items_updated": updated,
+        }
+    )
+
+
+def _scan_and_set(table: Any, progress: Callable[[int], None] | None) -> int:
     lacking = Attr("GSI2PK").not_exists() & Attr("type").is_in([ASSET_TYPE, CLIP_TYPE])
     kwargs: dict[str, Any] = {
         "FilterExpression": lacking,
