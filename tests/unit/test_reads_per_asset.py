@@ -608,3 +608,15 @@ def test_a_busy_table_leaves_the_rows_as_they_are_and_the_poll_going(
     monkeypatch.setattr(assets, "get_many", busy)
     answer = poll_library(client, [signed_ref(app, creator.id, asset.id)])
     assert answer.status_code == 200 and answer.text == ""  # not a 500, not 286: ask again
+
+
+def test_a_table_without_gsi2_gives_the_operator_a_clear_error(app: Flask, auth: Any) -> None:
+    """New code on a table `truss init` has not upgraded yet: the log says what to do."""
+    from truss.data.table import MissingIndex
+
+    cid = "01CREATORCCCCCCCCCCCCCCCCC"
+    aid, _ = old_table_with_items(app, cid)
+    with app.app_context(), pytest.raises(MissingIndex, match="Run `truss init`"):
+        assets.page(get_table(), cid)
+    with app.app_context(), pytest.raises(MissingIndex, match="index GSI2"):
+        clips.for_asset(get_table(), cid, aid)

@@ -42,6 +42,10 @@ class BadCursor(DataError):
     """A pagination cursor that was tampered with or belongs to someone else."""
 
 
+class MissingIndex(DataError):
+    """A Query on an index the table lacks (or is still building): an operator's job."""
+
+
 class Throttled(DataError):
     """DynamoDB still left keys of a batch unprocessed (throughput exceeded) after every try."""
 
@@ -273,11 +277,28 @@ class Table:
                     "This page link belongs to another list. Go back to the first page."
                 )
             kwargs["ExclusiveStartKey"] = dynamo_value(start)
-        response = self._table.query(**kwargs)
+        response = self._query(kwargs)
         self._record("query", response, read=int(response.get("ScannedCount", 0)))
         last = response.get("LastEvaluatedKey")
         next_cursor = self.cursors.encode(owner, scope, last) if last else None
         return [dict(plain(item)) for item in response.get("Items", [])], next_cursor
+
+    def _query(self, kwargs: dict[str, Any]) -> Any:
+        """Query; on an index the table lacks or still builds, MissingIndex telling the
+        operator what to do (DynamoDB says ValidationException, moto ResourceNotFound)."""
+        try:
+            return self._table.query(**kwargs)
+        except ClientError as exc:
+            index = kwargs.get("IndexName")
+            message = str(exc.response.get("Error", {}).get("Message", ""))
+            codes = {"ValidationException", "ResourceNotFoundException"}
+            if index and _code(exc) in codes and "index" in message.lower():
+                raise MissingIndex(
+                    f"Table {self.name} has no usable index {index} ({message}). Run "
+                    "`truss init` against this table: it adds the index and waits until it "
+                    "is ACTIVE."
+                ) from exc
+            raise
 
     def query_all(self, pk: str, prefix: str, index: str | None = None) -> Iterator[Item]:
         """Every item of one partition under an SK prefix (for deletes and jobs, not pages);
@@ -290,7 +311,7 @@ class Table:
         if index:
             kwargs["IndexName"] = index
         while True:
-            response = self._table.query(**kwargs)
+            response = self._query(kwargs)
             self._record("query", response, read=int(response.get("ScannedCount", 0)))
             yield from (dict(plain(item)) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
