@@ -12,7 +12,7 @@ from flask import Flask
 
 from tests.pipeline_helpers import make_video
 from tests.unit.test_pipeline import FakeAnalyzer, moment
-from truss.analysis.base import ClipLengths
+from truss.analysis.base import AnalysisError, ClipLengths, Usage
 from truss.data import assets, clips, get_table, keys, usage
 from truss.services import quotas, uploads
 from truss.services.clips import delete_clip
@@ -175,3 +175,41 @@ def test_a_delete_during_the_confirmation_leaves_no_bytes_or_minutes_counted(
     quotas.charge_analysis(table, asset, 40.0, "7", quotas.NO_QUOTAS)  # a job still running
     assets.delete(table, A, asset.id)  # the delete finishes
     assert deleting and stored(A) == 0 and analysed_s(A) == 0
+
+
+class FailingAnalyzer(FakeAnalyzer):
+    """Fails like Gemini does: unreachable (nothing spent), or after tokens were spent."""
+
+    def __init__(self, spent: Usage | None) -> None:
+        super().__init__([])
+        self.spent = spent
+
+    def analyze(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        raise AnalysisError("The analysis service didn't answer. Press Retry.", self.spent)
+
+
+def test_a_run_that_fails_before_anything_is_paid_for_gives_its_minutes_back(
+    ctx: None, talk: Path
+) -> None:
+    table, quota = get_table(), Quotas(monthly_minutes=1)
+    asset = confirmed(A, talk)
+    pipeline(FailingAnalyzer(None), quota, []).analyze(A, asset.id)  # unreachable
+    assert assets.get(table, A, asset.id).status == assets.FAILED
+    assert analysed_s(A) == 0  # its 40 s were given back
+
+    failed = assets.get(table, A, asset.id)  # the same failure reported twice: given back once
+    quotas.refund_analysis(table, failed, str(failed.run))
+    assert analysed_s(A) == 0
+
+    retried = assets.transition(
+        table, A, asset.id, assets.FAILED, assets.QUEUED, run=failed.run + 1
+    )
+    pipeline(FakeAnalyzer([moment(1, 6, 90)]), quota, []).analyze(A, retried.id)
+    assert assets.get(table, A, asset.id).status == assets.RENDERING  # Retry fits the month
+    assert abs(analysed_s(A) - 40) < 0.5
+
+    paid = confirmed(B, talk)  # tokens were spent: the minutes stay counted
+    pipeline(FailingAnalyzer(Usage(1000, 20, 40.0)), Quotas(), []).analyze(B, paid.id)
+    assert assets.get(table, B, paid.id).status == assets.FAILED
+    assert abs(analysed_s(B) - 40) < 0.5

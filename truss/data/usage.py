@@ -32,6 +32,9 @@ USAGE_TYPE = "usage"
 STORED = "stored_bytes"
 ANALYSED = "analysed_s"
 ANALYSED_RUN = "analysed_run"
+ANALYSED_MONTH = "analysed_month"  # where the run's seconds went, to give them back
+ANALYSED_CHARGE = "analysed_charge"
+REFUNDED = ":refunded"  # suffix of `analysed_run` once a run's seconds were given back
 ANALYSES = "analyses"
 SLOT = "slot"
 DELETING = "deleting"  # the delete fence on an asset (truss.data.assets.fence)
@@ -82,8 +85,9 @@ def _counter_update(key: keys.Key, name: str, amount: float, limit: float) -> di
 
 
 def _mark_update(
-    key: keys.Key, name: str, new: Any, old: Any, only_if: tuple[str, str] | None = None
-) -> dict[str, Any]:
+    key: keys.Key, name: str, new: Any, old: Any, only_if: tuple[str, str] | None = None,
+    also: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """SET the item's own record of what it was charged, if it still holds `old` (and, with
     `only_if`, that attribute still has that value), and it is not being deleted (the delete
     gives back what it was charged before it fences: a charge after that would stay)."""
@@ -97,10 +101,14 @@ def _mark_update(
     if only_if is not None:
         condition += " AND #w = :w"
         names["#w"], values[":w"] = only_if
+    sets = ["#m = :new"]
+    for i, (attribute, value) in enumerate((also or {}).items()):
+        names[f"#x{i}"], values[f":x{i}"] = attribute, value
+        sets.append(f"#x{i} = :x{i}")
     return {
         "Update": {
             "Key": key,
-            "UpdateExpression": "SET #m = :new",
+            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
@@ -190,7 +198,13 @@ def charge_analysis(
         try:
             table.transact(
                 [
-                    _mark_update(asset_key, ANALYSED_RUN, run, old),
+                    _mark_update(
+                        asset_key,
+                        ANALYSED_RUN,
+                        run,
+                        old,
+                        also={ANALYSED_MONTH: month, ANALYSED_CHARGE: seconds},
+                    ),
                     _counter_update(keys.usage_month(cid, month), ANALYSED, seconds, limit),
                 ]
             )
@@ -201,6 +215,32 @@ def charge_analysis(
                 continue
             raise OverLimit(f"{seconds} more seconds would pass {limit}") from None
         return True
+    raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
+
+
+def refund_analysis(table: Table, cid: str, asset_key: keys.Key, run: str) -> float:
+    """Give back the seconds charged for this run, once (the asset remembers the month and
+    the amount); 0 when the run was not charged, or was given back already."""
+    for _ in range(ATTEMPTS):
+        item = table.find(asset_key)
+        if item is None or item.get(ANALYSED_RUN) != run or ANALYSED_MONTH not in item:
+            return 0.0
+        seconds, month = float(item[ANALYSED_CHARGE]), str(item[ANALYSED_MONTH])
+        mark = {
+            "Update": {
+                "Key": asset_key,
+                "UpdateExpression": "SET #m = :refunded",
+                "ConditionExpression": "#m = :run",
+                "ExpressionAttributeNames": {"#m": ANALYSED_RUN},
+                "ExpressionAttributeValues": {":run": run, ":refunded": run + REFUNDED},
+            }
+        }
+        counter = _counter_update(keys.usage_month(cid, month), ANALYSED, -seconds, 0)
+        try:
+            table.transact([mark, counter])
+        except (AlreadyExists, Conflict):
+            continue  # changed or given back meanwhile: look again
+        return seconds
     raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
 
 

@@ -113,6 +113,8 @@ class Pipeline:
                 if spent is not None:
                     self._count_usage(asset, spent)
                 self._fail(asset, str(exc))
+                if spent is None or not (spent.input_tokens or spent.output_tokens):
+                    quotas.refund_analysis(self.table, asset, str(asset.run))  # none paid for
                 return None
         self._count_usage(asset, result.usage)
         return result

@@ -217,6 +217,13 @@ def charge_analysis(
         return
 
 
+def refund_analysis(table: Table, asset: Asset, run: str) -> None:
+    """The run failed before any analysis was paid for (no model tokens spent: the service
+    was unreachable, the worker couldn't read the video): its minutes are given back, once."""
+    cid = asset.creator_id
+    usage.refund_analysis(table, cid, keys.asset(cid, asset.id), run)
+
+
 def charge_render(
     table: Table, storage: Storage, cid: str, clid: str, render_id: str, files: Iterable[str]
 ) -> None:
