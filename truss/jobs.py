@@ -21,11 +21,12 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.data import assets, clips, get_table
+from truss.data import assets, clips, dynamodb_resource, get_table
 from truss.data.assets import Asset
-from truss.data.table import Conflict, NotFound
+from truss.data.table import Conflict, NotFound, Table
 from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
 from truss.services import reconcile
+from truss.services.leases import Lease
 from truss.services.pipeline import Pipeline
 from truss.services.quotas import Quotas, release_slot
 from truss.storage import get_storage
@@ -101,7 +102,17 @@ def pipeline() -> Pipeline:
         render_size=(width, height),
         quota=Quotas.from_config(config),
         hand_over=hand_over_long_analysis,
+        lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
+        lease_table=_own_table,
     )
+
+
+def _own_table() -> Table:
+    """A table on a boto3 resource of its own, for the lease-renewing thread (boto3
+    resources must not be shared between threads)."""
+    config = current_app.config
+    resource = dynamodb_resource(config["AWS_REGION"])
+    return Table(resource, config["TRUSS_TABLE"], config["SECRET_KEY"])
 
 
 def request_analysis(asset: Asset) -> Asset:
@@ -123,27 +134,32 @@ def request_analysis(asset: Asset) -> Asset:
 
 
 def enqueue_analysis(
-    cid: str, aid: str, run: int, duration_s: float | None = None, job_id: str | None = None
-) -> object:
+    cid: str, aid: str, run: int, duration_s: float | None = None, job_id: str | None = None,
+    handed_from: str = "",
+) -> object:  # fmt: skip
     """Queue the run's analysis once; its timeout grows with the video's length (a video
-    not probed yet gets the timeout of ASSUMED_DURATION_S and hands over if longer)."""
+    not probed yet gets the timeout of ASSUMED_DURATION_S and hands over if longer: the
+    new job takes the run's lease over from `handed_from`)."""
+    extra = {"handed_from": handed_from} if handed_from else {}
     return enqueue_once(
-        get_queue("analysis"), analyze_asset, cid, aid, run,
+        get_queue("analysis"), analyze_asset, cid, aid, run, **extra,
         job_id=job_id or analysis_job_ids(aid, run)[0],
         job_timeout=job_timeout_s(current_app.config, duration_s),
         retry=RETRY, on_failure=Callback(analysis_crashed),
     )  # fmt: skip
 
 
-def hand_over_long_analysis(cid: str, aid: str, run: int, duration_s: float) -> bool:
+def hand_over_long_analysis(cid: str, aid: str, run: int, duration_s: float, holder: str) -> bool:
     """A video longer than its job's timeout allows: queue the run's `-long` job with a
-    timeout that fits, and let the current job stop (True)."""
+    timeout that fits (it takes the lease over from `holder`), and let the current job
+    stop (True)."""
     job = get_current_job()
     needed = job_timeout_s(current_app.config, duration_s)
     if job is None or job.id.endswith(LONG) or (job.timeout or 0) >= needed:
         return False
     log.info("asset %s is %.0f s long: handing over to a %d s job", aid, duration_s, needed)
-    enqueue_analysis(cid, aid, run, duration_s, job_id=analysis_job_ids(aid, run)[1])
+    long_id = analysis_job_ids(aid, run)[1]
+    enqueue_analysis(cid, aid, run, duration_s, job_id=long_id, handed_from=holder)
     return True
 
 
@@ -174,8 +190,8 @@ def reconcile_working_assets() -> list[str]:
     return reconcile.reconcile(get_redis(), get_table(), reconcile_work())
 
 
-def analyze_asset(cid: str, aid: str, run: int | None = None) -> None:
-    pipeline().analyze(cid, aid, run)
+def analyze_asset(cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:
+    pipeline().analyze(cid, aid, run, handed_from)
 
 
 def render_clip(cid: str, clid: str, render_id: str) -> None:

@@ -19,8 +19,11 @@ from truss import jobs, queue
 from truss.analysis.base import AnalysisError, Usage
 from truss.cli import TrussWorker
 from truss.data import assets, clips, get_table
+from truss.data.table import Conflict
 from truss.services import clips as clip_service
 from truss.services import uploads
+from truss.services.leases import Lease
+from truss.services.pipeline import Pipeline
 from truss.storage import get_storage
 
 
@@ -80,6 +83,81 @@ def test_a_failing_duplicate_of_an_old_run_does_not_fail_the_new_run(
     pipeline._fail(stale, "The old run's job broke.")  # what a crashing stale job reports
     assert assets.get(table, first.creator_id, first.id).status == assets.QUEUED
     assert assets.get(table, first.creator_id, first.id).run == second.run
+
+
+def clocked(analyzer: FakeAnalyzer, now: list[float]) -> Pipeline:
+    """A pipeline whose lease clock is `now[0]`."""
+    pipeline = fake_pipeline(analyzer, [])
+    pipeline.clock = lambda: now[0]
+    return pipeline
+
+
+def test_a_duplicate_job_of_the_run_does_nothing_while_the_first_works(
+    ctx: None, video: Path
+) -> None:
+    """An enqueue pushed twice (or an RQ retry while the first work horse still runs): the
+    second job of the same run must not pay the analyzer a second time."""
+    asset = queued(video)
+    now = [1_000_000.0]
+    duplicate = FakeAnalyzer([moment(1, 6, 90)])
+
+    class StartsTheDuplicateMidway(FakeAnalyzer):
+        def analyze(self, *args: object, **kwargs: object) -> object:
+            clocked(duplicate, now).analyze(asset.creator_id, asset.id, asset.run)
+            return super().analyze(*args, **kwargs)  # type: ignore[arg-type]
+
+    first = StartsTheDuplicateMidway([moment(1, 6, 90)])
+    clocked(first, now).analyze(asset.creator_id, asset.id, asset.run)
+    assert (first.calls, duplicate.calls) == (1, 0)
+    done = assets.get(get_table(), asset.creator_id, asset.id)
+    assert done.status == assets.RENDERING and done.clips_total == 1
+
+
+def test_a_retry_takes_over_only_once_the_crashed_attempts_lease_lapsed(
+    ctx: None, video: Path
+) -> None:
+    asset = queued(video)
+    cid, aid = asset.creator_id, asset.id
+    now = [1_000_000.0]
+    crashed = clocked(FakeAnalyzer([]), now)._claim(cid, aid, asset.run)  # then killed
+    assert crashed is not None and crashed.claimed_by
+    retry = FakeAnalyzer([moment(1, 6, 90)])
+    clocked(retry, now).analyze(cid, aid, asset.run)  # its lease still runs: a duplicate?
+    assert retry.calls == 0
+    now[0] += Lease().seconds + 1  # nobody renewed it: the holder is dead
+    clocked(retry, now).analyze(cid, aid, asset.run)
+    assert retry.calls == 1
+    assert assets.get(get_table(), cid, aid).status == assets.RENDERING
+    with pytest.raises(Conflict):  # the dead attempt, were it to wake up, can't write
+        assets.set_progress(
+            get_table(), cid, aid, assets.ANALYZING, "late", 50, crashed.run, crashed.claimed_by
+        )
+
+
+def test_a_running_attempt_keeps_its_lease_and_loses_it_when_taken_over(
+    ctx: None, video: Path
+) -> None:
+    asset = queued(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    now = [1_000_000.0]
+    holder = clocked(FakeAnalyzer([]), now)._claim(cid, aid, asset.run)
+    assert holder is not None
+    now[0] += 50
+    assert assets.renew_lease(table, cid, aid, holder.run, holder.claimed_by, now[0] + 60)
+    now[0] += 50  # past the first lease, not the renewed one
+    other = FakeAnalyzer([moment(1, 6, 90)])
+    clocked(other, now).analyze(cid, aid, asset.run)
+    assert other.calls == 0
+    assert not assets.renew_lease(table, cid, aid, holder.run, "someone-else", now[0] + 60)
+
+
+def test_the_lease_lapses_before_rq_retries_a_killed_workers_job() -> None:
+    """RQ notices a killed worker's job its heartbeat + 60 s after the last heartbeat, so
+    a lease renewed every heartbeat must lapse within 60 s; renewals come at least twice
+    per lease."""
+    for heartbeat in (1, 5, 30, 120, 600):
+        lease = Lease.for_heartbeat(heartbeat)
+        assert lease.seconds <= 60 and lease.seconds >= 2 * lease.renew_every_s
 
 
 def test_the_crash_callback_of_an_old_run_leaves_the_new_run_alone(ctx: None, video: Path) -> None:

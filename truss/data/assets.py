@@ -54,6 +54,7 @@ STATUSES: tuple[str, ...] = tuple(TRANSITIONS)
 WORKING = frozenset({UPLOADING, UPLOADED, QUEUED, ANALYZING, RENDERING})
 TITLE_MAX = 200
 ASSET_TYPE = "asset"
+LEASE_FIELDS = ("claimed_by", "lease_until")  # dropped when an attempt ends its run
 
 
 class InvalidTransition(ValueError):
@@ -95,6 +96,8 @@ class Asset:
     run: int = 0
     deleting: bool = False
     gemini_file: str = ""
+    claimed_by: str = ""  # the analysis attempt holding the run's lease
+    lease_until: float = 0.0  # epoch seconds; renewed while the attempt runs
 
     @classmethod
     def from_item(cls, item: Item) -> Asset:
@@ -132,6 +135,8 @@ class Asset:
             run=int(item.get("run", 0)),
             deleting=bool(item.get("deleting", False)),
             gemini_file=item.get("gemini_file", ""),
+            claimed_by=item.get("claimed_by", ""),
+            lease_until=float(item.get("lease_until", 0)),
         )
 
     @property
@@ -254,6 +259,7 @@ def transition(
     *,
     version: int | None = None,
     expected_run: int | None = None,
+    holder: str | None = None,
     remove: Iterable[str] = (),
     **changes: Any,
 ) -> Asset:
@@ -261,12 +267,12 @@ def transition(
 
     Conflict when the asset is missing, is no longer in `expected_from`, or (given `version`)
     was changed by someone else since it was read, (given `expected_run`) belongs to another
-    analysis run, or is being deleted. InvalidTransition for a move the table in this
-    module's docstring doesn't allow.
+    analysis run, (given `holder`) is held by another analysis attempt, or is being deleted.
+    InvalidTransition for a move the table in this module's docstring doesn't allow.
     """
     if to not in TRANSITIONS.get(expected_from, frozenset()):
         raise InvalidTransition(f"{expected_from} → {to} is not allowed")
-    condition = _in_run(expected_run) & Attr("status").eq(expected_from)
+    condition = _in_run(expected_run, holder) & Attr("status").eq(expected_from)
     if version is not None:
         condition = condition & Attr("version").eq(version)
     now = utc_now_iso()
@@ -293,12 +299,14 @@ def fail(
     reason: str,
     expected_from: str | None = None,
     expected_run: int | None = None,
+    holder: str | None = None,
 ) -> Asset:
     """Mark an asset `failed` with a reason a person can act on.
 
     Without `expected_from`, the current status is read and the change is made only if
     neither status nor version moved meanwhile (Conflict otherwise). With `expected_run`,
-    only while the asset is still in that analysis run.
+    only while the asset is still in that analysis run (and, with `holder`, that attempt
+    holds its lease).
     """
     version = None
     if expected_from is None:
@@ -314,6 +322,8 @@ def fail(
         FAILED,
         version=version,
         expected_run=expected_run,
+        holder=holder,
+        remove=LEASE_FIELDS if holder else (),
         error=reason,
         failed_from=expected_from,
     )
@@ -327,22 +337,65 @@ def set_progress(
     stage: str,
     percent: int,
     expected_run: int | None = None,
+    holder: str | None = None,
     **extra: Any,
 ) -> Asset:
     """Stage and percentage (and facts like duration) while the asset is still in `status`
-    (and, given `expected_run`, in that run); Conflict otherwise or while it is deleted."""
+    (and, given `expected_run` and `holder`, in that run and held by that attempt);
+    Conflict otherwise or while it is deleted."""
     item = table.update(
         keys.asset(cid, aid),
         {"stage": stage, "progress": percent, "updated_at": utc_now_iso(), **extra},
-        condition=_in_run(expected_run) & Attr("status").eq(status),
+        condition=_in_run(expected_run, holder) & Attr("status").eq(status),
     )
     return Asset.from_item(item)
 
 
-def _in_run(run: int | None) -> ConditionBase:
-    """An asset (not one being deleted), and given `run`, in that analysis run."""
+def _in_run(run: int | None, holder: str | None = None) -> ConditionBase:
+    """An asset (not one being deleted), and given `run`, in that analysis run (given
+    `holder`, with that attempt holding the run's lease)."""
     condition = Attr("type").eq(ASSET_TYPE) & Attr("deleting").not_exists()
-    return condition & Attr("run").eq(run) if run is not None else condition
+    if run is not None:
+        condition = condition & Attr("run").eq(run)
+    return condition & Attr("claimed_by").eq(holder) if holder else condition
+
+
+def take_over(
+    table: Table, cid: str, aid: str, run: int, attempt: str, lease_until: float, now: float,
+    handed_from: str = "",
+) -> Asset:  # fmt: skip
+    """Make `attempt` the holder of an analysing run whose lease is free: nobody holds it,
+    its holder's lease lapsed (the worker died), or its holder handed the run to this
+    attempt's job. Conflict while another attempt holds it (a duplicate job of the run)."""
+    free = (
+        Attr("claimed_by").not_exists()
+        | Attr("lease_until").lt(int(now))
+        | Attr("claimed_by").eq(attempt)
+    )
+    if handed_from:
+        free = free | Attr("claimed_by").eq(handed_from)
+    item = table.update(
+        keys.asset(cid, aid),
+        {"claimed_by": attempt, "lease_until": int(lease_until), "updated_at": utc_now_iso()},
+        condition=_in_run(run) & Attr("status").eq(ANALYZING) & free,
+    )
+    return Asset.from_item(item)
+
+
+def renew_lease(
+    table: Table, cid: str, aid: str, run: int, attempt: str, lease_until: float
+) -> bool:
+    """Push the lease of a running attempt back; False once it lost the run (taken over,
+    moved on, deleted)."""
+    try:
+        table.update(
+            keys.asset(cid, aid),
+            {"lease_until": int(lease_until)},
+            condition=_in_run(run, attempt) & Attr("status").eq(ANALYZING),
+        )
+    except Conflict:
+        return False
+    return True
 
 
 def next_run(asset: Asset, now: float | None = None) -> int:
@@ -351,44 +404,50 @@ def next_run(asset: Asset, now: float | None = None) -> int:
     return max(now_ms, asset.run + 1)
 
 
-def run_guard(cid: str, aid: str, run: int) -> dict[str, Any]:
-    """A transaction ConditionCheck: the asset is still analysing in `run`, not deleted."""
-    return {
-        "ConditionCheck": {
-            "Key": keys.asset(cid, aid),
-            "ConditionExpression": "#status = :analyzing AND #run = :run "
-            "AND attribute_not_exists(#deleting)",
-            "ExpressionAttributeNames": {
-                "#status": "status",
-                "#run": "run",
-                "#deleting": "deleting",
-            },
-            "ExpressionAttributeValues": {":analyzing": ANALYZING, ":run": run},
-        }
+def run_guard(cid: str, aid: str, run: int, holder: str | None = None) -> dict[str, Any]:
+    """A transaction ConditionCheck: the asset is still analysing in `run`, not deleted
+    (and, given `holder`, that attempt holds the run's lease)."""
+    check: dict[str, Any] = {
+        "Key": keys.asset(cid, aid),
+        "ConditionExpression": "#status = :analyzing AND #run = :run "
+        "AND attribute_not_exists(#deleting)",
+        "ExpressionAttributeNames": {"#status": "status", "#run": "run", "#deleting": "deleting"},
+        "ExpressionAttributeValues": {":analyzing": ANALYZING, ":run": run},
     }
+    if holder:
+        check["ConditionExpression"] += " AND #claimed_by = :holder"
+        check["ExpressionAttributeNames"]["#claimed_by"] = "claimed_by"
+        check["ExpressionAttributeValues"][":holder"] = holder
+    return {"ConditionCheck": check}
 
 
-def put_in_run(table: Table, cid: str, aid: str, run: int, item: Item, new: bool = False) -> None:
-    """Write an item under the asset only while the asset is analysing in `run`: a stale or
-    fenced job can't add anything a delete would miss. Conflict when the asset left the run;
-    AlreadyExists (with `new`) when the item is already there."""
+def put_in_run(
+    table: Table, cid: str, aid: str, run: int, item: Item, new: bool = False,
+    holder: str | None = None,
+) -> None:  # fmt: skip
+    """Write an item under the asset only while the asset is analysing in `run` (and, given
+    `holder`, that attempt holds its lease): a stale, duplicate or fenced job can't add
+    anything. Conflict when the asset left the run; AlreadyExists (with `new`) when the
+    item is already there."""
     put: dict[str, Any] = {"Item": item}
     if new:
         put.update(
             ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": "PK"}
         )
     try:
-        table.transact([{"Put": put}, run_guard(cid, aid, run)])
+        table.transact([{"Put": put}, run_guard(cid, aid, run, holder)])
     except (AlreadyExists, Conflict) as exc:
-        if new and in_run(table, cid, aid, run):
+        if new and in_run(table, cid, aid, run, holder):
             raise AlreadyExists(f"{item['SK']} exists") from exc
         raise Conflict(f"asset {aid} left run {run}") from exc
 
 
-def in_run(table: Table, cid: str, aid: str, run: int) -> bool:
-    """Whether the asset still exists, isn't being deleted and is in this run."""
+def in_run(table: Table, cid: str, aid: str, run: int, holder: str | None = None) -> bool:
+    """Whether the asset still exists, isn't being deleted and is in this run (held by
+    `holder`, if given)."""
     item = table.find(keys.asset(cid, aid))
-    return bool(item and not item.get("deleting") and int(item.get("run", 0)) == run)
+    held = not holder or (item is not None and item.get("claimed_by") == holder)
+    return bool(item and not item.get("deleting") and int(item.get("run", 0)) == run and held)
 
 
 def fence(table: Table, cid: str, aid: str) -> Asset:

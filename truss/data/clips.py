@@ -115,12 +115,14 @@ def _listing_fields(
 
 
 def create_from_moment(
-    table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int, run: int | None = None
-) -> bool:
+    table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int,
+    run: int | None = None, holder: str | None = None,
+) -> bool:  # fmt: skip
     """Write a pending clip for a moment; False when it already exists (a re-run job).
 
     With `run`, the clip's first render id is `r<run>` and the write happens only while the
-    asset is analysing in that run (Conflict otherwise: the job is stale or fenced)."""
+    asset is analysing in that run, held by `holder` if given (Conflict otherwise: the job
+    is stale, a duplicate or fenced)."""
     item: Item = {
         **keys.clip(cid, clid),
         **_listing_fields(cid, aid, clid, moment.score, moment.title, moment.hook, moment.hashtags),
@@ -144,7 +146,7 @@ def create_from_moment(
             table.put_new(item)
         else:
             item["render_id"] = first_render_id(run)
-            assets.put_in_run(table, cid, aid, run, item, new=True)
+            assets.put_in_run(table, cid, aid, run, item, new=True, holder=holder)
     except AlreadyExists:
         return False
     return True

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
 from truss.range_source import serve_object
-from truss.services import quotas
+from truss.services import leases, quotas
 from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
 from truss.services.quotas import QuotaExceeded, Quotas
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
-HandOver = Callable[[str, str, int, float], bool]
+HandOver = Callable[[str, str, int, float, str], bool]  # cid, aid, run, duration, holder
 NO_MOMENTS = "No clip-worthy moment found in this video."
 
 
@@ -57,7 +58,7 @@ def attempt_name(render_id: str) -> str:
     return f"{render_id}-{secrets.token_hex(4)}"
 
 
-def _keep_going(cid: str, aid: str, run: int, duration_s: float) -> bool:
+def _keep_going(cid: str, aid: str, run: int, duration_s: float, holder: str) -> bool:
     """Default hand-over: the current job's timeout fits every video."""
     return False
 
@@ -73,24 +74,36 @@ class Pipeline:
     render_size: tuple[int, int] = (720, 1280)
     hand_over: HandOver = _keep_going  # True: a job whose timeout fits the video took over
     quota: Quotas = field(default_factory=Quotas)
+    lease: leases.Lease = field(default_factory=leases.Lease)
+    clock: Callable[[], float] = time.time
+    lease_table: Callable[[], Table] | None = None  # the renewing thread's own (None: table)
 
     # -- analysis ---------------------------------------------------------------------------
 
-    def analyze(self, cid: str, aid: str, run: int | None = None) -> None:
-        """Run one analysis of run `run`; a stale job (another run, a deleted video) does
-        nothing, and a video that can't be used marks the asset failed with why."""
-        asset = self._claim(cid, aid, run)
+    def analyze(self, cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:
+        """Run one analysis of run `run`; a stale job (another run, a deleted video) or a
+        duplicate (another attempt holds the run's lease) does nothing, and a video that
+        can't be used marks the asset failed with why."""
+        asset = self._claim(cid, aid, run, handed_from=handed_from)
         if asset is None:
             return
         try:
-            result = self._find_moments(asset)
-            if result is not None:
-                self._save_result(asset, result)
+            with leases.kept(self._renewer(asset), self.lease.renew_every_s):
+                result = self._find_moments(asset)
+                if result is not None:
+                    self._save_result(asset, result)
         except (Conflict, NotFound):  # the asset left this run (deleted, analysed again)
             log.info("asset %s left run %s: this job stops", aid, asset.run)
             self._clean_up_if_deleted(asset)
         finally:  # rendering, failed or deleted: its analysis slot is free (not if handed over)
             quotas.release_slot(self.table, cid, aid)
+
+    def _renewer(self, asset: Asset) -> Callable[[], bool]:
+        table = self.lease_table() if self.lease_table else self.table
+        cid, aid, run, attempt = asset.creator_id, asset.id, asset.run, asset.claimed_by
+        return lambda: assets.renew_lease(
+            table, cid, aid, run, attempt, self.clock() + self.lease.seconds
+        )
 
     def _find_moments(self, asset: Asset) -> AnalysisResult | None:
         with tempfile.TemporaryDirectory(prefix="truss-analyze-") as tmp:
@@ -102,7 +115,9 @@ class Pipeline:
                     self.table, asset, probe.duration, str(asset.run), self.quota
                 )
                 self._save_probe_and_thumbnail(asset, source, probe, Path(tmp))
-                if self.hand_over(asset.creator_id, asset.id, asset.run, probe.duration):
+                if self.hand_over(
+                    asset.creator_id, asset.id, asset.run, probe.duration, asset.claimed_by
+                ):
                     return None  # a job with a timeout that fits this long video goes on
                 self._progress(asset, assets.ANALYZING, "Finding moments", 20)
                 result = self.analyzer_for(asset, source, probe).analyze(
@@ -119,8 +134,13 @@ class Pipeline:
         self._count_usage(asset, result.usage)
         return result
 
-    def _claim(self, cid: str, aid: str, run: int | None) -> Asset | None:
-        """queued → analyzing in this run; a re-run of a crashed job of the run continues."""
+    def _claim(
+        self, cid: str, aid: str, run: int | None, attempt: str = "", handed_from: str = ""
+    ) -> Asset | None:
+        """queued → analyzing in this run, held by this attempt; a re-run of a crashed job
+        of the run continues once the crashed attempt's lease lapsed."""
+        attempt = attempt or leases.new_attempt()
+        lease_until = int(self.clock() + self.lease.seconds)  # epoch seconds
         try:
             asset = assets.get(self.table, cid, aid)
         except NotFound:
@@ -134,13 +154,21 @@ class Pipeline:
             log.info("asset %s is %s: nothing to analyse", aid, asset.status)
             return None
         if asset.status == assets.ANALYZING and asset.run:
-            return asset  # a retry of this run's job after a crash continues it
+            try:  # a retry of this run's job after a crash continues it
+                return assets.take_over(
+                    self.table, cid, aid, asset.run, attempt, lease_until, self.clock(),
+                    handed_from,
+                )  # fmt: skip
+            except Conflict:
+                log.info("asset %s run %s is held by a live attempt: duplicate job", aid, run)
+                return None
         # queued (or queued before runs were tracked: it gets a run now)
         try:
             return assets.transition(
                 self.table, cid, aid, asset.status, assets.ANALYZING,
                 version=asset.version, expected_run=asset.run or None,
                 run=asset.run or assets.next_run(asset), stage="Checking the video", progress=5,
+                claimed_by=attempt, lease_until=lease_until,
             )  # fmt: skip
         except (Conflict, assets.InvalidTransition):
             return None
@@ -150,7 +178,7 @@ class Pipeline:
         try:
             assets.fail(
                 self.table, asset.creator_id, asset.id, reason,
-                expected_from=assets.ANALYZING, expected_run=asset.run,
+                expected_from=assets.ANALYZING, expected_run=asset.run, holder=asset.claimed_by,
             )  # fmt: skip
         except Conflict:
             log.info("asset %s left run %s: its failure is not recorded", asset.id, asset.run)
@@ -196,14 +224,16 @@ class Pipeline:
     def _save_result(self, asset: Asset, result: AnalysisResult) -> None:
         """Chapters and clips are written only while the asset is still in this run; the
         analyzer's clips of earlier runs go once this run has moved the asset on."""
-        cid, aid, run = asset.creator_id, asset.id, asset.run
+        cid, aid, run, holder = asset.creator_id, asset.id, asset.run, asset.claimed_by
         save_chapters(
             self.table, self.storage, cid, aid, result.chapters,
-            put=lambda item: assets.put_in_run(self.table, cid, aid, run, item),
+            put=lambda item: assets.put_in_run(self.table, cid, aid, run, item, holder=holder),
         )  # fmt: skip
         ids = [clips.clip_id_for(aid, run, rank) for rank in range(len(result.moments))]
         for rank, (clid, moment) in enumerate(zip(ids, result.moments, strict=True)):
-            clips.create_from_moment(self.table, cid, aid, clid, moment, rank, run=run)
+            clips.create_from_moment(
+                self.table, cid, aid, clid, moment, rank, run=run, holder=holder
+            )
         summary: dict[str, Any] = {
             "analyzer": result.analyzer,
             "summary": result.summary[:2000],
@@ -214,7 +244,8 @@ class Pipeline:
         stage = f"Rendering {len(ids)} clips" if ids else NO_MOMENTS
         moved = assets.transition(
             self.table, cid, aid, assets.ANALYZING, assets.RENDERING,
-            expected_run=run, stage=stage, progress=40, **summary,
+            expected_run=run, holder=holder, remove=assets.LEASE_FIELDS,
+            stage=stage, progress=40, **summary,
         )  # fmt: skip
         self._drop_clips_of_earlier_runs(cid, aid, keep=set(ids))
         if not ids:
@@ -235,8 +266,9 @@ class Pipeline:
 
     def _progress(self, asset: Asset, status: str, stage: str, percent: int, **extra: Any) -> None:
         run = asset.run if status == assets.ANALYZING else None
+        holder = asset.claimed_by if status == assets.ANALYZING else None
         assets.set_progress(
-            self.table, asset.creator_id, asset.id, status, stage, percent, run, **extra
+            self.table, asset.creator_id, asset.id, status, stage, percent, run, holder, **extra
         )
 
     # -- rendering --------------------------------------------------------------------------
