@@ -1,22 +1,33 @@
 """Chromium on the real local stack: the library follows two working videos with one poll for
-the whole page (no request per row), swaps their statuses in place, and stops polling."""
+the whole page (no request per row), swaps their statuses in place, and stops polling.
+
+The stack's analysis worker is held (SIGSTOP) while the videos are uploaded and the library
+opens, so both rows are still working whatever the machine's speed; it is let go once the
+page's first poll has gone out."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import subprocess
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request, Response, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 ANALYSIS_WAIT_MS = 240_000
-POLL = re.compile(r"/assets/working\?")
+POLL = re.compile(r"/assets/working$")
 ROW_POLL = re.compile(r"/assets/\w+/status")
 
 
@@ -37,39 +48,76 @@ def short_video(dest: Path) -> Path:
     return dest
 
 
+@contextmanager
+def worker_held(stack: LocalStack) -> Iterator[None]:
+    """Stop the stack's analysis worker (it takes no job) until the block ends."""
+    state = json.loads((stack.data_dir / "stack.json").read_text())
+    pid = int(state["children"]["worker"])
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def wait_for(page: Page, condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    """Let the page run (and its request events fire) until `condition` holds."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(100)
+
+
+def polled_ids(body: str | None) -> list[str]:
+    """The video ids a library poll sent (its form: `id=<id>.<signature>` per row)."""
+    refs = parse_qs(body or "").get("id", [])
+    return sorted(ref.partition(".")[0] for ref in refs)
+
+
 def test_one_poll_follows_every_working_row_until_done(
     local_stack: LocalStack, page: Page, tmp_path: Path
 ) -> None:
     sign_in(page, local_stack, f"library-{uuid.uuid4().hex[:8]}@example.com")
     first = short_video(tmp_path / "first-take.mp4")
     second = short_video(tmp_path / "second-take.mp4")
-    upload_through_page(page, local_stack, first)
-    upload_through_page(page, local_stack, second)
 
-    polls: list[str] = []
+    polls: list[str | None] = []
     row_polls: list[str] = []
 
     def seen(request: Request) -> None:
         if POLL.search(request.url):
-            polls.append(request.url)
+            polls.append(request.post_data)
         elif ROW_POLL.search(request.url):
             row_polls.append(request.url)
 
-    page.on("request", seen)
+    answers: list[int] = []
+
+    def answered(response: Response) -> None:
+        if POLL.search(response.url):
+            answers.append(response.status)
+
+    page.on("response", answered)
     loads = {"count": 0}
-    page.goto(local_stack.url + "/assets")
-    page.on("load", lambda _: loads.__setitem__("count", loads["count"] + 1))
     rows = page.locator("tr.asset-row")
-    expect(rows).to_have_count(2)
-    working = page.locator("#library .poll-id").evaluate_all("inputs => inputs.map(i => i.value)")
-    assert working, "a video was still working when the library opened"
+    with worker_held(local_stack):  # both videos stay queued until the library has polled
+        upload_through_page(page, local_stack, first)
+        upload_through_page(page, local_stack, second)
+        page.on("request", seen)
+        page.goto(local_stack.url + "/assets")
+        page.on("load", lambda _: loads.__setitem__("count", loads["count"] + 1))
+        expect(rows).to_have_count(2)
+        working = page.locator("#library .poll-id").evaluate_all(
+            "inputs => inputs.map(i => i.value.split('.')[0])"
+        )
+        assert len(working) == 2  # both rows are working: the page polls
+        wait_for(page, lambda: bool(polls), "the library's first poll")
+        assert polled_ids(polls[0]) == sorted(working)  # one request, all rows
     for row in (rows.nth(0), rows.nth(1)):
         expect(row.locator(".asset-status .badge")).to_have_text("ready", timeout=ANALYSIS_WAIT_MS)
 
     assert loads["count"] == 0  # swapped in place, no reload
     assert row_polls == []  # no row polls by itself
-    assert polls, "the page polled"
-    assert sorted(re.findall(r"id=(\w+)", polls[0])) == sorted(working)  # one request, all rows
+    wait_for(page, lambda: 286 in answers, "the poll's last answer (286)")
     settled = len(polls)
     page.wait_for_timeout(5_000)  # more than two poll intervals
     assert len(polls) == settled  # the last answer (286) stopped the poll
