@@ -1,8 +1,9 @@
 """The web side of the cost controls: quota settings from the app, Flask-Limiter limits on
 the expensive actions keyed on the signed-in creator (not the IP), the account page's meters.
 
-Routes decorate themselves with `own_clip_limit`, `trim_limit` and `reanalysis_limit`; an
-empty setting means no limit.
+Routes decorate themselves with `own_clip_limit`, `trim_limit` and `reanalysis_limit`, and
+call `counts()` once the action was done (something was queued): a refused attempt (a quota,
+a form error) doesn't use up the allowance. An empty setting means no limit.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
+from flask.wrappers import Response
 
 from truss.auth.session import current_creator
 from truss.data import get_table
@@ -25,6 +27,18 @@ def quotas() -> Quotas:
 def creator_key() -> str:
     """Rate-limit key: the signed-in creator, so one creator's limits are theirs alone."""
     return "creator:" + current_creator().id
+
+
+DONE = "truss_limited_action_done"
+
+
+def counts() -> None:
+    """This request did the limited action: Flask-Limiter counts it (`deduct_when`)."""
+    setattr(g, DONE, True)
+
+
+def _done(response: Response) -> bool:
+    return bool(g.get(DONE, False))
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -58,15 +72,15 @@ def refusal(doing: str) -> Callable[[], str]:
 
 
 own_clip_limit = limiter.limit(
-    _setting("RATELIMIT_OWN_CLIPS"), key_func=creator_key, scope="own-clips",
+    _setting("RATELIMIT_OWN_CLIPS"), key_func=creator_key, scope="own-clips", deduct_when=_done,
     error_message=refusal("made clips of your own"),
 )  # fmt: skip
 trim_limit = limiter.limit(
-    _setting("RATELIMIT_TRIMS"), key_func=creator_key, scope="trims",
+    _setting("RATELIMIT_TRIMS"), key_func=creator_key, scope="trims", deduct_when=_done,
     error_message=refusal("trimmed clips"),
 )  # fmt: skip
 reanalysis_limit = limiter.limit(
-    _setting("RATELIMIT_REANALYSES"), key_func=creator_key, scope="reanalyses",
+    _setting("RATELIMIT_REANALYSES"), key_func=creator_key, scope="reanalyses", deduct_when=_done,
     error_message=refusal("asked for an analysis again"),
 )  # fmt: skip
 

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from tests.conftest import AuthActions, make_app
 from tests.unit.test_clips_support import htmx_headers, install_queue, make_clip, ready_asset
 from tests.unit.test_upload_confirm import RecordingHook
+from truss.data import assets, get_table
+from truss.services import quotas
 
 CLID = "01JAAAAAAAAAAAAAAAAAAAAAAA"
 
@@ -100,3 +102,58 @@ def test_an_empty_setting_means_no_limit(app_with: Any) -> None:
         for _ in range(5)
     }
     assert codes == {200}
+
+
+def test_refused_attempts_do_not_use_up_the_allowance(app_with: Any) -> None:
+    """Retry pressed while the analyses-at-once limit refuses it, a trim or an own clip
+    refused by the form: nothing was queued, so nothing counts towards the rate limit."""
+    app = app_with(
+        RATELIMIT_REANALYSES="1 per day", RATELIMIT_TRIMS="1 per hour",
+        RATELIMIT_OWN_CLIPS="1 per hour", QUOTA_CONCURRENT_ANALYSES=1,
+    )  # fmt: skip
+    first, _, a, _ = two_creators(app)
+    busy, mine = ready_asset(app, a.id), ready_asset(app, a.id)
+    with app.app_context():  # another video of A's holds the only analysis slot
+        quotas.take_slot(get_table(), busy, quotas.Quotas(concurrent_analyses=1), False)
+
+    def again() -> Any:
+        return first.post(f"/assets/{mine.id}/retry", headers=htmx_headers(first))
+
+    for _ in range(3):
+        assert again().status_code == 200
+        assert load_status(app, a.id, mine.id) == assets.READY  # refused: nothing queued
+    with app.app_context():
+        assets.transition(get_table(), a.id, busy.id, assets.READY, assets.QUEUED)
+        assets.fail(get_table(), a.id, busy.id, "stopped")
+        quotas.release_slot(get_table(), a.id, busy.id)
+    assert again().status_code == 200 and load_status(app, a.id, mine.id) == assets.QUEUED
+    assert again().status_code == 429  # the one that queued counted
+
+    make_clip(app, a.id, mine.id, CLID)
+    bad = {"start": "20", "end": "5"}
+    for _ in range(3):
+        refused = first.post(f"/clips/{CLID}/trim", data=bad, headers=htmx_headers(first))
+        assert refused.status_code == 200 and "429" not in text(refused)
+        made = first.post(f"/assets/{mine.id}/clips", data=bad, headers=htmx_headers(first))
+        assert made.status_code == 200
+    good = {"start": "0", "end": "20"}
+    assert (
+        first.post(f"/clips/{CLID}/trim", data=good, headers=htmx_headers(first)).status_code == 200
+    )
+    assert (
+        first.post(f"/clips/{CLID}/trim", data=good, headers=htmx_headers(first)).status_code == 429
+    )
+    own = {"start": "10", "end": "25", "title": "Mine"}
+    assert (
+        first.post(f"/assets/{mine.id}/clips", data=own, headers=htmx_headers(first)).status_code
+        == 200
+    )
+    assert (
+        first.post(f"/assets/{mine.id}/clips", data=own, headers=htmx_headers(first)).status_code
+        == 429
+    )
+
+
+def load_status(app: Flask, cid: str, aid: str) -> str:
+    with app.app_context():
+        return assets.get(get_table(), cid, aid).status

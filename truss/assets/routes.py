@@ -19,7 +19,7 @@ from truss.assets.helpers import (
     template_helpers,
     thumbnail_url,
 )
-from truss.cost_controls import quotas, reanalysis_limit
+from truss.cost_controls import counts, quotas, reanalysis_limit
 from truss.data import assets, clips
 from truss.data.table import NotFound, Throttled
 from truss.errors import render_error
@@ -149,6 +149,7 @@ def retry(aid: str) -> BaseResponse:
     except (analysis.CannotRetry, QuotaExceeded) as exc:
         flash(str(exc), "error")
     else:
+        counts()  # only an analysis queued uses up the allowance
         flash("The analysis will run again. This page shows its progress.", "info")
     target = url_for("assets.detail", aid=aid)
     return HTMXResponseClientRedirect(target) if htmx else redirect(target)

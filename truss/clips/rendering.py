@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from truss.clips import bp
 from truss.clips.helpers import collaborators, enqueue_render, own_clip, trim_limits
 from truss.clips.routes import detail_context
-from truss.cost_controls import own_clip_limit, trim_limit
+from truss.cost_controls import counts, own_clip_limit, trim_limit
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import htmx
@@ -29,6 +29,7 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
         if asset is None:
             raise service.TrimError({"start": "The source video was deleted: it can't be trimmed."})
         clip = service.trim(table, clip, asset, start, end, enqueue_render(), trim_limits())
+        counts()  # a refused trim doesn't use up the allowance
     except service.TrimError as exc:
         form = {"errors": exc.errors, "start": start, "end": end}
         if htmx:
@@ -66,6 +67,7 @@ def create(aid: str) -> BaseResponse | str:
         clip = service.add_own_clip(
             table, asset, start, end, title, enqueue_render(), trim_limits()
         )
+        counts()  # a refused clip doesn't use up the allowance
     except service.TrimError as exc:
         form = {"errors": exc.errors, "start": start, "end": end, "title": title}
         if htmx:
