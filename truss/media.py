@@ -60,12 +60,16 @@ class Signals:
         return max(0, min(len(self.loudness_db) - 1, int(t / self.bin_s)))
 
 
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*[^\s:.,]", re.IGNORECASE)  # not a trailing ":"
+
+
 def _reason(stderr: str) -> str:
-    """The last meaningful ffmpeg error line, short."""
+    """The last meaningful ffmpeg error line, short, without URLs (a render's input is the
+    range server's loopback URL, with its token: no business of the creator's)."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     errors = [ln for ln in lines if "rror" in ln or "nvalid" in ln or "not found" in ln]
     last = (errors or lines or ["unknown error"])[-1]
-    return re.sub(r"^\[[^\]]*\]\s*", "", last)[:160]
+    return _URL.sub("the video", re.sub(r"^\[[^\]]*\]\s*", "", last))[:160]
 
 
 def run_ffmpeg(

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.media_fixtures import CUT_AT, LOUD, Videos, audio_only, frame_rgb, videos
-from truss import media
+from truss import ffmpeg, media
+from truss.analysis.base import StreamInfo
+from truss.ffmpeg import RemoteSource
 from truss.media import MediaError
 
 __all__ = ["videos"]
@@ -130,3 +132,25 @@ def test_render_failure_is_short_and_readable(tmp_path: Path, videos: Videos) ->
         )
     assert str(caught.value).startswith("Rendering the clip failed")
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 250
+
+
+def test_a_failed_render_over_the_range_server_names_no_loopback_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ffmpeg (6 and older, and many demuxer errors) starts its error line with the input's
+    URL: for a render that is the range server's, token included."""
+    url = "http://127.0.0.1:41235/s3cr3t-T0ken_abc"
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        f"#!/bin/sh\necho '{url}: Server returned 5XX Server Error reply' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(ffmpeg, "ffmpeg_exe", lambda: str(fake))
+    probe = StreamInfo(duration=60.0, width=640, height=360, fps=30.0, has_audio=True)
+
+    with pytest.raises(MediaError) as caught:
+        media.render_vertical(RemoteSource(url), tmp_path / "clip.mp4", 1.0, 5.0, probe)
+
+    message = str(caught.value)
+    assert "s3cr3t" not in message and "127.0.0.1" not in message
+    assert message == "Rendering the clip failed: the video: Server returned 5XX Server Error reply"

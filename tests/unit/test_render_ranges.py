@@ -4,21 +4,28 @@ are a small fraction of the video."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import http.client
+import itertools
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from flask import Flask
 
 from tests.pipeline_helpers import uploaded_asset
 from truss import media
 from truss.analysis.base import ClipLengths
 from truss.data import clips, get_table
+from truss.ffmpeg import MediaError
 from truss.media import run_ffmpeg
-from truss.range_source import serve_object
+from truss.range_source import GONE, SourceUnavailable, serve_object
 from truss.services.pipeline import Pipeline
-from truss.storage import Storage, get_storage
+from truss.storage import ObjectInfo, Storage, get_storage
 
 LONG_S = 160
 CLIP = (100.0, 106.0)
@@ -82,8 +89,6 @@ def test_a_short_clip_of_a_long_video_reads_a_small_part_of_it(
 
 
 def test_the_range_server_counts_what_it_fetched_and_serves_exact_ranges(ctx: None) -> None:
-    import urllib.request
-
     storage = get_storage()
     body = bytes(range(256)) * 40_000  # 10 MB
     storage.put_bytes("ranges/object", body, "video/mp4")
@@ -98,3 +103,141 @@ def test_the_range_server_counts_what_it_fetched_and_serves_exact_ranges(ctx: No
             urllib.request.urlopen(wrong)
         assert refused.value.code == 404
     assert served.fetched == 100 and served.size == len(body)
+
+
+BODY = bytes(range(256)) * 4_000  # 1,024,000 bytes
+
+
+def served_body(storage: Storage) -> Storage:
+    storage.put_bytes("ranges/object", BODY, "video/mp4")
+    return storage
+
+
+def ask(url: str, method: str = "GET", **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, dict(answer.headers), answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, dict(refused.headers), refused.read()
+
+
+def test_an_open_ended_range_is_served_to_the_end(ctx: None) -> None:
+    storage = served_body(get_storage())
+    with serve_object(storage, "ranges/object") as served:
+        status, headers, body = ask(served.url, Range="bytes=900000-")
+    assert status == 206
+    assert headers["Content-Range"] == f"bytes 900000-{len(BODY) - 1}/{len(BODY)}"
+    assert body == BODY[900_000:]
+
+
+@pytest.mark.parametrize("wanted", ["bytes=1024000-", "bytes=5000000-5000100", "bytes=10-5"])
+def test_an_unsatisfiable_range_is_a_416_naming_the_size(ctx: None, wanted: str) -> None:
+    storage = served_body(get_storage())
+    with serve_object(storage, "ranges/object") as served:
+        status, headers, body = ask(served.url, Range=wanted)
+    assert (status, headers["Content-Range"], body) == (416, f"bytes */{len(BODY)}", b"")
+    assert served.requests == 0  # nothing asked of S3
+
+
+def test_head_gives_the_size_and_fetches_nothing(ctx: None) -> None:
+    storage = served_body(get_storage())
+    with serve_object(storage, "ranges/object") as served:
+        status, headers, body = ask(served.url, method="HEAD", Range="bytes=100-199")
+    assert status == 206 and body == b""
+    assert headers["Content-Range"] == f"bytes 100-199/{len(BODY)}"
+    assert headers["Content-Length"] == "100" and headers["Accept-Ranges"] == "bytes"
+    assert served.requests == 0
+
+
+class FailingGets(Storage):
+    """The same bucket, but S3 answers ranged GET number n (1, 2, ...) with a 503 SlowDown
+    when `fails(n)`."""
+
+    def __init__(self, storage: Storage, fails: Callable[[int], bool]) -> None:
+        super().__init__(storage.bucket, storage.client)
+        self.fails = fails
+        self.calls = itertools.count(1)
+
+    def open_range(self, key: str, first: int, last: int) -> Any:
+        if self.fails(next(self.calls)):
+            error = {"Code": "SlowDown", "Message": "Please reduce your request rate."}
+            meta = {"HTTPStatusCode": 503}
+            raise ClientError({"Error": error, "ResponseMetadata": meta}, "GetObject")
+        return super().open_range(key, first, last)
+
+
+class GoneAfterHead(Storage):
+    """The object is deleted right after the range server looked it up (a delete racing)."""
+
+    def head(self, key: str) -> ObjectInfo | None:
+        info = super().head(key)
+        self.delete(key)
+        return info
+
+
+def test_an_s3_error_before_the_answer_is_a_503_logged_in_one_line(
+    ctx: None, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Not a 206 cut short with a traceback on stderr: ffmpeg sees a clear refusal."""
+    storage = FailingGets(served_body(get_storage()), lambda n: True)
+    with pytest.raises(SourceUnavailable), serve_object(storage, "ranges/object") as served:
+        status, headers, body = ask(served.url, Range="bytes=0-999")
+    assert (status, headers["Content-Length"], body) == (503, "0", b"")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("SlowDown" in w and "ranges/object" in w for w in warnings), warnings
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_s3_error_in_the_middle_of_an_answer_cuts_it_and_fails_the_block(
+    ctx: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """ffmpeg takes a cut-short answer for the end of the file and renders a clip too short
+    without a word: the block must not end as if all went well."""
+    storage = FailingGets(served_body(get_storage()), lambda n: n == 2)
+    with (
+        pytest.raises(SourceUnavailable),
+        serve_object(storage, "ranges/object") as served,
+        pytest.raises(http.client.IncompleteRead),
+    ):
+        ask(served.url)  # 256 KiB come from the first GET, the second fails
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_render_hit_by_a_passing_s3_error_is_retried_not_failed(
+    ctx: None, source: Path, tmp_path: Path
+) -> None:
+    asset = uploaded_asset(source)
+    table, storage = get_table(), get_storage()
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+                            CLIP, "The middle", "c1")  # fmt: skip
+    flaky = FailingGets(storage, lambda n: True)
+    nothing = lambda *_: None  # noqa: E731
+    failing = Pipeline(table, flaky, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+
+    with pytest.raises(SourceUnavailable) as raised:  # the job fails: RQ runs it again
+        failing.render(asset.creator_id, clip.id, "c1")
+
+    assert not isinstance(raised.value, MediaError)
+    waiting = clips.get(table, asset.creator_id, clip.id)
+    assert waiting.render_status == clips.RENDERING and not waiting.error
+    healthy = Pipeline(table, storage, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+    healthy.render(asset.creator_id, clip.id, "c1")  # RQ's retry of the same job
+    assert clips.get(table, asset.creator_id, clip.id).render_status == clips.READY
+
+
+def test_a_render_whose_source_was_deleted_says_so_without_the_loopback_url(
+    ctx: None, source: Path
+) -> None:
+    asset = uploaded_asset(source)
+    table, storage = get_table(), get_storage()
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+                            CLIP, "The middle", "c1")  # fmt: skip
+    racing = GoneAfterHead(storage.bucket, storage.client)
+    nothing = lambda *_: None  # noqa: E731
+    pipeline = Pipeline(table, racing, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+
+    pipeline.render(asset.creator_id, clip.id, "c1")
+
+    failed = clips.get(table, asset.creator_id, clip.id)
+    assert (failed.render_status, failed.error) == (clips.FAILED, GONE)
