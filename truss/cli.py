@@ -53,6 +53,20 @@ def init_command(force: bool) -> None:
     origins = [config["PUBLIC_URL"]] if config["PUBLIC_URL"] else ["*"]
     made = get_storage().ensure_bucket(config["AWS_REGION"], origins)
     click.echo(f"bucket {config['TRUSS_BUCKET']}: {'created' if made else 'already there'}")
+    _count_existing_storage(resource.Table(name), force)
+
+
+def _count_existing_storage(raw: Any, force: bool) -> None:
+    """Storage used before quotas existed counts towards them (each item once)."""
+    from truss.data import get_table
+    from truss.services.quotas import count_existing_storage
+    from truss.storage import get_storage
+
+    counted = count_existing_storage(raw, get_table(), get_storage(), force)
+    if counted is None:
+        click.echo("storage counters: already counted (truss init --force counts new ones)")
+    else:
+        click.echo(f"storage counters: {counted} videos and clips stored before quotas counted")
 
 
 @click.command("worker")

@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 
 from tests.unit.test_assets_support import make_asset
-from truss.data import get_table, keys, usage
+from truss.data import assets, get_table, keys, usage
 from truss.data.table import Conflict, Table
+from truss.storage import get_storage
 
 CID = "CREATOR1"
 
@@ -79,3 +80,38 @@ def test_minutes_are_counted_once_per_run_and_per_month(app: Flask, table: Table
     assert usage.charge_analysis(table, CID, key, "2", "2026-12", 40.0, 60.0)  # a new month
     assert usage.read(table, CID, "2026-11").analysed_s == 40.0
     assert usage.read(table, CID, "2026-12").analysed_s == 40.0
+
+
+def test_truss_init_counts_storage_used_before_quotas_existed(app: Flask, table: Table) -> None:
+    """Videos and rendered clips written by a release without quotas: `truss init` charges
+    each once (per creator), a second run or a run after live charges adds nothing."""
+    from tests.unit.test_clips_support import make_clip
+
+    other, being_deleted = "CREATOR2", make_asset(app, CID, status=assets.READY)
+    video = make_asset(app, CID, status=assets.READY)
+    theirs = make_asset(app, other, status=assets.READY)
+    for cid, aid, size in (
+        (CID, video.id, 5000),
+        (other, theirs.id, 700),
+        (CID, being_deleted.id, 9),
+    ):
+        table.update(keys.asset(cid, aid), {"size": size})
+    assets.fence(table, CID, being_deleted.id)
+    clip = make_clip(app, CID, video.id, "01JCCCCCCCCCCCCCCCCCCCCCCC")  # two small files
+    rendered = sum(
+        get_storage().head(key).size
+        for key in (clip.video_key, clip.poster_key)  # type: ignore[union-attr]
+    )
+    charged = make_asset(app, CID, status=assets.READY)  # charged live already: not again
+    usage.set_stored(table, CID, keys.asset(CID, charged.id), 300)
+
+    first = app.test_cli_runner().invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    assert "3 videos and clips stored before quotas counted" in first.output
+    assert stored(table) == 5000 + rendered + 300 and stored(table, other) == 700
+
+    again = app.test_cli_runner().invoke(args=["init"])
+    assert "already counted" in again.output
+    forced = app.test_cli_runner().invoke(args=["init", "--force"])
+    assert "0 videos and clips" in forced.output  # idempotent: nothing counted twice
+    assert stored(table) == 5000 + rendered + 300 and stored(table, other) == 700

@@ -240,6 +240,11 @@ def schema_marker() -> Key:
     return {"PK": SCHEMA.build(), "SK": SCHEMA.build()}
 
 
+def usage_backfill_marker() -> Key:
+    """The item that records that storage used before quotas existed has been counted."""
+    return {"PK": SCHEMA.build(), "SK": USAGE.build()}
+
+
 def usage(cid: str) -> Key:
     """A creator's storage counter (bytes of sources and renders), kept with atomic ADDs."""
     return {"PK": creator_pk(cid), "SK": USAGE.build()}

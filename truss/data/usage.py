@@ -22,8 +22,12 @@ counted and given back exactly once.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from boto3.dynamodb.conditions import Attr
 
 from truss.data import keys
 from truss.data.table import AlreadyExists, Conflict, Item, Table
@@ -313,3 +317,51 @@ def _live(table: Table, key: keys.Key, only_if: tuple[str, str] | None = None) -
     ):
         raise Gone(f"{key['PK']} {key['SK']}")
     return item
+
+
+def count_existing(
+    raw: Any, table: Table, render_bytes: Callable[[Sequence[str]], int], force: bool = False
+) -> int | None:
+    """Count the storage of videos and rendered clips written before quotas existed (one
+    Scan, by `truss init`): each item not yet charged is charged its bytes (a source its
+    `size`, a clip its render's files, measured by `render_bytes`) through `set_stored`, so
+    every item counts once, whatever runs alongside and however often this runs. Returns how
+    many items were counted; None when an earlier run finished (unless `force`). `raw` is
+    the boto3 Table (for the Scan)."""
+    if not force and table.find(keys.usage_backfill_marker()) is not None:
+        return None
+    uncharged = Attr(STORED).not_exists() & Attr(DELETING).not_exists()
+    kwargs: dict[str, Any] = {
+        "FilterExpression": uncharged & Attr("type").is_in(["asset", "clip"]),
+        "ProjectionExpression": "PK, SK, #type, #size, video_key, poster_key, render_id",
+        "ExpressionAttributeNames": {"#type": "type", "#size": "size"},
+    }
+    counted = 0
+    while True:
+        response = raw.scan(**kwargs)
+        for item in response.get("Items", []):
+            counted += _count_one(table, item, render_bytes)
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    table.put({**keys.usage_backfill_marker(), "type": USAGE_TYPE, "at": int(time.time())})
+    return counted
+
+
+def _count_one(table: Table, item: Item, render_bytes: Callable[[Sequence[str]], int]) -> int:
+    key, cid = {"PK": item["PK"], "SK": item["SK"]}, keys.creator_id_from_pk(item["PK"])
+    only_if: tuple[str, str] | None = None
+    if item["type"] == "asset":
+        nbytes = int(item.get("size") or 0)  # set once the upload was confirmed
+    else:
+        files = [item[name] for name in ("video_key", "poster_key") if item.get(name)]
+        nbytes = render_bytes(files) if files else 0
+        if item.get("render_id"):
+            only_if = ("render_id", str(item["render_id"]))
+    if nbytes <= 0:
+        return 0
+    try:
+        set_stored(table, cid, key, nbytes, only_if=only_if)
+    except Gone:  # deleted, or re-rendered (the new render charges itself) meanwhile
+        return 0
+    return 1

@@ -229,11 +229,21 @@ def charge_render(
 ) -> None:
     """A finished render's files now count for its clip (replacing what an earlier render
     counted); not when the clip moved on to another render or is being deleted."""
-    nbytes = sum(info.size for info in map(storage.head, files) if info is not None)
+    nbytes = stored_size(storage, files)
     try:
         usage.set_stored(table, cid, keys.clip(cid, clid), nbytes, only_if=("render_id", render_id))
     except usage.Gone:
         return
+
+
+def stored_size(storage: Storage, files: Iterable[str]) -> int:
+    return sum(info.size for info in map(storage.head, files) if info is not None)
+
+
+def count_existing_storage(raw: Any, table: Table, storage: Storage, force: bool) -> int | None:
+    """`truss init`: count videos and rendered clips stored before quotas existed (once per
+    item; None when done before, unless `force`)."""
+    return usage.count_existing(raw, table, lambda files: stored_size(storage, files), force)
 
 
 def release_asset(table: Table, cid: str, aid: str) -> None:
