@@ -17,7 +17,8 @@ from flask.wrappers import Response
 from truss.auth.session import current_creator
 from truss.data import get_table
 from truss.extensions import limiter
-from truss.services.quotas import Meter, Quotas, meters
+from truss.services.clips import TrimError
+from truss.services.quotas import Meter, QuotaExceeded, Quotas, check_render_room, meters
 
 
 def quotas() -> Quotas:
@@ -83,6 +84,15 @@ reanalysis_limit = limiter.limit(
     _setting("RATELIMIT_REANALYSES"), key_func=creator_key, scope="reanalyses", deduct_when=_done,
     error_message=refusal("asked for an analysis again"),
 )  # fmt: skip
+
+
+def render_room() -> None:
+    """A clip of one's own or a trim is refused while the creator's storage is full (the
+    message shows in the form, like any other reason the window can't be rendered)."""
+    try:
+        check_render_room(get_table(), current_creator().id, quotas())
+    except QuotaExceeded as exc:
+        raise TrimError({"start": str(exc)}) from exc
 
 
 def account_meters() -> list[Meter]:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from tests.conftest import AuthActions, make_app
 from tests.unit.test_clips_support import htmx_headers, install_queue, make_clip, ready_asset
 from tests.unit.test_upload_confirm import RecordingHook
-from truss.data import assets, get_table
+from truss.data import assets, clips, get_table, keys, usage
 from truss.services import quotas
 
 CLID = "01JAAAAAAAAAAAAAAAAAAAAAAA"
@@ -157,3 +157,27 @@ def test_refused_attempts_do_not_use_up_the_allowance(app_with: Any) -> None:
 def load_status(app: Flask, cid: str, aid: str) -> str:
     with app.app_context():
         return assets.get(get_table(), cid, aid).status
+
+
+def test_own_clips_and_trims_are_refused_while_storage_is_full(app_with: Any) -> None:
+    """Renders have no size before they are made: at or over the storage limit, a new clip of
+    one's own or a trim is refused in its form with what to do; another creator renders."""
+    app = app_with(QUOTA_STORAGE_BYTES=1000)
+    first, second, a, b = two_creators(app)
+    mine, theirs = ready_asset(app, a.id), ready_asset(app, b.id)
+    make_clip(app, a.id, mine.id, CLID)
+    with app.app_context():
+        usage.set_stored(get_table(), a.id, keys.asset(a.id, mine.id), 1000)
+    window = {"start": "0", "end": "20", "title": "Mine"}
+
+    trimmed = first.post(f"/clips/{CLID}/trim", data=window, headers=htmx_headers(first))
+    made = first.post(f"/assets/{mine.id}/clips", data=window, headers=htmx_headers(first))
+    for refused in (trimmed, made):
+        assert refused.status_code == 200
+        assert "Your storage is full" in text(refused) and "Delete videos or clips" in text(refused)
+    assert load_status(app, a.id, mine.id) == assets.READY
+    with app.app_context():
+        assert clips.get(get_table(), a.id, CLID).render_status == clips.READY  # not re-rendered
+        assert len(clips.for_asset(get_table(), a.id, mine.id)) == 1  # no clip made
+    made = second.post(f"/assets/{theirs.id}/clips", data=window, headers=htmx_headers(second))
+    assert made.status_code == 200 and "Your storage is full" not in text(made)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from truss.clips import bp
 from truss.clips.helpers import collaborators, enqueue_render, own_clip, trim_limits
 from truss.clips.routes import detail_context
-from truss.cost_controls import counts, own_clip_limit, trim_limit
+from truss.cost_controls import counts, own_clip_limit, render_room, trim_limit
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import htmx
@@ -28,6 +28,7 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
     try:
         if asset is None:
             raise service.TrimError({"start": "The source video was deleted: it can't be trimmed."})
+        render_room()
         clip = service.trim(table, clip, asset, start, end, enqueue_render(), trim_limits())
         counts()  # a refused trim doesn't use up the allowance
     except service.TrimError as exc:
@@ -64,6 +65,7 @@ def create(aid: str) -> BaseResponse | str:
     start, end = request.form.get("start", ""), request.form.get("end", "")
     title = request.form.get("title", "")
     try:
+        render_room()
         clip = service.add_own_clip(
             table, asset, start, end, title, enqueue_render(), trim_limits()
         )

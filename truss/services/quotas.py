@@ -94,6 +94,14 @@ def storage_refusal(used: int, needed: int, limit: int) -> str:
     )
 
 
+def render_refusal(used: int, limit: int) -> str:
+    return (
+        f"Your storage is full: your videos and clips use {size(used)} of your {size(limit)}, "
+        "so no new clip can be rendered. Delete videos or clips you no longer need, then try "
+        "again."
+    )
+
+
 def length_refusal(seconds: float, limit_minutes: int) -> str:
     return (
         f"This video is {minutes(seconds)} long; videos can be at most "
@@ -138,6 +146,16 @@ def check_upload(
         if limit_s and used.analysed_s + duration_s > limit_s:
             refusal = monthly_refusal(duration_s, used.analysed_s, quotas.monthly_minutes, now)
             raise QuotaExceeded(refusal)
+
+
+def check_render_room(table: Table, cid: str, quotas: Quotas) -> None:
+    """Before a clip of one's own or a trim renders new files: storage isn't full yet (a
+    render's size isn't known before it is made; clips of an analysis always render)."""
+    if not quotas.storage_bytes:
+        return
+    used = usage.read(table, cid, month_of(_now(None))).stored_bytes
+    if used >= quotas.storage_bytes:
+        raise QuotaExceeded(render_refusal(used, quotas.storage_bytes))
 
 
 def check_length(duration_s: float, quotas: Quotas) -> None:
