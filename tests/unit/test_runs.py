@@ -312,7 +312,7 @@ def nothing_left(cid: str, aid: str) -> bool:
     return not items and storage.delete_prefix(f"creators/{cid}/") == 0
 
 
-def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
+def test_a_delete_removes_the_last_runs_clips_its_clip_index_did_not_list(
     ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asset = queued(video)
@@ -323,10 +323,49 @@ def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
     with monkeypatch.context() as patched:
         lagging_index(patched)
         uploads.delete_asset(get_table(), get_storage(), cid, aid)
-    assert len(list(get_table().query_all(clips.keys.creator_pk(cid), "CLIP#"))) == 2
+    assert nothing_left(cid, aid)  # the run's clips were found by key
     for _, clid, render_id in rendered:
-        pipeline.render(cid, clid, render_id)
+        pipeline.render(cid, clid, render_id)  # the waiting jobs do nothing
     assert nothing_left(cid, aid)
+
+
+def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = queued(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    fake_pipeline(FakeAnalyzer([]), []).analyze(cid, aid, asset.run)  # ready, no clips
+    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    with monkeypatch.context() as patched:
+        lagging_index(patched)
+        uploads.delete_asset(table, get_storage(), cid, aid)
+    assert table.find(clips.keys.clip(cid, mine.id)) is not None  # missed: the index lags
+    fake_pipeline(FakeAnalyzer([]), []).render(cid, mine.id, mine.render_id)
+    assert nothing_left(cid, aid)
+
+
+def test_a_render_running_when_its_video_is_deleted_does_not_end_ready(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render checked its video before the delete; the delete's index didn't list the
+    clip: the render's last write must still see that the video is going."""
+    asset = queued(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    pipeline = fake_pipeline(FakeAnalyzer([]), [])
+    pipeline.analyze(cid, aid, asset.run)
+    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    real_render_files = pipeline._render_files
+
+    def deleted_while_rendering(*args: object) -> tuple[str, str]:
+        made = real_render_files(*args)  # type: ignore[arg-type]
+        with monkeypatch.context() as patched:
+            lagging_index(patched)
+            uploads.delete_asset(table, get_storage(), cid, aid)
+        return made
+
+    pipeline._render_files = deleted_while_rendering  # type: ignore[method-assign]
+    pipeline.render(cid, mine.id, mine.render_id)
+    assert nothing_left(cid, aid)  # no ready clip of a deleted video, no files
 
 
 def test_a_fenced_analysis_removes_what_it_wrote_before_the_fence(

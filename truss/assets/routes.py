@@ -181,7 +181,7 @@ def delete(aid: str) -> BaseResponse:
     table, storage, cid = collaborators()
     asset = assets.get(table, cid, aid)
     deleter = gemini_file_deleter(current_app.config) or uploads.keep_remote_file
-    uploads.delete_asset(table, storage, cid, aid, deleter)
+    uploads.delete_asset(table, storage, cid, aid, deleter, current_app.config["MAX_CLIPS"])
     flash(f"Deleted “{asset.title}” and everything made from it.", "info")
     target = url_for("assets.library")
     return HTMXResponseClientRedirect(target) if htmx else redirect(target)

@@ -421,6 +421,19 @@ def run_guard(cid: str, aid: str, run: int, holder: str | None = None) -> dict[s
     return {"ConditionCheck": check}
 
 
+def alive_guard(cid: str, aid: str) -> dict[str, Any]:
+    """A transaction ConditionCheck: the asset exists and isn't being deleted (a clip's
+    write that must not outlive its video's delete)."""
+    return {
+        "ConditionCheck": {
+            "Key": keys.asset(cid, aid),
+            "ConditionExpression": "#type = :asset AND attribute_not_exists(#deleting)",
+            "ExpressionAttributeNames": {"#type": "type", "#deleting": "deleting"},
+            "ExpressionAttributeValues": {":asset": ASSET_TYPE},
+        }
+    }
+
+
 def put_in_run(
     table: Table, cid: str, aid: str, run: int, item: Item, new: bool = False,
     holder: str | None = None,

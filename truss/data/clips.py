@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +225,13 @@ def for_asset(table: Table, cid: str, aid: str) -> list[Clip]:
     return sorted(clips, key=lambda clip: (-clip.score, clip.start))
 
 
+def by_ids(table: Table, cid: str, aid: str, clids: Iterable[str]) -> list[Clip]:
+    """The asset's clips among `clids`, read by key (strongly consistent, unlike GSI2)."""
+    items = table.get_many([keys.clip(cid, clid) for clid in clids])
+    found = (Clip.from_item(item) for item in items if item.get("type") == CLIP_TYPE)
+    return [clip for clip in found if clip.asset_id == aid]
+
+
 def start_render(table: Table, cid: str, clid: str, render_id: str) -> Clip:
     """pending → rendering for this render attempt (a re-run of it continues); Conflict when
     the clip moved on to another render id (a stale job), is done, or is being deleted. The
@@ -240,21 +248,42 @@ def start_render(table: Table, cid: str, clid: str, render_id: str) -> Clip:
 
 
 def finish_render(
-    table: Table, cid: str, clid: str, render_id: str, video_key: str, poster_key: str
-) -> Clip:
-    """rendering → ready, pointing at the new files; the caller deletes the old ones."""
-    item = table.update(
-        keys.clip(cid, clid),
-        {
-            "render_status": READY,
-            "video_key": video_key,
-            "poster_key": poster_key,
-            "updated_at": utc_now_iso(),
+    table: Table, cid: str, clid: str, render_id: str, video_key: str, poster_key: str,
+    aid: str = "",
+) -> Clip:  # fmt: skip
+    """rendering → ready, pointing at the new files; the caller deletes the old ones.
+
+    One transaction with a check that the clip's video (`aid`, read from the clip if not
+    given) exists and isn't being deleted: a render that started before a delete's fence
+    can't leave a ready clip behind. Conflict when the clip moved on or the video is going."""
+    aid = aid or get(table, cid, clid).asset_id
+    ready = {
+        "Key": keys.clip(cid, clid),
+        "UpdateExpression": "SET #status = :ready, #video = :video, #poster = :poster, "
+        "#updated = :now REMOVE #error",
+        "ConditionExpression": "#status = :rendering AND #render_id = :render_id",
+        "ExpressionAttributeNames": {
+            "#status": "render_status",
+            "#video": "video_key",
+            "#poster": "poster_key",
+            "#updated": "updated_at",
+            "#error": "error",
+            "#render_id": "render_id",
         },
-        condition=Attr("render_status").eq(RENDERING) & Attr("render_id").eq(render_id),
-        remove=["error"],
-    )
-    return Clip.from_item(item)
+        "ExpressionAttributeValues": {
+            ":ready": READY,
+            ":video": video_key,
+            ":poster": poster_key,
+            ":now": utc_now_iso(),
+            ":rendering": RENDERING,
+            ":render_id": render_id,
+        },
+    }
+    try:
+        table.transact([{"Update": ready}, assets.alive_guard(cid, aid)])
+    except AlreadyExists as exc:
+        raise Conflict(f"clip {clid} render {render_id} moved on or its video is going") from exc
+    return get(table, cid, clid)
 
 
 def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) -> Clip | None:

@@ -9,7 +9,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,9 +195,15 @@ def delete_clip(table: Table, storage: Storage, clip: Clip) -> None:
     clips.delete(table, clip.creator_id, clip.id)
 
 
-def delete_clips_of_asset(table: Table, storage: Storage, cid: str, aid: str) -> int:
-    """Every clip of an asset with its files and share links (for deleting a video)."""
-    doomed = clips.for_asset(table, cid, aid)
+def delete_clips_of_asset(
+    table: Table, storage: Storage, cid: str, aid: str, also: Iterable[str] = ()
+) -> int:
+    """Every clip of an asset with its files and share links (for deleting a video): the
+    ones its clip index lists, and those of `also` (ids read by key: the index lags, so a
+    clip written a moment ago may be missing from it)."""
+    listed = {clip.id: clip for clip in clips.for_asset(table, cid, aid)}
+    unlisted = [clid for clid in also if clid not in listed]
+    doomed = [*listed.values(), *clips.by_ids(table, cid, aid, unlisted)]
     for clip in doomed:
         delete_clip(table, storage, clip)
     return len(doomed)

@@ -282,13 +282,8 @@ class Pipeline:
         except Conflict:
             log.info("clip %s render %s is stale, taken or done", clid, render_id)
             return
-        try:
-            asset = assets.get(self.table, cid, clip.asset_id)
-        except NotFound:
-            asset = None
-        if asset is None or asset.deleting:  # a clip its video's delete missed: remove it
-            log.info("clip %s: its video is gone, so is the clip", clid)
-            delete_clip(self.table, self.storage, clip)
+        asset = self._video_of(clip)
+        if asset is None:
             return
         try:  # files of their own: a duplicate job of this render id can't clobber them
             video_key, poster_key = self._render_files(asset, clip, attempt_name(render_id))
@@ -297,11 +292,14 @@ class Pipeline:
                 self.count_render(cid, clip.asset_id, clid, failed=True)
             return
         try:
-            clips.finish_render(self.table, cid, clid, render_id, video_key, poster_key)
+            clips.finish_render(
+                self.table, cid, clid, render_id, video_key, poster_key, clip.asset_id
+            )
         except Conflict:  # fenced (deleted, re-analysed) or done by a duplicate job
             log.info("clip %s render %s fenced or done: removing its files", clid, render_id)
             for key in (video_key, poster_key):
                 self.storage.delete(key)
+            self._video_of(clip)  # a video deleted meanwhile takes this clip with it
             return
         for old in {clip.video_key, clip.poster_key} - {"", video_key, poster_key}:
             self.storage.delete(old)
@@ -309,6 +307,19 @@ class Pipeline:
             self.table, self.storage, cid, clid, render_id, (video_key, poster_key)
         )
         self.count_render(cid, clip.asset_id, clid, failed=False)
+
+    def _video_of(self, clip: clips.Clip) -> Asset | None:
+        """The clip's video; None, after removing the clip, when the video is gone or being
+        deleted (a clip its video's delete missed: the clip index lags)."""
+        try:
+            asset = assets.get(self.table, clip.creator_id, clip.asset_id)
+        except NotFound:
+            asset = None
+        if asset is None or asset.deleting:
+            log.info("clip %s: its video is gone, so is the clip", clip.id)
+            delete_clip(self.table, self.storage, clip)
+            return None
+        return asset
 
     def _render_files(self, asset: Asset, clip: clips.Clip, render_id: str) -> tuple[str, str]:
         width, height = self.render_size

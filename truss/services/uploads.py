@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from truss.data import assets, keys
+from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
@@ -354,18 +354,22 @@ def delete_asset(
     cid: str,
     aid: str,
     delete_remote_file: Callable[[str], None] = keep_remote_file,
+    max_clips: int = 8,
 ) -> None:
     """Delete a video and everything of it, even while jobs run on it.
 
     First the asset is fenced (moved out of every run and marked deleting), so every later
     write of a running analysis or render fails and removes the files it uploaded; then the
-    clips (each fenced the same way), the S3 objects, the Gemini upload and the items go.
-    The asset item goes last, so a retry after a crash finishes the job."""
+    clips (each fenced the same way: those the clip index lists, and the last run's
+    `max_clips` by key, since the index lags), the S3 objects, the Gemini upload and the
+    items go. The asset item goes last, so a retry after a crash finishes the job."""
+    last_run = assets.get(table, cid, aid).run
     asset = assets.fence(table, cid, aid)
     if asset.upload_id:
         storage.abort_multipart_upload(asset.source_key, asset.upload_id)  # gone is fine
     quotas.release_asset(table, cid, aid)  # its bytes no longer count
-    delete_clips_of_asset(table, storage, cid, aid)
+    runs_clips = [clips.clip_id_for(aid, last_run, rank) for rank in range(max_clips)]
+    delete_clips_of_asset(table, storage, cid, aid, also=runs_clips)
     storage.delete_prefix(keys.asset_object_prefix(cid, aid))
     if asset.gemini_file:
         try:
