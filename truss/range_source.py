@@ -1,11 +1,13 @@
 """Let ffmpeg read one S3 object by byte ranges, so a render fetches only what it decodes.
 
 `serve_object(storage, key)` starts a tiny HTTP server on 127.0.0.1 for the length of a
-`with` block. It answers only one unguessable path, only GET/HEAD with byte ranges, and turns
-each range ffmpeg asks for into ranged S3 GETs, small first, then growing (boto3 does the
-signing, TLS and retries: ffmpeg never sees a credential or a presigned URL, and its input
-whitelist needs just `http,tcp`). ffmpeg asks for bounded ranges (`-request_size`, see
-truss.media), so what is fetched from S3 is what ffmpeg reads plus at most one request.
+`with` block. It answers only connections from processes of our own user (the owner of the
+peer's socket, read from /proc/net/tcp: ffmpeg's command line, URL and token included, is
+readable by every local user), only one unguessable path, only GET/HEAD with byte ranges,
+and turns each range ffmpeg asks for into ranged S3 GETs, small first, then growing (boto3
+does the signing, TLS and retries: ffmpeg never sees a credential or a presigned URL, and
+its input whitelist needs just `http,tcp`). ffmpeg asks for bounded ranges (`-request_size`,
+see truss.ffmpeg), so what is fetched from S3 is what ffmpeg reads plus at most one request.
 `ServedObject.fetched` counts the bytes fetched from S3.
 
 S3 errors: an answer's first S3 GET is made before its headers go out, so a failure is a
@@ -19,6 +21,7 @@ with ffmpeg's own words. The error goes to the log as one warning line.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import threading
@@ -42,6 +45,8 @@ COPY_BYTES = 64 * 1024
 GONE = "The source video is no longer in storage, so this clip can't be rendered. Upload it again."
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _GONE_CODES = {"NoSuchKey", "404", "NotFound"}
+PROC_NET_TCP = "/proc/net/tcp"  # IPv4 sockets of this network namespace, with their owner
+_NO_PROC = -1
 
 
 class SourceUnavailable(Exception):
@@ -124,6 +129,15 @@ def serve_object(storage: Storage, key: str) -> Iterator[ServedObject]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Only our own processes may connect: the token is in ffmpeg's command line, which
+        every local user can read (/proc/<pid>/cmdline), so it alone is not enough."""
+        if _peer_uid(self.server_address[1], client_address[1]) in {os.geteuid(), _NO_PROC}:
+            return True
+        log.warning("range source: refused a connection from another user (port %s)",
+                    client_address[1])  # fmt: skip
+        return False
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """An unexpected error answering ffmpeg: to the log, not printed on stderr."""
@@ -214,6 +228,26 @@ def _handler(storage: Storage, key: str, size: int, token: str) -> type[BaseHTTP
             log.debug("range source: " + format, *args)
 
     return Handler
+
+
+def _peer_uid(server_port: int, peer_port: int) -> int | None:
+    """The uid owning the client end of a loopback connection to us: the row of
+    /proc/net/tcp whose local port is the peer's and remote port ours. None: not found (it
+    closed); _NO_PROC: no /proc/net/tcp to look in (not Linux), the token alone guards."""
+    try:
+        with open(PROC_NET_TCP, encoding="ascii") as table:
+            rows = table.read().splitlines()[1:]
+    except OSError:
+        return _NO_PROC
+    for row in rows:
+        cols = row.split()  # sl local_address rem_address st tx:rx tr:when retrnsmt uid ...
+        if len(cols) > 7 and _port(cols[1]) == peer_port and _port(cols[2]) == server_port:
+            return int(cols[7])
+    return None
+
+
+def _port(address: str) -> int:
+    return int(address.rsplit(":", 1)[1], 16)
 
 
 def _is_gone(exc: Exception) -> bool:

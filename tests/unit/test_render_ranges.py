@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import itertools
 import logging
+import os
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -241,3 +243,39 @@ def test_a_render_whose_source_was_deleted_says_so_without_the_loopback_url(
 
     failed = clips.get(table, asset.creator_id, clip.id)
     assert (failed.render_status, failed.error) == (clips.FAILED, GONE)
+
+
+ANOTHER_USER = 65534  # nobody
+CLIENT = """
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1], headers={"Range": "bytes=0-99"})
+try:
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        print("answered", answer.status, len(answer.read()))
+except Exception as exc:
+    print("refused", type(exc).__name__)
+"""
+
+
+SYSTEM_PYTHON = next(
+    (p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if os.path.exists(p)), ""
+)  # one another user may run (the test's own may live under /root)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another local user")
+@pytest.mark.skipif(not SYSTEM_PYTHON, reason="needs a system python3 for the other user")
+def test_another_local_user_with_the_url_and_token_gets_nothing(ctx: None) -> None:
+    """The URL, token included, is in ffmpeg's command line (/proc/<pid>/cmdline), which
+    every local user can read; the server answers only processes of its own user."""
+    storage = served_body(get_storage())
+    with serve_object(storage, "ranges/object") as served:
+        run = [SYSTEM_PYTHON, "-c", CLIENT, served.url]
+        theirs = subprocess.run(
+            run, user=ANOTHER_USER, group=ANOTHER_USER, extra_groups=[], cwd="/",
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+        fetched_for_them = served.requests
+        ours = subprocess.run(run, cwd="/", capture_output=True, timeout=60)
+    assert theirs.stdout.decode().startswith("refused"), theirs
+    assert fetched_for_them == 0
+    assert ours.stdout.decode().strip() == "answered 206 100", ours
