@@ -13,14 +13,17 @@ import boto3
 import fakeredis
 import pytest
 from flask import Flask, current_app
+from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, make_app
 from tests.fake_gemini import API_KEY, FakeGemini, answer_reply, error_reply
 from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.unit.test_clips_support import htmx_headers, install_queue, ready_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
 from truss.data import assets, get_table, keys
+from truss.services import clips as clip_service
 from truss.services import uploads
 from truss.storage import get_storage
 
@@ -194,3 +197,24 @@ def test_confirming_an_unfinished_multipart_upload_aborts_it(aws: None) -> None:
         failed = uploads.confirm(get_table(), get_storage(), "C1", asset.id, limits)
         assert failed.status == assets.FAILED
         assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_clip_picked_while_the_video_is_being_deleted_is_refused_with_why(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The page was open when the video's delete began (the asset is fenced, its item not
+    yet gone): the new clip must not be written, or it would outlive its video."""
+    creator = auth.login("picker@example.com")
+    asset = ready_asset(app, creator.id, "Podcast", duration=600.0)
+    queue = install_queue(app)
+    headers = htmx_headers(client)
+    with app.app_context():
+        assets.fence(get_table(), creator.id, asset.id)  # the delete has started
+    answer = client.post(
+        f"/assets/{asset.id}/clips", data={"start": "1:00", "end": "1:30"}, headers=headers
+    )
+    assert answer.status_code == 200
+    assert clip_service.VIDEO_DELETED in answer.get_data(as_text=True)
+    assert queue.calls == []
+    with app.app_context():
+        assert list(get_table().query_all(keys.creator_pk(creator.id), keys.clip_prefix())) == []

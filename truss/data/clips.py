@@ -20,7 +20,7 @@ from ulid import ULID
 from truss.analysis.base import Moment
 from truss.data import assets, keys
 from truss.data.creators import utc_now_iso
-from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
+from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table, create_only
 
 CLIP_TYPE = "clip"
 PENDING = "pending"
@@ -162,7 +162,10 @@ def create_own(
     table: Table, cid: str, aid: str, clid: str, window: tuple[float, float], title: str,
     render_id: str,
 ) -> Clip:  # fmt: skip
-    """A clip the creator picked on the asset page: pending, never counted towards the asset."""
+    """A clip the creator picked on the asset page: pending, never counted towards the asset.
+
+    Written only while the asset exists and isn't being deleted (Conflict otherwise): a
+    clip added after a delete's fence would outlive its video."""
     start, end = window
     item: Item = {
         **keys.clip(cid, clid),
@@ -184,7 +187,10 @@ def create_own(
         "created_at": utc_now_iso(),
         "source": CREATOR,
     }
-    table.put_new(item)
+    try:
+        table.transact([create_only(item), assets.alive_guard(cid, aid)])
+    except AlreadyExists as exc:  # ids are new: it is the video that is gone
+        raise Conflict(f"asset {aid} is gone or being deleted") from exc
     return Clip.from_item(item)
 
 

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 EnqueueRender = Callable[[str, str, str], object]
 QUEUE_FAILED = "We couldn't queue the render: the job queue didn't answer. Press Re-render."
 BUSY = "This clip is already being rendered. Wait until it's done, then trim again."
+VIDEO_DELETED = "This video was deleted, so no clip can be made from it any more."
 FIELD_LIMITS = {
     "title": limits.TITLE_CHARS,  # the caps model output gets too (truss.analysis.limits)
     "hook": limits.HOOK_CHARS,
@@ -147,9 +148,12 @@ def add_own_clip(
     window = check_window(start_text, end_text, asset.duration_s, limits)
     title = " ".join(title.split())[: FIELD_LIMITS["title"]]
     title = title or f"{asset.title} {clock(window[0])} to {clock(window[1])}"
-    clip = clips.create_own(
-        table, asset.creator_id, asset.id, new_id(), window, title, render_id("c")
-    )
+    try:
+        clip = clips.create_own(
+            table, asset.creator_id, asset.id, new_id(), window, title, render_id("c")
+        )
+    except Conflict as exc:  # deleted since the page was read
+        raise TrimError({"start": VIDEO_DELETED}) from exc
     return _queue(table, clip, enqueue_render)
 
 
