@@ -18,11 +18,18 @@ from flask.testing import FlaskClient
 from tests.conftest import AuthActions, make_app
 from tests.fake_gemini import API_KEY, FakeGemini, answer_reply, error_reply
 from tests.pipeline_helpers import make_video, uploaded_asset
-from tests.unit.test_clips_support import htmx_headers, install_queue, ready_asset
+from tests.unit.test_clips_support import (
+    htmx_headers,
+    install_queue,
+    load_clip,
+    make_clip,
+    ready_asset,
+)
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
-from truss.data import assets, get_table, keys
+from truss.data import assets, clips, get_table, keys, shares
+from truss.data.table import NotFound
 from truss.services import clips as clip_service
 from truss.services import uploads
 from truss.storage import get_storage
@@ -218,3 +225,38 @@ def test_a_clip_picked_while_the_video_is_being_deleted_is_refused_with_why(
     assert queue.calls == []
     with app.app_context():
         assert list(get_table().query_all(keys.creator_pk(creator.id), keys.clip_prefix())) == []
+
+
+CLID = "01JBBBBBBBBBBBBBBBBBBBBBBB"
+
+
+def test_a_clip_shared_moments_before_its_delete_loses_its_link(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """Deleting a video lists its clips through an index whose copy may predate the share:
+    the link must stop working all the same."""
+    creator = auth.login("sharer@example.com")
+    asset = ready_asset(app, creator.id)
+    clip = make_clip(app, creator.id, asset.id, CLID)  # as the index shows it: no token
+    client.post(f"/clips/{CLID}/share", headers=htmx_headers(client, f"/clips/{CLID}"))
+    token = load_clip(app, creator.id, CLID).share_token
+    assert client.get(f"/s/{token}").status_code == 200
+    with app.app_context():
+        clip_service.delete_clip(get_table(), get_storage(), clip)
+        assert not shares.get(get_table(), token).live
+    assert client.get(f"/s/{token}").status_code == 410
+
+
+def test_a_clip_being_deleted_cannot_be_shared(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    creator = auth.login("late@example.com")
+    asset = ready_asset(app, creator.id)
+    clip = make_clip(app, creator.id, asset.id, CLID)
+    with app.app_context():
+        clips.fence(get_table(), creator.id, CLID)  # the delete has begun
+        with pytest.raises(NotFound):
+            clip_service.start_sharing(get_table(), clip)
+        assert load_clip(app, creator.id, CLID).share_token == ""
+    answer = client.post(f"/clips/{CLID}/share", headers=htmx_headers(client, f"/clips/{CLID}"))
+    assert answer.status_code == 404

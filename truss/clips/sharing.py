@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss.clips import bp
 from truss.clips.helpers import own_clip
 from truss.data import clips
 from truss.data.clips import Clip
+from truss.data.table import NotFound
 from truss.extensions import htmx
 from truss.services import clips as service
 
@@ -22,7 +23,10 @@ def share_fragment(clip: Clip) -> BaseResponse | str:
 @bp.post("/clips/<clid>/share")
 def share(clid: str) -> BaseResponse | str:
     table, _, clip = own_clip(clid)
-    service.start_sharing(table, clip)
+    try:
+        service.start_sharing(table, clip)
+    except NotFound:  # deleted meanwhile (in another tab)
+        abort(404)
     return share_fragment(clips.get(table, clip.creator_id, clip.id))
 
 

@@ -8,7 +8,6 @@ playing until the new one is ready. Changes are conditional on the expected rend
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -369,15 +368,20 @@ def edit(table: Table, cid: str, clid: str, changes: dict[str, Any], attempts: i
     raise Conflict(f"clip {clid} keeps changing")
 
 
-def fence(table: Table, cid: str, clid: str) -> None:
+def fence(table: Table, cid: str, clid: str) -> Clip | None:
     """Start deleting: no render id matches any more, so a running render can't finish (it
-    cleans up its own files instead). A clip already gone is fine."""
-    with contextlib.suppress(Conflict):
-        table.update(
+    cleans up its own files instead) and the clip can't be shared any more. Returns the
+    clip as it now is (its live share token included, which a copy read from an index may
+    lack); None when it is already gone."""
+    try:
+        item = table.update(
             keys.clip(cid, clid),
             {"render_id": DELETED, "updated_at": utc_now_iso()},
             condition=Attr("type").eq(CLIP_TYPE),
         )
+    except Conflict:
+        return None
+    return Clip.from_item(item)
 
 
 def delete(table: Table, cid: str, clid: str) -> None:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from truss.data import keys
-from truss.data.clips import CLIP_TYPE
+from truss.data.clips import CLIP_TYPE, DELETED
 from truss.data.creators import utc_now_iso
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
@@ -68,8 +68,8 @@ def get(table: Table, token: str) -> Share:
 def create(table: Table, cid: str, clid: str, token: str) -> Share:
     """Write the share and remember it on the clip, in one transaction.
 
-    Conflict when the clip is gone or already has a live share (AlreadyExists is folded in:
-    either condition failing means "look at the clip again")."""
+    Conflict when the clip is gone, being deleted (fenced) or already has a live share
+    (AlreadyExists is folded in: either condition failing means "look at the clip again")."""
     now = utc_now_iso()
     item: Item = {
         **keys.share(token),
@@ -124,8 +124,9 @@ def _remember_on_clip(cid: str, clid: str, token: str) -> dict[str, object]:
         "Update": {
             "Key": keys.clip(cid, clid),
             "UpdateExpression": "SET share_token = :token",
-            "ConditionExpression": "#type = :clip AND attribute_not_exists(share_token)",
-            "ExpressionAttributeNames": {"#type": "type"},
-            "ExpressionAttributeValues": {":token": token, ":clip": CLIP_TYPE},
+            "ConditionExpression": "#type = :clip AND attribute_not_exists(share_token) "
+            "AND (attribute_not_exists(#render_id) OR #render_id <> :deleted)",
+            "ExpressionAttributeNames": {"#type": "type", "#render_id": "render_id"},
+            "ExpressionAttributeValues": {":token": token, ":clip": CLIP_TYPE, ":deleted": DELETED},
         }
     }

@@ -18,7 +18,7 @@ from truss.data import clips, keys, shares
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.creators import new_id
-from truss.data.table import Conflict, Table
+from truss.data.table import Conflict, NotFound, Table
 from truss.services.quotas import release_clip
 from truss.storage import Storage
 
@@ -190,10 +190,11 @@ def edit_field(table: Table, cid: str, clid: str, name: str, text: str) -> Clip:
 
 def delete_clip(table: Table, storage: Storage, clip: Clip) -> None:
     """Fence its render (a running one can't finish and removes its own upload), stop its
-    share link, delete its files, then the item (last, so a retry works)."""
-    clips.fence(table, clip.creator_id, clip.id)
-    if clip.share_token:
-        stop_sharing(table, clip)
+    share link (the one the fenced item holds: `clip` may be an index's older copy), delete
+    its files, then the item (last, so a retry works)."""
+    fenced = clips.fence(table, clip.creator_id, clip.id)
+    if fenced is not None and fenced.share_token:
+        stop_sharing(table, fenced)
     release_clip(table, clip.creator_id, clip.id)  # its render's bytes no longer count
     storage.delete_prefix(keys.clip_object_prefix(clip.creator_id, clip.id))
     clips.delete(table, clip.creator_id, clip.id)
@@ -221,7 +222,8 @@ def download_name(clip: Clip) -> str:
 
 
 def start_sharing(table: Table, clip: Clip) -> str:
-    """The clip's live share token, made now if it has none."""
+    """The clip's live share token, made now if it has none; NotFound when the clip is
+    gone or being deleted (a link made now would outlive it)."""
     if clip.share_token:
         return clip.share_token
     token = shares.new_token()
@@ -229,6 +231,8 @@ def start_sharing(table: Table, clip: Clip) -> str:
         shares.create(table, clip.creator_id, clip.id, token)
     except Conflict:
         current = clips.get(table, clip.creator_id, clip.id)  # shared meanwhile, or gone
+        if current.render_id == clips.DELETED:
+            raise NotFound(f"clip {clip.id} is being deleted") from None
         if not current.share_token:
             raise
         return current.share_token
