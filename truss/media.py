@@ -122,14 +122,21 @@ def _decoded_duration(source: Source) -> float:
     return _hms(times[-1]) if times else 0.0
 
 
-def probe(source: Source) -> StreamInfo:
-    """Duration, display size, fps, audio and codecs of a video, or MediaError."""
+def probe(source: Source, duration: float | None = None) -> StreamInfo:
+    """Duration, display size, fps, audio and codecs of a video, or MediaError.
+
+    `duration`: already measured (a render passes the asset's): used as is, so only the
+    header is read, never the whole file (which a header without a duration would need,
+    e.g. a browser-recorded WebM, over HTTP for a render)."""
     text = _probe_text(source)
     video = next((m for m in _VIDEO.finditer(text) if "attached pic" not in _line(text, m)), None)
     if video is None:
         raise _unreadable("no video stream found")
-    duration_match = _DURATION.search(text)
-    duration = _hms(duration_match) if duration_match else _decoded_duration(source)
+    if duration:
+        duration = float(duration)  # a DynamoDB number is a Decimal
+    else:
+        duration_match = _DURATION.search(text)
+        duration = _hms(duration_match) if duration_match else _decoded_duration(source)
     if duration <= 0:
         raise _unreadable("it has no length")
     width, height = int(video[2]), int(video[3])

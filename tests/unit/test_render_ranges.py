@@ -12,6 +12,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from botocore.exceptions import ClientError
 from flask import Flask
 
 from tests.pipeline_helpers import uploaded_asset
-from truss import media
+from truss import ffmpeg, media
 from truss.analysis.base import ClipLengths
-from truss.data import clips, get_table
+from truss.data import clips, get_table, keys
 from truss.ffmpeg import MediaError
 from truss.media import run_ffmpeg
 from truss.range_source import GONE, SourceUnavailable, serve_object
@@ -279,3 +280,32 @@ def test_another_local_user_with_the_url_and_token_gets_nothing(ctx: None) -> No
     assert theirs.stdout.decode().startswith("refused"), theirs
     assert fetched_for_them == 0
     assert ours.stdout.decode().strip() == "answered 206 100", ours
+
+
+def test_a_render_of_a_video_whose_header_has_no_length_reads_only_its_part(
+    ctx: None, source: Path, tmp_path: Path
+) -> None:
+    """A live-recorded WebM/Matroska (a browser's MediaRecorder) has no duration in its
+    header; measuring it means reading every packet, over HTTP for a render. The analysis
+    measured it once and stored it: the render uses that."""
+    live = tmp_path / "live.mkv"
+    args = ["-y", "-v", "error", "-i", str(source), "-t", "60", "-c", "copy"]
+    run_ffmpeg([*args, "-f", "matroska", "-live", "1", str(live)], 120, "Making a live file")
+    assert "Duration: N/A" in ffmpeg.run(ffmpeg.input_args(live), 60, "Probing").stderr.decode()
+    asset = uploaded_asset(live)
+    table, storage = get_table(), get_storage()
+    table.update(keys.asset(asset.creator_id, asset.id), {"duration_s": Decimal("60.0")})
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+                            (10.0, 16.0), "Early on", "c1")  # fmt: skip
+    s3 = S3Bytes(storage)
+    nothing = lambda *_: None  # noqa: E731
+    pipeline = Pipeline(table, storage, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+
+    pipeline.render(asset.creator_id, clip.id, "c1")
+
+    done = clips.get(table, asset.creator_id, clip.id)
+    assert done.render_status == clips.READY, done.error
+    size = live.stat().st_size
+    # measured: 0.53 of the file (no index: ffmpeg reads from the start to the clip's end);
+    # measuring the length again over HTTP read it all, 1.55 of it in all
+    assert 0 < s3.sent < 0.75 * size, f"read {s3.sent} of {size} bytes"

@@ -328,7 +328,7 @@ class Pipeline:
             serve_object(self.storage, asset.source_key) as served,  # ranges, not the whole file
         ):
             source, out, poster = served.source, Path(tmp) / "clip.mp4", Path(tmp) / "p.jpg"
-            probe = media.probe(source)
+            probe = media.probe(source, duration=asset.duration_s)  # the header only
             if clip.start >= probe.duration - 0.5:
                 raise AnalysisError(
                     f"This clip starts at {clip.start:.0f} s but the video is only "
