@@ -107,4 +107,5 @@ def test_a_gemini_error_fails_the_asset_with_the_reason(
         jobs.request_analysis(asset)
         failed = assets.get(get_table(), asset.creator_id, asset.id)
     assert failed.status == assets.FAILED
-    assert "invalid argument" in failed.error.lower()
+    assert "refused to analyse this video" in failed.error  # what happened, what to do
+    assert "invalid argument" not in failed.error.lower()  # the API's words: logged only

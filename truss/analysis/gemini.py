@@ -60,6 +60,21 @@ _TRANSPORT_ERRORS = _transport_errors()
 NO_KEY = "Gemini needs an API key: set the GEMINI_API_KEY setting (or use the signal analyzer)"
 UPLOAD_FAILED = "The video's upload to Gemini didn't complete; re-analyse it in a few minutes"
 UNREACHABLE = "Truss couldn't reach Gemini to analyse this video; re-analyse it in a few minutes"
+# What a creator reads when the API refuses (the API's own words go to the worker's log).
+KEY_REFUSED = (
+    "Gemini refused Truss's API key, so this video wasn't analysed. The site's operator "
+    "must check the GEMINI_API_KEY setting; re-analyse the video once that's fixed"
+)
+RATE_LIMITED = "Gemini is too busy to analyse this video right now; re-analyse it in a few minutes"
+UNAVAILABLE = "Gemini is unavailable right now, so this video wasn't analysed; try again later"
+REFUSED = (
+    "Gemini refused to analyse this video. Re-analyse it later; if it fails again, export "
+    "the video again (H.264 MP4 works best) and upload the new file"
+)
+FILE_FAILED = (
+    "Gemini could not process this video's file. Export it again (H.264 MP4 works best) "
+    "and upload the new file"
+)
 
 
 @dataclass(frozen=True)
@@ -213,7 +228,8 @@ class GeminiAnalyzer:
         while file.state != types.FileState.ACTIVE:
             if file.state == types.FileState.FAILED:
                 reason = file.error.message if file.error and file.error.message else "no reason"
-                raise AnalysisError(f"Gemini could not process this video ({reason})")
+                log.warning("Gemini could not process file %s: %s", file.name, reason)
+                raise AnalysisError(FILE_FAILED)
             if time.monotonic() >= deadline:
                 raise AnalysisError(
                     "Gemini was still processing the video after "
@@ -312,18 +328,18 @@ class GeminiAnalyzer:
 
 
 def _explain(exc: errors.APIError) -> AnalysisError:
-    """Turn an API error into a message a creator (or operator) can act on."""
+    """Turn an API error into fixed wording a creator can act on; the API's own message
+    (which may quote the request or name internals) goes to the worker's log only."""
     code = exc.code
     message = (exc.message or str(exc)).strip()
+    log.warning("Gemini answered %s: %s", code, message)
     if code in (401, 403) or "API_KEY" in str(exc.details) or "API key" in message:
-        return AnalysisError(
-            f"Gemini rejected the API key ({code}: {message}); check GEMINI_API_KEY"
-        )
+        return AnalysisError(KEY_REFUSED)
     if code == 429:
-        return AnalysisError(f"Gemini is rate limiting us (429: {message}); try again later")
+        return AnalysisError(RATE_LIMITED)
     if code >= 500:
-        return AnalysisError(f"Gemini is unavailable ({code}: {message}); try again later")
-    return AnalysisError(f"Gemini refused the request ({code}: {message})")
+        return AnalysisError(UNAVAILABLE)
+    return AnalysisError(REFUSED)
 
 
 def _uploaded_file(file: types.File) -> UploadedFile:
