@@ -1,0 +1,1 @@
+"""Live streams: chat capture, chat import, spike detection, reaction lag, spikes → clips."""
