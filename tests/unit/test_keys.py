@@ -49,8 +49,18 @@ def test_entity_builders_match_the_design_table() -> None:
     assert keys.clip("c1", "k1")["SK"] == "CLIP#k1"
     assert keys.analytics_daily("c1", "2026-11-24")["SK"] == "ANALYTICS#DAILY#2026-11-24"
     assert keys.share("tok") == {"PK": "SHARE#tok", "SK": "CLIP"}
-    assert keys.chat_spike("c1", "2026")["SK"] == "LIVE_CHAT_SPIKE#2026"
+    assert keys.chat_spike("c1", "s1", 12.34)["SK"] == "LIVE_CHAT_SPIKE#s1#0000123"
+    assert keys.chat_spike_prefix("s1") == "LIVE_CHAT_SPIKE#s1#"
+    assert keys.stream("c1", "s1")["SK"] == "STREAM#s1"
+    assert keys.asset_stream_link("c1", "a1")["SK"] == "ASSET#a1#STREAM"
     assert keys.platform_token("c1", "youtube")["SK"] == "PLATFORM_TOKEN#youtube"
+
+
+def test_spike_keys_sort_in_time_order() -> None:
+    offsets = [0.0, 9.9, 10.0, 99.5, 3600.0, 86400.7]
+    sks = [keys.chat_spike("c1", "s1", offset)["SK"] for offset in offsets]
+    assert sks == sorted(sks)
+    assert keys.CHAT_SPIKE.parse(sks[-1]) == ("s1", "0864007")
 
 
 def test_magic_link_key_holds_only_the_hash_of_the_token() -> None:

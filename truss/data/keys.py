@@ -66,7 +66,7 @@ ASSET_STATUS = KeyTemplate("ASSET", ("status", "created"))  # GSI1SK
 CLIP = KeyTemplate("CLIP", ("clid",))
 CLIP_SCORE = KeyTemplate("CLIPSCORE", ("score", "clid"))  # GSI1SK: clips by score
 STREAM = KeyTemplate("STREAM", ("sid",))
-CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("timestamp",))
+CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("sid", "offset"))
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
@@ -218,8 +218,48 @@ def stream(cid: str, sid: str) -> Key:
     return {"PK": creator_pk(cid), "SK": STREAM.build(sid)}
 
 
-def chat_spike(cid: str, timestamp: str) -> Key:
-    return {"PK": creator_pk(cid), "SK": CHAT_SPIKE.build(timestamp)}
+SPIKE_OFFSET_DIGITS = 7  # tenths of a second: 11.5 days; text order is time order
+
+
+def spike_offset(offset_s: float) -> str:
+    """A spike's offset as its key part: tenths of a second, zero-padded."""
+    tenths = min(max(round(offset_s * 10), 0), 10**SPIKE_OFFSET_DIGITS - 1)
+    return str(tenths).zfill(SPIKE_OFFSET_DIGITS)
+
+
+def chat_spike(cid: str, sid: str, offset_s: float) -> Key:
+    """`LIVE_CHAT_SPIKE#<sid>#<offset>`: one Query lists a stream's spikes in time order."""
+    return {"PK": creator_pk(cid), "SK": CHAT_SPIKE.build(sid, spike_offset(offset_s))}
+
+
+def chat_spike_prefix(sid: str) -> str:
+    return CHAT_SPIKE.prefix_for(sid)
+
+
+def stream_id_from_sk(sk: str) -> str:
+    return STREAM.parse(sk)[0]
+
+
+def stream_prefix() -> str:
+    return STREAM.prefix_for()
+
+
+def asset_stream_link(cid: str, aid: str) -> Key:
+    """`ASSET#<aid>#STREAM`: which stream an asset's video belongs to (deleted with the asset)."""
+    return {"PK": creator_pk(cid), "SK": ASSET_CHAPTERS.build(aid, "STREAM")}
+
+
+def stream_archive_prefix(cid: str, sid: str) -> str:
+    """S3 prefix of a stream's chat archive (gzip JSON-lines chunks, an imported file)."""
+    for part in (cid, sid):
+        if not part or "/" in part or SEP in part:
+            raise KeyError_(f"object key part {part!r} is empty or contains '/' or {SEP!r}")
+    return f"creators/{cid}/streams/{sid}/"
+
+
+def stream_import_object(cid: str, sid: str) -> str:
+    """S3 key of an uploaded chat file: server-made, never the client's file name."""
+    return stream_archive_prefix(cid, sid) + "import"
 
 
 def analytics_daily(cid: str, day: str) -> Key:
