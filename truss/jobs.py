@@ -30,6 +30,7 @@ from truss.services.leases import Lease
 from truss.services.pipeline import Pipeline
 from truss.services.quotas import Quotas, release_slot
 from truss.storage import get_storage
+from truss.streams.model import Spike
 
 log = logging.getLogger(__name__)
 RETRY = Retry(max=3, interval=[5, 30, 120])
@@ -104,7 +105,18 @@ def pipeline() -> Pipeline:
         hand_over=hand_over_long_analysis,
         lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
         lease_table=_own_table,
+        chat_spikes_for=_chat_spikes_for,
     )
+
+
+def _chat_spikes_for(cid: str, aid: str) -> tuple[float, list[Spike]]:
+    """The reaction lag and chat spikes of the stream this video is linked to (none: no
+    stream)."""
+    try:
+        from truss.data.streams import spikes_for_asset
+    except ImportError:  # a build without the streams area
+        return 0.0, []
+    return spikes_for_asset(get_table(), cid, aid)
 
 
 def _own_table() -> Table:

@@ -184,7 +184,7 @@ def test_a_clip_of_ones_own_from_the_asset_page(app: Flask, client: FlaskClient,
         60.0,
         90.0,
         "pending",
-        "creator",
+        "manual",
     )
     assert clip.title == "Podcast 1:00 to 1:30"
     assert queue.calls == [(creator.id, clid, clip.render_id)]

@@ -183,7 +183,7 @@ def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
     assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED, run=assets.next_run(failed))
     fake_pipeline(FakeAnalyzer([moment(2, 9, 80)]), rendered).analyze(cid, aid)
     left = clips.for_asset(table, cid, aid)
-    assert sorted((c.title, c.source) for c in left) == [("At 2", "analyzer"), ("Mine", "creator")]
+    assert sorted((c.title, c.source) for c in left) == [("At 2", "signals"), ("Mine", "manual")]
 
 
 def test_a_count_is_all_or_nothing(ctx: None, video: Path) -> None:

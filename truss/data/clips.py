@@ -27,8 +27,17 @@ RENDERING = "rendering"
 READY = "ready"
 FAILED = "failed"
 RENDER_STATUSES = (PENDING, RENDERING, READY, FAILED)
-ANALYZER = "analyzer"
-CREATOR = "creator"  # a clip the creator picked by hand
+# Where a clip came from. Chat, signals and Gemini clips are machine-made: a new analysis
+# replaces them; a manual one (picked by the creator) stays.
+CHAT = "chat"  # a strong chat spike no analyzer moment covered
+SIGNALS = "signals"  # the built-in signal analyzer
+GEMINI = "gemini"
+MANUAL = "manual"  # the creator picked it by hand
+SOURCES = (CHAT, SIGNALS, GEMINI, MANUAL)
+MACHINE_SOURCES = frozenset({CHAT, SIGNALS, GEMINI})
+# Before issue 12 a clip was `analyzer` or `creator` (and the first ones had no source at all);
+# they read as the new values (`truss init` rewrites them, truss.data.schema).
+LEGACY_SOURCES = {"analyzer": SIGNALS, "creator": MANUAL, "": SIGNALS}
 DELETED = "deleted"  # the render id of a clip being deleted
 EDITABLE = ("title", "hook", "hashtags", "transcript")
 
@@ -53,7 +62,7 @@ class Clip:
     poster_key: str = ""
     error: str = ""
     created_at: str = ""
-    source: str = ANALYZER
+    source: str = SIGNALS
     share_token: str = ""
 
     @property
@@ -86,9 +95,19 @@ class Clip:
             poster_key=item.get("poster_key", ""),
             error=item.get("error", ""),
             created_at=item.get("created_at", ""),
-            source=item.get("source", ANALYZER),
+            source=read_source(item.get("source", "")),
             share_token=item.get("share_token", ""),
         )
+
+
+def read_source(value: str) -> str:
+    """A stored source as today's value (old items say `analyzer`/`creator` or nothing)."""
+    return LEGACY_SOURCES.get(value, value)
+
+
+def analyzer_source(analyzer: str) -> str:
+    """The source of the clips an analyzer's moments make."""
+    return GEMINI if analyzer == GEMINI else SIGNALS
 
 
 def clip_id_for(aid: str, run_started_ms: int, rank: int) -> str:
@@ -116,9 +135,10 @@ def _listing_fields(
 
 def create_from_moment(
     table: Table, cid: str, aid: str, clid: str, moment: Moment, rank: int,
-    run: int | None = None, holder: str | None = None,
+    run: int | None = None, holder: str | None = None, source: str = SIGNALS,
 ) -> bool:  # fmt: skip
-    """Write a pending clip for a moment; False when it already exists (a re-run job).
+    """Write a pending clip for a moment (found by `source`); False when it already exists
+    (a re-run job).
 
     With `run`, the clip's first render id is `r<run>` and the write happens only while the
     asset is analysing in that run, held by `holder` if given (Conflict otherwise: the job
@@ -139,7 +159,7 @@ def create_from_moment(
         "rank": rank,
         "render_status": PENDING,
         "created_at": utc_now_iso(),
-        "source": ANALYZER,
+        "source": source,
     }
     try:
         if run is None:
@@ -184,7 +204,7 @@ def create_own(
         "render_id": render_id,
         "counted": True,  # the asset's render count is for the analyzer's clips only
         "created_at": utc_now_iso(),
-        "source": CREATOR,
+        "source": MANUAL,
     }
     try:
         table.transact([create_only(item), assets.alive_guard(cid, aid)])

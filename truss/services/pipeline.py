@@ -9,8 +9,12 @@ jobs the clip's `render_id`. Every claim and write is conditional on it, so a st
 duplicate job does nothing, and a delete (which moves the asset out of every run) fences
 running work: a fenced write removes the files it uploaded.
 
-Collaborators (table, storage, analyzer, the render enqueuer) are arguments, so tests can
-pass fakes; `truss.jobs` builds the real ones.
+Collaborators (table, storage, analyzer, the render enqueuer, the chat spikes of the stream
+a video belongs to) are arguments, so tests can pass fakes; `truss.jobs` builds the real ones.
+
+A video linked to a stream gets the stream's chat spikes merged into the analyzer's moments
+(truss.streams.moments): covered moments score higher with the chat's evidence, strong lone
+spikes become clips of their own (source `chat`).
 """
 
 from __future__ import annotations
@@ -42,12 +46,16 @@ from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
 from truss.services.quotas import QuotaExceeded, Quotas
 from truss.storage import Storage
+from truss.streams import moments as chat_moments
+from truss.streams.model import Spike
+from truss.streams.moments import Sourced
 
 log = logging.getLogger(__name__)
 
 AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
 HandOver = Callable[[str, str, int, float, str], bool]  # cid, aid, run, duration, holder
+ChatSpikesFor = Callable[[str, str], tuple[float, list[Spike]]]  # cid, aid -> (lag_s, spikes)
 NO_MOMENTS = "No clip-worthy moment found in this video."
 
 
@@ -61,6 +69,11 @@ def attempt_name(render_id: str) -> str:
 def _keep_going(cid: str, aid: str, run: int, duration_s: float, holder: str) -> bool:
     """Default hand-over: the current job's timeout fits every video."""
     return False
+
+
+def _no_chat(cid: str, aid: str) -> tuple[float, list[Spike]]:
+    """Default: the video belongs to no stream."""
+    return 0.0, []
 
 
 @dataclass
@@ -77,6 +90,7 @@ class Pipeline:
     lease: leases.Lease = field(default_factory=leases.Lease)
     clock: Callable[[], float] = time.time
     lease_table: Callable[[], Table] | None = None  # the renewing thread's own (None: table)
+    chat_spikes_for: ChatSpikesFor = _no_chat  # the linked stream's reaction lag and spikes
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -89,9 +103,9 @@ class Pipeline:
             return
         try:
             with leases.kept(self._renewer(asset), self.lease.renew_every_s):
-                result = self._find_moments(asset)
-                if result is not None:
-                    self._save_result(asset, result)
+                found = self._find_moments(asset)
+                if found is not None:
+                    self._save_result(asset, *found)
         except (Conflict, NotFound):  # the asset left this run (deleted, analysed again)
             log.info("asset %s left run %s: this job stops", aid, asset.run)
             self._clean_up_if_deleted(asset)
@@ -105,7 +119,7 @@ class Pipeline:
             table, cid, aid, run, attempt, self.clock() + self.lease.seconds
         )
 
-    def _find_moments(self, asset: Asset) -> AnalysisResult | None:
+    def _find_moments(self, asset: Asset) -> tuple[AnalysisResult, list[Sourced]] | None:
         with tempfile.TemporaryDirectory(prefix="truss-analyze-") as tmp:
             source = Path(tmp) / "source"
             self.storage.download(asset.source_key, str(source))
@@ -132,7 +146,16 @@ class Pipeline:
                     quotas.refund_analysis(self.table, asset, str(asset.run))  # none paid for
                 return None
         self._count_usage(asset, result.usage)
-        return result
+        return result, self._with_chat(asset, result, probe.duration)
+
+    def _with_chat(self, asset: Asset, result: AnalysisResult, duration_s: float) -> list[Sourced]:
+        """The analyzer's moments, merged with the chat spikes of the video's stream."""
+        lag_s, spikes = self.chat_spikes_for(asset.creator_id, asset.id)
+        if not spikes:
+            return [Sourced(moment) for moment in result.moments]
+        return chat_moments.merge(
+            result.moments, spikes, lag_s, self.lengths, self.max_moments, duration_s
+        )
 
     def _claim(
         self, cid: str, aid: str, run: int | None, attempt: str = "", handed_from: str = ""
@@ -221,19 +244,21 @@ class Pipeline:
             has_audio=probe.has_audio, thumbnail_key=key,
         )  # fmt: skip
 
-    def _save_result(self, asset: Asset, result: AnalysisResult) -> None:
+    def _save_result(self, asset: Asset, result: AnalysisResult, ranked: list[Sourced]) -> None:
         """Chapters and clips are written only while the asset is still in this run; the
-        analyzer's clips of earlier runs go once this run has moved the asset on."""
+        machine-made clips of earlier runs go once this run has moved the asset on."""
         cid, aid, run, holder = asset.creator_id, asset.id, asset.run, asset.claimed_by
         save_chapters(
             self.table, self.storage, cid, aid, result.chapters,
             put=lambda item: assets.put_in_run(self.table, cid, aid, run, item, holder=holder),
         )  # fmt: skip
-        ids = [clips.clip_id_for(aid, run, rank) for rank in range(len(result.moments))]
-        for rank, (clid, moment) in enumerate(zip(ids, result.moments, strict=True)):
+        ids = [clips.clip_id_for(aid, run, rank) for rank in range(len(ranked))]
+        made_by = clips.analyzer_source(result.analyzer)
+        for rank, (clid, found) in enumerate(zip(ids, ranked, strict=True)):
             clips.create_from_moment(
-                self.table, cid, aid, clid, moment, rank, run=run, holder=holder
-            )
+                self.table, cid, aid, clid, found.moment, rank, run=run, holder=holder,
+                source=found.source or made_by,
+            )  # fmt: skip
         summary: dict[str, Any] = {
             "analyzer": result.analyzer,
             "summary": result.summary[:2000],
@@ -258,10 +283,11 @@ class Pipeline:
             self.enqueue_render(cid, clid, clips.first_render_id(run))
 
     def _drop_clips_of_earlier_runs(self, cid: str, aid: str, keep: set[str]) -> None:
-        """A new analysis replaces what earlier runs found (clips made by hand stay); a trim
-        render still running on one of them is fenced and removes its own files."""
+        """A new analysis replaces what earlier runs found (signals, Gemini, chat; clips made
+        by hand stay); a trim render still running on one of them is fenced and removes its
+        own files."""
         for old in clips.for_asset(self.table, cid, aid):
-            if old.source == "analyzer" and old.id not in keep:
+            if old.source in clips.MACHINE_SOURCES and old.id not in keep:
                 delete_clip(self.table, self.storage, old)
 
     def _progress(self, asset: Asset, status: str, stage: str, percent: int, **extra: Any) -> None:
