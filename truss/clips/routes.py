@@ -19,7 +19,14 @@ from truss.clips.helpers import (
     template_helpers,
 )
 from truss.data import assets, keys
-from truss.data.clip_queries import SORTS, STATUS_FILTERS, ClipFilters, fill_page, search_words
+from truss.data.clip_queries import (
+    SORTS,
+    SOURCE_FILTERS,
+    STATUS_FILTERS,
+    ClipFilters,
+    fill_page,
+    search_words,
+)
 from truss.data.clips import Clip
 from truss.data.table import NotFound
 from truss.errors import render_error
@@ -44,7 +51,10 @@ def filters_from_request() -> ClipFilters:
     """The filter form's values; a hand-made URL with nonsense in it gets a 400."""
     args = request.args
     sort, status = args.get("sort") or "newest", args.get("status", "")
+    source = args.get("source", "")
     if sort not in SORTS or (status and status not in STATUS_FILTERS):
+        abort(400)
+    if source and source not in SOURCE_FILTERS:
         abort(400)
     min_score = None
     if args.get("min_score"):
@@ -58,7 +68,7 @@ def filters_from_request() -> ClipFilters:
     video = args.get("video", "")
     if video and not keys.is_id(video):
         abort(400)  # not a video id (and never a key part)
-    return ClipFilters(video, min_score, status, words, sort)
+    return ClipFilters(video, min_score, status, words, sort, source)
 
 
 def filter_args(filters: ClipFilters) -> dict[str, Any]:
@@ -69,6 +79,7 @@ def filter_args(filters: ClipFilters) -> dict[str, Any]:
         "status": filters.status or None,
         "q": " ".join(filters.words) or None,
         "sort": filters.sort,
+        "source": filters.source or None,
     }
 
 
@@ -89,8 +100,9 @@ def index() -> str:
         return render_template("clips/_cards.html", **context)
     videos, _ = assets.page(table, cid, limit=VIDEO_CHOICES)
     return render_template(
-        "clips/index.html", videos=videos, sorts=SORTS, statuses=STATUS_FILTERS, **context
-    )
+        "clips/index.html", videos=videos, sorts=SORTS, statuses=STATUS_FILTERS,
+        sources=SOURCE_FILTERS, **context,
+    )  # fmt: skip
 
 
 def detail_context(clip: Clip) -> dict[str, Any]:

@@ -9,8 +9,9 @@ What the key serves and what the filter serves:
   is exact across pages (ties: newest first). GSI reads are eventually consistent.
 - one video, newest first: the key. GSI2 `GSI2PK = ASSET_CLIPS#<cid>#<aid> AND
   begins_with(GSI2SK, "CLIP#")`, descending: only that video's clips are read.
-- video (with best score first), minimum score, render status, search words: the
-  FilterExpression (`asset_id =`, `score >=`, `render_status IN`, one
+- video (with best score first), minimum score, render status, source, search words: the
+  FilterExpression (`asset_id =`, `score >=`, `render_status IN`, `source IN` (with the
+  source's pre-issue-12 value, for items `truss init` hasn't rewritten yet), one
   `contains(search_text, word)` per word).
 
 A filter is applied after the read: filtered-out clips still cost read capacity and count
@@ -26,7 +27,7 @@ from functools import reduce
 
 from boto3.dynamodb.conditions import Attr, ConditionBase
 
-from truss.data import keys
+from truss.data import clips, keys
 from truss.data.clips import CLIP_TYPE, FAILED, PENDING, READY, RENDERING, Clip
 from truss.data.table import Table
 
@@ -38,6 +39,12 @@ STATUS_FILTERS = {
     "working": ("Rendering", (PENDING, RENDERING)),
     FAILED: ("Failed", (FAILED,)),
 }
+SOURCE_FILTERS = {
+    clips.CHAT: "Chat spikes",
+    clips.SIGNALS: "Signal analyzer",
+    clips.GEMINI: "Gemini",
+    clips.MANUAL: "Your picks",
+}
 MAX_WORDS = 8
 
 
@@ -48,10 +55,14 @@ class ClipFilters:
     status: str = ""
     words: tuple[str, ...] = ()
     sort: str = NEWEST
+    source: str = ""
 
     @property
     def active(self) -> bool:
-        return bool(self.asset_id or self.min_score is not None or self.status or self.words)
+        return bool(
+            self.asset_id or self.min_score is not None or self.status or self.words
+            or self.source
+        )  # fmt: skip
 
 
 @dataclass
@@ -78,8 +89,19 @@ def filter_expression(filters: ClipFilters) -> ConditionBase:
         parts.append(Attr("score").gte(filters.min_score))
     if filters.status:
         parts.append(Attr("render_status").is_in(list(STATUS_FILTERS[filters.status][1])))
+    if filters.source:
+        parts.append(source_condition(filters.source))
     parts += [Attr("search_text").contains(word) for word in filters.words]
     return reduce(lambda left, right: left & right, parts)
+
+
+def source_condition(source: str) -> ConditionBase:
+    """Clips from `source`, also those still stored with its old value (or none at all)."""
+    old = [value for value, new in clips.LEGACY_SOURCES.items() if new == source and value]
+    condition: ConditionBase = Attr("source").is_in([source, *old])
+    if clips.LEGACY_SOURCES.get("") == source:
+        condition = condition | Attr("source").not_exists()
+    return condition
 
 
 def key_path(cid: str, filters: ClipFilters) -> tuple[str, str, str | None]:

@@ -6,7 +6,10 @@ existing table lacks: DynamoDB fills a new index from the items that already car
 attributes. Items written before GSI2 existed don't carry them; `backfill` sets them (a one-off
 Scan, run by `truss init` and at every start of the local stack; idempotent) and records the
 schema version in a marker item (`keys.schema_marker()`), so later runs skip the Scan unless
-forced (`truss init --force`, after the old release's processes are gone).
+forced (`truss init --force`, after the old release's processes are gone). The same Scan
+rewrites the source of clips written before issue 12 (`analyzer` → `signals` or `gemini`, by the
+analyzer its video's last analysis used; `creator` → `manual`; none → `signals`); until then
+they read as the new values (truss.data.clips.read_source).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
-from truss.data import keys
+from truss.data import clips, keys
 from truss.data.assets import ASSET_TYPE
 from truss.data.clips import CLIP_TYPE
 
@@ -127,7 +130,7 @@ def _gsi2_attributes(item: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-SCHEMA_VERSION = 2  # 2: asset and clip items carry the GSI2 attributes
+SCHEMA_VERSION = 3  # 2: asset and clip items carry the GSI2 attributes; 3: clip sources
 SCHEMA_TYPE = "schema"
 
 
@@ -167,23 +170,71 @@ def record_backfill(table: Any, updated: int = 0) -> None:
     )
 
 
+def _old_source() -> Any:
+    old = [value for value in clips.LEGACY_SOURCES if value]
+    return Attr("type").eq(CLIP_TYPE) & (Attr("source").not_exists() | Attr("source").is_in(old))
+
+
 def _scan_and_set(table: Any, progress: Callable[[int], None] | None) -> int:
     lacking = Attr("GSI2PK").not_exists() & Attr("type").is_in([ASSET_TYPE, CLIP_TYPE])
     kwargs: dict[str, Any] = {
-        "FilterExpression": lacking,
-        "ProjectionExpression": "PK, SK, #type, asset_id",
-        "ExpressionAttributeNames": {"#type": "type"},
+        "FilterExpression": lacking | _old_source(),
+        "ProjectionExpression": "PK, SK, GSI2PK, #type, asset_id, #source",
+        "ExpressionAttributeNames": {"#type": "type", "#source": "source"},
     }
     updated = 0
+    analyzers: dict[tuple[str, str], str] = {}  # (PK, asset id) -> the analyzer it last used
     while True:
         response = table.scan(**kwargs)
         for item in response.get("Items", []):
-            updated += _set_missing(table, item)
+            gsi2 = "GSI2PK" not in item and _set_missing(table, item)
+            updated += bool(gsi2) | _set_source(table, item, analyzers)
         if progress:
             progress(updated)
         if "LastEvaluatedKey" not in response:
             return updated
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _set_source(table: Any, item: dict[str, Any], analyzers: dict[tuple[str, str], str]) -> bool:
+    """Today's source on a clip written before issue 12 (False: nothing to do)."""
+    if item.get("type") != CLIP_TYPE:
+        return False
+    old = str(item.get("source", ""))
+    new = clips.read_source(old)
+    if new == old:
+        return False
+    if old in {"", "analyzer"}:
+        new = clips.analyzer_source(_analyzer_of(table, item, analyzers))
+    condition = Attr("source").not_exists() if not old else Attr("source").eq(old)
+    try:
+        table.update_item(
+            Key={"PK": item["PK"], "SK": item["SK"]},
+            UpdateExpression="SET #source = :new",
+            ConditionExpression=Attr("PK").exists() & condition,
+            ExpressionAttributeNames={"#source": "source"},
+            ExpressionAttributeValues={":new": new},
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False  # deleted or rewritten meanwhile
+        raise
+    return True
+
+
+def _analyzer_of(table: Any, item: dict[str, Any], analyzers: dict[tuple[str, str], str]) -> str:
+    """The analyzer the clip's video last used (one read per video, remembered)."""
+    found = (item["PK"], str(item.get("asset_id", "")))
+    if found not in analyzers:
+        cid = keys.creator_id_from_pk(item["PK"])
+        names = {"#analyzer": "analyzer"}
+        read = table.get_item(
+            Key=keys.asset(cid, found[1]),
+            ProjectionExpression="#analyzer",
+            ExpressionAttributeNames=names,
+        )
+        analyzers[found] = str(read.get("Item", {}).get("analyzer", ""))
+    return analyzers[found]
 
 
 def _set_missing(table: Any, item: dict[str, Any]) -> int:
