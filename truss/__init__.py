@@ -35,6 +35,7 @@ NAV_LINKS = (
     ("assets.library", "Videos"),
     ("assets.upload", "Upload"),
     ("clips.index", "Clips"),
+    ("streams.index", "Streams"),
 )
 
 
@@ -81,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
     from truss.main.routes import bp as main_bp
+    from truss.streams.routes import bp as streams_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(assets_bp)
@@ -88,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp)
     app.register_blueprint(clips_bp)
     app.register_blueprint(share_bp)
+    app.register_blueprint(streams_bp)
     register_providers(app)
 
 

@@ -1,0 +1,149 @@
+"""The chat import job (queue `analysis`): parse the whole file, find spikes, then write.
+
+Two passes over the uploaded file, both streaming: the first checks every line and bins the
+messages by second (memory grows with the stream's length in seconds, not its messages); the
+second keeps only the messages inside a spike's window to describe it. Nothing is written to the
+table before the first pass has read the whole file without an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from truss.data import streams
+from truss.data.table import Conflict, NotFound, Table
+from truss.storage import Storage
+from truss.streams import chat_import
+from truss.streams.model import ChatMessage, SecondBin, Spike
+from truss.streams.spikes import Binner, describe, find_spikes
+
+log = logging.getLogger(__name__)
+MAX_IMPORT_MESSAGES = 5_000_000
+IMPORT_TIMEOUT_S = 1800
+MAX_DESCRIBED_MESSAGES = 200_000  # messages kept for the second pass (spike windows only)
+
+
+class SecondBinner:
+    """Bins messages read in (roughly) time order; a second seen again is added to."""
+
+    def __init__(self) -> None:
+        self._binner = Binner()
+        self._bins: dict[int, SecondBin] = {}
+        self._second: int | None = None
+        self._pending: list[ChatMessage] = []
+
+    def add(self, message: ChatMessage) -> None:
+        second = int(message.offset_s)
+        if second != self._second:
+            self._flush()
+            self._second = second
+        self._pending.append(message)
+
+    def _flush(self) -> None:
+        if self._second is None or not self._pending:
+            return
+        new = self._binner.bin(self._second, self._pending)
+        old = self._bins.get(self._second)
+        if old is not None:
+            new = SecondBin(
+                new.second,
+                old.messages + new.messages,
+                old.chatters + new.chatters,
+                old.weight + new.weight,
+            )
+        self._bins[self._second] = new
+        self._pending = []
+
+    def bins(self) -> list[SecondBin]:
+        """Every second from 0 to the last, empty seconds included."""
+        self._flush()
+        if not self._bins:
+            return []
+        last = max(self._bins)
+        return [self._bins.get(s, SecondBin(s, 0, 0, 0.0)) for s in range(last + 1)]
+
+
+def detect(
+    path: str, limit: int = MAX_IMPORT_MESSAGES
+) -> tuple[chat_import.ImportSummary, list[Spike]]:
+    """Parse the whole file (ChatImportError on any problem), then describe its spikes."""
+    binner = SecondBinner()
+    with open(path, "rb") as fileobj:
+        summary = chat_import.parse_all(fileobj, limit, on_message=binner.add)
+    found = find_spikes(binner.bins())
+    if not found:
+        return summary, []
+    windows = [(spike.start_s, spike.end_s + 1) for spike in found]
+    inside: list[ChatMessage] = []
+    with open(path, "rb") as fileobj:
+        for message in chat_import.read_chat(fileobj):
+            if any(a <= message.offset_s < b for a, b in windows):
+                inside.append(message)
+                if len(inside) >= MAX_DESCRIBED_MESSAGES:
+                    break
+    return summary, [describe(spike, inside) for spike in found]
+
+
+@contextmanager
+def downloaded(storage: Storage, key: str) -> Iterator[str]:
+    handle, path = tempfile.mkstemp(prefix="truss-chat-")
+    os.close(handle)
+    try:
+        storage.download(key, path)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def import_chat(table: Table, storage: Storage, cid: str, sid: str, key: str) -> None:
+    """Import one uploaded chat file into its stream (`importing` → `imported` or `failed`)."""
+    try:
+        stream = streams.get(table, cid, sid)
+    except NotFound:
+        return  # deleted before the job ran
+    if stream.status != streams.IMPORTING:
+        return  # a retried job after the import finished
+    with downloaded(storage, key) as path:
+        try:
+            summary, found = detect(path)
+        except chat_import.ChatImportError as exc:
+            _fail(table, cid, sid, f"This chat file can't be imported: {exc}. Nothing was saved.")
+            return
+    try:
+        streams.finish_import(
+            table, cid, sid, found, summary.messages, summary.chatters, summary.format
+        )
+    except Conflict:
+        log.info("stream %s changed during its import; result dropped", sid)
+
+
+def _fail(table: Table, cid: str, sid: str, message: str) -> None:
+    with suppress(Conflict):  # deleted or finished meanwhile
+        streams.fail_import(table, cid, sid, message)
+
+
+def run_import(cid: str, sid: str, key: str) -> None:
+    """RQ entry point (workers run inside the app context)."""
+    from truss.data import get_table
+    from truss.storage import get_storage
+
+    import_chat(get_table(), get_storage(), cid, sid, key)
+
+
+def enqueue_import(cid: str, sid: str, key: str) -> None:
+    """Queue the import on the `analysis` queue, once per stream."""
+    from truss.queue import enqueue_once, get_queue
+
+    enqueue_once(
+        get_queue("analysis"),
+        run_import,
+        cid,
+        sid,
+        key,
+        job_id=f"import-chat-{sid}",
+        job_timeout=IMPORT_TIMEOUT_S,
+    )

@@ -1,0 +1,312 @@
+"""The streams area: the list, the new-stream form, the stream page and its live fragment."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_htmx.responses import HTMXResponseStopPolling
+from werkzeug.wrappers import Response as BaseResponse
+
+from truss.auth.session import current_creator
+from truss.data import assets, get_table, keys
+from truss.data import streams as data
+from truss.data.table import Conflict, NotFound, Table
+from truss.errors import render_error
+from truss.extensions import htmx
+from truss.polling import poll_token, was_shown
+from truss.queue import get_redis
+from truss.storage import get_storage
+from truss.streams import chart, live_store
+from truss.streams.spikes import find_spikes
+
+bp = Blueprint("streams", __name__)
+PAGE_SIZE = 25
+LINKABLE_ASSETS = 100  # the newest videos offered in the "link a video" select
+POLL = "stream"
+MAX_IMPORT_BYTES = 2 * 1024**3
+IMPORT_TYPES = {"application/json", "application/x-ndjson", "text/plain", ""}
+MAX_LAG_S = 120.0
+TWITCH_CHANNEL = re.compile(r"[A-Za-z0-9_]{3,25}")
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+YOUTUBE_URL_ID = re.compile(r"(?:v=|youtu\.be/|/live/)([A-Za-z0-9_-]{11})")
+
+
+@bp.errorhandler(NotFound)
+def not_found(exc: NotFound) -> tuple[str, int]:
+    return render_error(404)
+
+
+def table_and_cid() -> tuple[Table, str]:
+    """The table and the signed-in creator's id (never an id from the request)."""
+    return get_table(), current_creator().id
+
+
+def owned(sid: str) -> tuple[Table, str, data.Stream]:
+    table, cid = table_and_cid()
+    return table, cid, data.get(table, cid, sid)
+
+
+@bp.get("/streams")
+def index() -> str:
+    table, cid = table_and_cid()
+    cursor = request.args.get("cursor") or None
+    items, next_cursor = data.page(table, cid, cursor, PAGE_SIZE)
+    if htmx and cursor:
+        return render_template("streams/_rows.html", streams=items, next_cursor=next_cursor)
+    return render_template("streams/index.html", streams=items, next_cursor=next_cursor)
+
+
+@bp.get("/streams/new")
+def new() -> str:
+    return render_template("streams/new.html", max_import=MAX_IMPORT_BYTES // 1024**2)
+
+
+def channel_from(source: str, raw: str) -> str:
+    """The Twitch channel or the YouTube video id, or ValueError saying what to type."""
+    text = raw.strip()
+    if source == "twitch":
+        name = text.rstrip("/").rsplit("/", 1)[-1].lstrip("#@")
+        if TWITCH_CHANNEL.fullmatch(name):
+            return name.lower()
+        raise ValueError(
+            "Type the Twitch channel's name (3 to 25 letters, digits or _), e.g. yourchannel."
+        )
+    found = YOUTUBE_URL_ID.search(text)
+    video_id = found.group(1) if found else text
+    if YOUTUBE_ID.fullmatch(video_id):
+        return video_id
+    raise ValueError("Paste the YouTube live video's link or its 11-character video id.")
+
+
+@bp.post("/streams")
+def create() -> BaseResponse | tuple[str, int]:
+    table, cid = table_and_cid()
+    source = request.form.get("source", "")
+    if source not in {"twitch", "youtube"}:
+        abort(400)
+    try:
+        channel = channel_from(source, request.form.get("channel", ""))
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("streams.new"))
+    stream = data.create(table, cid, source, channel, request.form.get("title", ""))
+    return redirect(url_for("streams.detail", sid=stream.id))
+
+
+@bp.post("/streams/import")
+def start_import() -> tuple[Response, int] | Response:
+    """JSON for static/js/streams.js: a stream `importing` and a presigned POST for its file."""
+    table, cid = table_and_cid()
+    body = request.get_json(silent=True) or {}
+    name = str(body.get("file_name", ""))[:200] or "chat.json"
+    size = body.get("size")
+    content_type = str(body.get("content_type", ""))
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_IMPORT_BYTES:
+        limit = MAX_IMPORT_BYTES // 1024**2
+        return jsonify(error=f"Choose a chat file between 1 byte and {limit} MB."), 400
+    if content_type not in IMPORT_TYPES:
+        return jsonify(error="Choose the .json chat file your exporter wrote."), 400
+    stream = data.create(table, cid, "import", name, body.get("title", "") or name)
+    key = import_key(cid, stream.id)
+    post = get_storage().presigned_post(key, size, content_type or "application/json")
+    return jsonify(
+        post=post,
+        content_type=content_type or "application/json",
+        confirm=url_for("streams.confirm_import", sid=stream.id),
+        page=url_for("streams.detail", sid=stream.id),
+    )
+
+
+def import_key(cid: str, sid: str) -> str:
+    return keys.stream_import_object(cid, sid)
+
+
+@bp.post("/streams/<sid>/imported")
+def confirm_import(sid: str) -> tuple[Response, int] | Response:
+    """The browser says the file is in S3: check it there, then queue the import."""
+    from truss.streams.jobs import enqueue_import
+
+    table, cid, stream = owned(sid)
+    if stream.status != data.IMPORTING:
+        return jsonify(page=url_for("streams.detail", sid=sid))
+    key = import_key(cid, sid)
+    info = get_storage().head(key)
+    if info is None or not 0 < info.size <= MAX_IMPORT_BYTES:
+        message = "The chat file didn't arrive. Start the import again."
+        data.fail_import(table, cid, sid, message)
+        return jsonify(error=message, page=url_for("streams.detail", sid=sid)), 400
+    enqueue_import(cid, sid, key)
+    return jsonify(page=url_for("streams.detail", sid=sid))
+
+
+@bp.get("/streams/<sid>")
+def detail(sid: str) -> str:
+    table, cid, stream = owned(sid)
+    linked = linked_asset(table, cid, stream)
+    videos, _ = assets.page(table, cid, limit=LINKABLE_ASSETS)
+    return render_template(
+        "streams/detail.html",
+        stream=stream,
+        spikes=data.spikes(table, cid, sid),
+        linked=linked,
+        videos=[video for video in videos if not video.deleting],
+        poll=poll_token(cid, POLL, sid),
+        live=live_view(cid, sid) if stream.is_live else None,
+        max_lag=MAX_LAG_S,
+    )
+
+
+def linked_asset(table: Table, cid: str, stream: data.Stream) -> assets.Asset | None:
+    if not stream.asset_id:
+        return None
+    try:
+        return assets.get(table, cid, stream.asset_id)
+    except NotFound:
+        return None  # the video was deleted: the page says so
+
+
+def live_view(cid: str, sid: str) -> dict[str, Any]:
+    """What the live fragment shows, from Redis only: the last 10 minutes and their spikes."""
+    bins = live_store.recent_bins(get_redis(), cid, sid)
+    found = find_spikes(bins) if bins else []
+    return {"chart": chart.draw(bins, found), "spikes": found}
+
+
+def is_live(cid: str, sid: str) -> bool:
+    return bool(get_redis().hexists(live_store.LIVE_KEY, f"{cid}:{sid}"))
+
+
+@bp.get("/streams/<sid>/live")
+def live(sid: str) -> Response | str:
+    """The live fragment, polled every 2 s: Redis only (the signed token proves ownership)."""
+    cid = current_creator().id
+    if not keys.is_id(sid) or not was_shown(request.args.get("t", ""), cid, POLL, sid):
+        abort(404)
+    if not is_live(cid, sid):
+        owned(sid)  # the last poll only: one GetItem, so a stranger's id stays a 404
+        ended = render_template("streams/_ended.html", sid=sid)
+        return HTMXResponseStopPolling(ended)
+    return render_template(
+        "streams/_live.html", sid=sid, poll=request.args["t"], **live_view(cid, sid)
+    )
+
+
+@bp.post("/streams/<sid>/start")
+def start(sid: str) -> BaseResponse:
+    table, cid, stream = owned(sid)
+    try:
+        started = data.set_status(table, cid, sid, data.LIVE, data.WAITING)
+    except (Conflict, data.InvalidTransition):
+        flash("This stream has already started or ended.", "error")
+        return redirect(url_for("streams.detail", sid=sid))
+    live_store.add_live(
+        get_redis(), cid, sid, stream.source, stream.channel, started_epoch(started)
+    )
+    flash("Listening to the chat now. The chart fills in as messages arrive.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+def started_epoch(stream: data.Stream) -> float:
+    if not stream.started_at:
+        return time.time()
+    return datetime.fromisoformat(stream.started_at).timestamp()
+
+
+@bp.post("/streams/<sid>/end")
+def end(sid: str) -> BaseResponse:
+    table, cid, stream = owned(sid)
+    live_store.remove_live(get_redis(), cid, sid)
+    if stream.status in {data.WAITING, data.LIVE}:
+        with suppress(Conflict):  # ended meanwhile (the listener, another tab)
+            data.set_status(table, cid, sid, data.ENDED, stream.status)
+        flash("The stream has ended. Link its video to turn the spikes into clips.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+@bp.post("/streams/<sid>/mark")
+def mark(sid: str) -> BaseResponse:
+    table, cid, stream = owned(sid)
+    if not stream.is_live:
+        flash("Only a live stream can be marked. Start it first.", "error")
+    else:
+        offset = max(time.time() - started_epoch(stream), 0.0)
+        data.mark_moment(table, cid, sid, offset)
+        flash(f"Marked the moment at {clock(offset)}.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+@bp.post("/streams/<sid>/lag")
+def lag(sid: str) -> BaseResponse:
+    table, cid, _ = owned(sid)
+    raw = request.form.get("lag", "").strip()
+    if not raw:
+        data.set_lag_override(table, cid, sid, None)
+        flash("The reaction lag is Truss's again.", "success")
+        return redirect(url_for("streams.detail", sid=sid))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_LAG_S:
+        flash(f"Type the lag in seconds, from 0 to {MAX_LAG_S:g}.", "error")
+    else:
+        data.set_lag_override(table, cid, sid, value)
+        flash(f"Reaction lag set to {value:g} s. Analyse the video again to use it.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+@bp.post("/streams/<sid>/link")
+def link(sid: str) -> BaseResponse:
+    table, cid, _ = owned(sid)
+    aid = request.form.get("asset", "")
+    if not keys.is_id(aid):
+        flash("Choose one of your videos to link.", "error")
+        return redirect(url_for("streams.detail", sid=sid))
+    data.link_asset(table, cid, sid, aid)  # NotFound: not this creator's video → 404
+    flash("Video linked. Its next analysis takes the chat's spikes into account.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+@bp.post("/streams/<sid>/unlink")
+def unlink(sid: str) -> BaseResponse:
+    table, cid, _ = owned(sid)
+    data.unlink_asset(table, cid, sid)
+    flash("The video is no longer linked to this stream.", "success")
+    return redirect(url_for("streams.detail", sid=sid))
+
+
+@bp.post("/streams/<sid>/delete")
+def delete(sid: str) -> BaseResponse:
+    table, cid, stream = owned(sid)
+    live_store.remove_live(get_redis(), cid, sid)
+    get_storage().delete_prefix(stream.archive_prefix)
+    data.delete(table, cid, sid)
+    flash(f"Deleted the stream “{stream.title}”, its spikes and its chat archive.", "success")
+    return redirect(url_for("streams.index"))
+
+
+def clock(seconds: float) -> str:
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@bp.app_template_filter("stream_clock")
+def stream_clock(seconds: float) -> str:
+    return clock(seconds)
