@@ -332,3 +332,18 @@ def test_too_many_messages_is_an_error_and_an_empty_export_too() -> None:
     with pytest.raises(ChatImportError, match="more than 10 messages"):
         parse_all(io.BytesIO(data), limit_messages=10)
     assert "holds no chat messages" in error_of(b"[]")
+
+
+def test_yt_dlp_line_with_several_actions_and_a_super_chat() -> None:
+    text_line = json.loads(yt_line("t1", 7_000, [{"text": "nice"}]))
+    paid = json.loads(yt_line("p1", 7_000, [{"text": "take my money"}], author="Cy"))
+    actions = paid["replayChatItemAction"]["actions"]
+    item = actions[0]["addChatItemAction"]["item"]
+    item["liveChatPaidMessageRenderer"] = item.pop("liveChatTextMessageRenderer")
+    item["liveChatPaidMessageRenderer"]["purchaseAmountText"] = {"simpleText": "$5.00"}
+    text_line["replayChatItemAction"]["actions"] += actions
+    got = read(json.dumps(text_line).encode())
+    assert [(m.id, m.offset_s, m.author, m.text) for m in got] == [
+        ("t1", 7.0, "Ana", "nice"),
+        ("p1", 7.0, "Cy", "take my money"),
+    ]
