@@ -347,3 +347,21 @@ def test_yt_dlp_line_with_several_actions_and_a_super_chat() -> None:
         ("t1", 7.0, "Ana", "nice"),
         ("p1", 7.0, "Cy", "take my money"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["chat-downloader", "TwitchDownloader", "yt-dlp"])
+def test_files_are_read_as_a_stream_not_whole(kind: str) -> None:
+    if kind == "chat-downloader":
+        data = chat_downloader_file([cd_message(n, n, "hello there") for n in range(3000)])
+    elif kind == "TwitchDownloader":
+        data = twitch_downloader_file(
+            [td_comment(n, n, [text("hello there")]) for n in range(3000)]
+        )
+    else:
+        data = b"\n".join(yt_line(f"m{n}", n * 1000, [{"text": "hi"}]) for n in range(3000))
+    source = io.BytesIO(data)
+    messages = read_chat(source)
+    first = [next(messages) for _ in range(10)]
+    assert len(data) > 1_000_000
+    assert source.tell() <= 2 * chat_import.CHUNK_BYTES  # ten messages in, the rest unread
+    assert first[9].offset_s == 9.0

@@ -58,7 +58,15 @@ _WHAT = {
     TWITCH_DOWNLOADER: "a TwitchDownloader JSON",
     YT_DLP: "a yt-dlp live_chat.json",
 }
-_CHAT_DOWNLOADER_KEYS = {"message_id", "message", "time_in_seconds", "timestamp", "author"}
+_CHAT_DOWNLOADER_KEYS = {
+    "message_id",
+    "message",
+    "time_in_seconds",
+    "timestamp",
+    "author",
+    "action_type",
+    "message_type",
+}
 _TWITCH_DOWNLOADER_KEYS = {"comments", "streamer", "video", "FileInfo"}
 _YT_RENDERERS = ("liveChatTextMessageRenderer", "liveChatPaidMessageRenderer")
 _YT_MARKERS = tuple(name.encode() for name in _YT_RENDERERS)
@@ -186,7 +194,8 @@ def _chunks(head: bytes, fileobj: BinaryIO) -> Iterator[bytes]:
 
 
 def read_chat(fileobj: BinaryIO) -> Iterator[ChatMessage]:
-    """Every chat message of an export, in file order. Raises `ChatImportError`."""
+    """Every chat message of an export, in file order. Raises `ChatImportError`: at once for
+    a file of no known format, while iterating for a problem further on."""
     return _read(fileobj)[1]
 
 
