@@ -170,3 +170,22 @@ def test_an_import_writes_its_spikes_and_counters_once_parsed(app: Flask) -> Non
         done = data.finish_import(table, "c1", sid, [spike(5.0)], 1000, 50, "chat-downloader")
         assert (done.status, done.messages, done.chatters) == (data.IMPORTED, 1000, 50)
         assert [s.offset_s for s in data.spikes(table, "c1", sid)] == [5.0]
+
+
+def test_the_table_sink_is_the_listeners_stream_sink(app: Flask) -> None:
+    from truss.streams.listener import StreamSink
+
+    with app.app_context():
+        table = get_table()
+        sink: StreamSink = data.TableSink(table)
+        sid = data.create(table, "c1", "youtube", "dQw4w9WgXcQ").id
+        sink.set_status("c1", sid, data.LIVE, data.WAITING)
+        sink.add_counts("c1", sid, 10, 4)
+        sink.record_gap("c1", sid, 60.0, 75.0)
+        sink.put_spike("c1", sid, spike(90.0))
+        sink.set_quota_message("c1", sid, "YouTube's daily quota is used up.")
+        sink.set_status("c1", sid, data.ENDED, data.LIVE)
+        stream = data.get(table, "c1", sid)
+        assert (stream.status, stream.messages, stream.chatters) == (data.ENDED, 10, 4)
+        assert stream.gaps == (data.Gap(60.0, 75.0),) and stream.quota_message
+        assert [s.offset_s for s in data.spikes(table, "c1", sid)] == [90.0]

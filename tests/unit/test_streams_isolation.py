@@ -69,6 +69,7 @@ def test_every_stream_route_hides_another_creators_stream(
     expected = {
         "/streams/<sid>",
         "/streams/<sid>/live",
+        "/streams/<sid>/status",
         "/streams/<sid>/start",
         "/streams/<sid>/end",
         "/streams/<sid>/mark",

@@ -271,10 +271,15 @@ def test_an_imported_chat_file_becomes_a_stream_with_spikes(
     assert stored(app, creator.id, sid).status == data.IMPORTING
     with app.app_context():
         get_storage().put_bytes(answer["post"]["fields"]["key"], body, "application/json")
+    waiting = client.get(f"/streams/{sid}").get_data(as_text=True)
+    assert "Reading the chat file" in waiting and f"/streams/{sid}/status" in waiting
+    assert client.get(f"/streams/{sid}/status", headers={"HX-Request": "true"}).status_code == 200
     confirmed = client.post(answer["confirm"], headers={"X-CSRFToken": csrf(client)})
     assert confirmed.status_code == 200
     stream = stored(app, creator.id, sid)
     assert stream.status == data.IMPORTED and stream.messages == 295 + 125
+    done = client.get(f"/streams/{sid}/status", headers={"HX-Request": "true"})
+    assert done.status_code == 286 and done.headers["HX-Refresh"] == "true"
     page = client.get(f"/streams/{sid}").get_data(as_text=True)
     assert "KEKW \N{MULTIPLICATION SIGN}" in page and "3:2" in page  # the spike around 3:20
 

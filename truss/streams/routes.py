@@ -171,6 +171,18 @@ def detail(sid: str) -> str:
     )
 
 
+@bp.get("/streams/<sid>/status")
+def status(sid: str) -> Response | str:
+    """The import's progress, polled every 2 s (one GetItem); the page reloads once it ends."""
+    _, _, stream = owned(sid)
+    html = render_template("streams/_import_status.html", stream=stream)
+    if stream.status == data.IMPORTING:
+        return html
+    response = HTMXResponseStopPolling(html)
+    response.headers["HX-Refresh"] = "true"  # show the spikes that just arrived
+    return response
+
+
 def linked_asset(table: Table, cid: str, stream: data.Stream) -> assets.Asset | None:
     if not stream.asset_id:
         return None
