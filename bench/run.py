@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench import evaluation, videos
+from bench import evaluation, streams, videos
 from bench.common import MB, run_part
 
 CLIP_S = 20.0
@@ -314,6 +314,7 @@ def main() -> None:
     rows.append(source_read_row(steps["render ranges"]))
     rows += web_rows(steps["web calls"], steps["web upload"])
     rows += eval_rows(evaluation.totals(scores))
+    rows += [Row(*figure) for figure in streams.spike_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:
