@@ -386,7 +386,7 @@ def describe(
     messages from around its peak (raw text; pages escape it), repeats and spam left out."""
     terms = _lexicon(lexicon)
     inside = sorted(
-        (m for m in messages if spike.start_s <= m.offset_s < spike.end_s + 1),
+        (m for m in messages if spike.start_s <= m.offset_s < spike.end_s),
         key=lambda m: m.offset_s,
     )
     counts: Counter[str] = Counter()
