@@ -116,6 +116,16 @@ class Storage:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def list_prefix(self, prefix: str, limit: int = 1000) -> list[tuple[str, int]]:
+        """(key, size) of the first `limit` objects under a prefix, in key order."""
+        found: list[tuple[str, int]] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            found += [(obj["Key"], int(obj["Size"])) for obj in page.get("Contents", [])]
+            if len(found) >= limit:
+                break
+        return found[:limit]
+
     def presigned_get(self, key: str, expires_s: int = 900, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:

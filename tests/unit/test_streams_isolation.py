@@ -70,6 +70,7 @@ def test_every_stream_route_hides_another_creators_stream(
         "/streams/<sid>",
         "/streams/<sid>/live",
         "/streams/<sid>/status",
+        "/streams/<sid>/archive",
         "/streams/<sid>/start",
         "/streams/<sid>/end",
         "/streams/<sid>/mark",

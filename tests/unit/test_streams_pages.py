@@ -317,3 +317,16 @@ def test_an_oversized_chat_file_is_refused_before_upload(client: FlaskClient, au
     )
     assert response.status_code == 400 and "MB" in response.get_json()["error"]
     assert "No streams yet" in client.get("/streams").get_data(as_text=True)
+
+
+def test_the_chat_archive_can_be_downloaded(app: Flask, client: FlaskClient, auth) -> None:
+    creator = auth.login()
+    sid = add_twitch(client)
+    assert "No chat has been saved" in client.get(f"/streams/{sid}/archive").get_data(as_text=True)
+    with app.app_context():
+        prefix = keys.stream_archive_prefix(creator.id, sid)
+        for seq in (1, 2):
+            get_storage().put_bytes(f"{prefix}chat/{seq}.jsonl.gz", b"x" * seq, "application/gzip")
+    page = client.get(f"/streams/{sid}/archive").get_data(as_text=True)
+    assert f"Download {sid}-chat-1.jsonl.gz" in page and f"{sid}-chat-2.jsonl.gz" in page
+    assert "X-Amz-Signature" in page or "Signature=" in page

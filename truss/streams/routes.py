@@ -41,6 +41,8 @@ POLL = "stream"
 MAX_IMPORT_BYTES = 2 * 1024**3
 IMPORT_TYPES = {"application/json", "application/x-ndjson", "text/plain", ""}
 MAX_LAG_S = 120.0
+MAX_ARCHIVE_FILES = 1000
+ARCHIVE_URL_EXPIRES_S = 900
 TWITCH_CHANNEL = re.compile(r"[A-Za-z0-9_]{3,25}")
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 YOUTUBE_URL_ID = re.compile(r"(?:v=|youtu\.be/|/live/)([A-Za-z0-9_-]{11})")
@@ -216,6 +218,21 @@ def live(sid: str) -> Response | str:
     return render_template(
         "streams/_live.html", sid=sid, poll=request.args["t"], **live_view(cid, sid)
     )
+
+
+@bp.get("/streams/<sid>/archive")
+def archive(sid: str) -> str:
+    """The stream's chat as stored: the imported file, or the live capture's chunks."""
+    _, _, stream = owned(sid)
+    storage = get_storage()
+    files = []
+    for key, size in storage.list_prefix(stream.archive_prefix, MAX_ARCHIVE_FILES):
+        name = f"{stream.id}-{key.removeprefix(stream.archive_prefix).replace('/', '-')}"
+        if not name.endswith((".gz", ".json", ".jsonl")):
+            name += ".json"
+        url = storage.presigned_get(key, ARCHIVE_URL_EXPIRES_S, filename=name)
+        files.append({"name": name, "size": size, "url": url})
+    return render_template("streams/archive.html", stream=stream, files=files)
 
 
 @bp.post("/streams/<sid>/start")
