@@ -21,15 +21,16 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.data import assets, clips, dynamodb_resource, get_table
+from truss.data import assets, clips, dynamodb_resource, get_table, streams
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
 from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.leases import Lease
-from truss.services.pipeline import Pipeline
+from truss.services.pipeline import Loudness, Pipeline
 from truss.services.quotas import Quotas, release_slot
 from truss.storage import get_storage
+from truss.streams import video_lag
 from truss.streams.model import Spike
 
 log = logging.getLogger(__name__)
@@ -106,17 +107,18 @@ def pipeline() -> Pipeline:
         lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
         lease_table=_own_table,
         chat_spikes_for=_chat_spikes_for,
+        estimate_chat_lag=_estimate_chat_lag,
     )
 
 
 def _chat_spikes_for(cid: str, aid: str) -> tuple[float, list[Spike]]:
     """The reaction lag and chat spikes of the stream this video is linked to (none: no
     stream)."""
-    try:
-        from truss.data.streams import spikes_for_asset
-    except ImportError:  # a build without the streams area
-        return 0.0, []
-    return spikes_for_asset(get_table(), cid, aid)
+    return streams.spikes_for_asset(get_table(), cid, aid)
+
+
+def _estimate_chat_lag(cid: str, aid: str, spikes: list[Spike], loudness: Loudness) -> float | None:
+    return video_lag.estimate_for_video(get_table(), cid, aid, spikes, loudness)
 
 
 def _own_table() -> Table:

@@ -3,6 +3,7 @@ evidence, boosted analyzer clips, and re-analysis that keeps the creator's own c
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +11,21 @@ import pytest
 from flask import Flask
 
 from tests.pipeline_helpers import make_video, uploaded_asset
-from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
-from truss.data import assets, clips, get_table, keys
-from truss.services.pipeline import Pipeline
+from truss.analysis.base import (
+    AnalysisError,
+    AnalysisResult,
+    Chapter,
+    ClipLengths,
+    Moment,
+    StreamInfo,
+    Usage,
+)
+from truss.data import assets, clips, get_table, keys, streams
+from truss.services.pipeline import Loudness, Pipeline
 from truss.storage import get_storage
 from truss.streams.model import Spike
 from truss.streams.moments import TIMES
+from truss.streams.video_lag import estimate_for_video
 
 LAG_S = 8.0
 
@@ -106,3 +116,74 @@ def test_re_analysis_replaces_chat_clips_and_keeps_the_creators_own(ctx: None, v
     left = sorted((c.title, c.source) for c in clips.for_asset(table, cid, aid))
     assert left == [("Later", "gemini"), ("Mine", "manual")]  # the chat clip went too
     assert clips.get(table, cid, mine.id).source == "manual"
+
+
+def test_the_lag_estimated_from_the_video_places_the_chat_clips(ctx: None, video: Path) -> None:
+    asset = uploaded_asset(video)
+    table, cid, aid = get_table(), asset.creator_id, asset.id
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    measured: list[tuple[int, float]] = []
+
+    def estimate(
+        for_cid: str, for_aid: str, spikes: list[Spike], loudness: Loudness
+    ) -> float | None:
+        levels, bin_s = loudness()  # the real video's loudness, measured by ffmpeg
+        measured.append((len(levels), bin_s))
+        return 2.0  # chat 2 s behind: the strong spike at 30 s points at 28 s, not 22 s
+
+    Pipeline(
+        table, get_storage(), lambda *_: FakeAnalyzer([]), lambda *_: None, ClipLengths(2, 10),
+        chat_spikes_for=lambda *_: (LAG_S, SPIKES), estimate_chat_lag=estimate,
+    ).analyze(cid, aid)  # fmt: skip
+    assert measured and abs(measured[0][0] * measured[0][1] - 40) <= 1  # 40 s of loudness
+    chat = [c for c in clips.for_asset(table, cid, aid) if c.source == "chat"]
+    assert [c.title for c in chat] == ["Chat exploded at 0:28", "Chat exploded at 0:10"]
+    assert all(c.start < c.end <= 40 for c in chat)
+
+
+def planted(lag_s: float, seed: int = 3) -> tuple[list[float], list[Spike]]:
+    """10 minutes of loudness (0.5 s bins) with loud bursts, and chat spikes lag_s after them."""
+    rng = random.Random(seed)
+    levels = [-30 + rng.uniform(-2, 2) for _ in range(1200)]
+    spikes = []
+    for burst in sorted(rng.sample(range(20, 580, 10), 24)):
+        for i in range(burst * 2, burst * 2 + 4):
+            levels[i] = -6 + rng.uniform(-1, 1)
+        spikes.append(Spike(burst + lag_s, burst + lag_s - 2, burst + lag_s + 4, 9.0, 70))
+    return levels, spikes
+
+
+def test_a_confident_lag_estimate_is_stored_on_the_stream(ctx: None) -> None:
+    table, cid = get_table(), "C1"
+    asset = uploaded_asset(b"not a video here", cid, "01BBBBBBBBBBBBBBBBBBBBBBBB")
+    stream = streams.create(table, cid, "import", "past-stream")
+    streams.link_asset(table, cid, stream.id, asset.id)
+    levels, spikes = planted(8.0)
+
+    lag_s = estimate_for_video(table, cid, asset.id, spikes, lambda: (levels, 0.5))
+    assert lag_s is not None and abs(lag_s - 8.0) <= 1.0
+    stored = streams.get(table, cid, stream.id)
+    assert stored.lag_s == lag_s and stored.lag_origin == "estimated from the video"
+    assert streams.spikes_for_asset(table, cid, asset.id)[0] == lag_s  # what analysis uses
+
+    streams.set_lag_override(table, cid, stream.id, 3.0)  # the creator's own lag wins
+    assert estimate_for_video(table, cid, asset.id, spikes, lambda: (levels, 0.5)) is None
+    assert streams.get(table, cid, stream.id).lag_s == 3.0
+
+
+def test_an_unconfident_or_impossible_estimate_keeps_the_lag_in_use(ctx: None) -> None:
+    table, cid = get_table(), "C1"
+    asset = uploaded_asset(b"not a video here", cid, "01CCCCCCCCCCCCCCCCCCCCCCCC")
+    stream = streams.create(table, cid, "import", "past-stream")
+    streams.link_asset(table, cid, stream.id, asset.id)
+    levels, spikes = planted(8.0)
+    unrelated = planted(8.0, seed=11)[1]  # chat that follows other bursts
+
+    def no_audio() -> tuple[list[float], float]:
+        raise AnalysisError("ffmpeg could not read the sound")
+
+    assert estimate_for_video(table, cid, asset.id, unrelated, lambda: (levels, 0.5)) is None
+    assert estimate_for_video(table, cid, asset.id, spikes, no_audio) is None
+    assert streams.get(table, cid, stream.id).lag_origin == "default"
+    other = "01DDDDDDDDDDDDDDDDDDDDDDDD"  # a video linked to no stream: nothing to estimate
+    assert estimate_for_video(table, cid, other, spikes, lambda: (levels, 0.5)) is None

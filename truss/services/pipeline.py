@@ -14,7 +14,8 @@ a video belongs to) are arguments, so tests can pass fakes; `truss.jobs` builds 
 
 A video linked to a stream gets the stream's chat spikes merged into the analyzer's moments
 (truss.streams.moments): covered moments score higher with the chat's evidence, strong lone
-spikes become clips of their own (source `chat`).
+spikes become clips of their own (source `chat`). Before that, the stream's reaction lag may be
+estimated from the video's loudness (`estimate_chat_lag`, truss.streams.video_lag).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
 HandOver = Callable[[str, str, int, float, str], bool]  # cid, aid, run, duration, holder
 ChatSpikesFor = Callable[[str, str], tuple[float, list[Spike]]]  # cid, aid -> (lag_s, spikes)
+Loudness = Callable[[], tuple[list[float], float]]  # () -> (loudness per bin, bin seconds)
+ChatLag = Callable[[str, str, list[Spike], Loudness], float | None]  # None: keep the lag
 NO_MOMENTS = "No clip-worthy moment found in this video."
 
 
@@ -71,9 +74,20 @@ def _keep_going(cid: str, aid: str, run: int, duration_s: float, holder: str) ->
     return False
 
 
+def _loudness(source: Path, probe: StreamInfo) -> tuple[list[float], float]:
+    """The video's loudness per bin (one ffmpeg pass), for the reaction lag estimate."""
+    signals = media.measure_signals(source, probe)
+    return signals.loudness_db, signals.bin_s
+
+
 def _no_chat(cid: str, aid: str) -> tuple[float, list[Spike]]:
     """Default: the video belongs to no stream."""
     return 0.0, []
+
+
+def _keep_lag(cid: str, aid: str, spikes: list[Spike], loudness: Loudness) -> float | None:
+    """Default: no estimate, the stream's lag in use stays."""
+    return None
 
 
 @dataclass
@@ -91,6 +105,7 @@ class Pipeline:
     clock: Callable[[], float] = time.time
     lease_table: Callable[[], Table] | None = None  # the renewing thread's own (None: table)
     chat_spikes_for: ChatSpikesFor = _no_chat  # the linked stream's reaction lag and spikes
+    estimate_chat_lag: ChatLag = _keep_lag  # a new lag estimate from the video, or None
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -145,17 +160,23 @@ class Pipeline:
                 if spent is None or not (spent.input_tokens or spent.output_tokens):
                     quotas.refund_analysis(self.table, asset, str(asset.run))  # none paid for
                 return None
+            ranked = self._with_chat(asset, result, source, probe)
         self._count_usage(asset, result.usage)
-        return result, self._with_chat(asset, result, probe.duration)
+        return result, ranked
 
-    def _with_chat(self, asset: Asset, result: AnalysisResult, duration_s: float) -> list[Sourced]:
+    def _with_chat(
+        self, asset: Asset, result: AnalysisResult, source: Path, probe: StreamInfo
+    ) -> list[Sourced]:
         """The analyzer's moments, merged with the chat spikes of the video's stream."""
-        lag_s, spikes = self.chat_spikes_for(asset.creator_id, asset.id)
+        cid, aid = asset.creator_id, asset.id
+        lag_s, spikes = self.chat_spikes_for(cid, aid)
         if not spikes:
             return [Sourced(moment) for moment in result.moments]
+        estimated = self.estimate_chat_lag(cid, aid, spikes, lambda: _loudness(source, probe))
         return chat_moments.merge(
-            result.moments, spikes, lag_s, self.lengths, self.max_moments, duration_s
-        )
+            result.moments, spikes, lag_s if estimated is None else estimated, self.lengths,
+            self.max_moments, probe.duration,
+        )  # fmt: skip
 
     def _claim(
         self, cid: str, aid: str, run: int | None, attempt: str = "", handed_from: str = ""

@@ -141,3 +141,22 @@ def chat_moment(spike: Spike, at: float, lengths: ClipLengths, duration_s: float
         score=score,
         reason=evidence(spike),
     )
+
+
+def chat_rate(
+    spikes: Iterable[Spike], bin_s: float, count: int, pulse_s: float = 2.0
+) -> list[float]:
+    """A chat-rate curve rebuilt from spikes alone (the per-second counts live only while the
+    stream is live), on the video's bin grid (count bins of bin_s seconds): the usual rate
+    (1) everywhere, and each spike's intensity for `pulse_s` from its peak, so the curve's
+    rises are at the spikes' peaks (the offsets the lag is measured from). Markers say
+    nothing about chat and are left out."""
+    rate = [1.0] * count
+    for spike in spikes:
+        if spike.marker or spike.intensity <= 1:
+            continue
+        first = max(0, int(spike.offset_s / bin_s))
+        last = min(count, int((spike.offset_s + pulse_s) / bin_s))
+        for i in range(first, last):
+            rate[i] = max(rate[i], spike.intensity)
+    return rate
