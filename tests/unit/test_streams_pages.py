@@ -330,3 +330,22 @@ def test_the_chat_archive_can_be_downloaded(app: Flask, client: FlaskClient, aut
     page = client.get(f"/streams/{sid}/archive").get_data(as_text=True)
     assert f"Download {sid}-chat-1.jsonl.gz" in page and f"{sid}-chat-2.jsonl.gz" in page
     assert "X-Amz-Signature" in page or "Signature=" in page
+
+
+def test_an_import_that_keeps_crashing_says_so(app: Flask, client: FlaskClient, auth) -> None:
+    from types import SimpleNamespace
+
+    from truss.streams.jobs import CRASHED, import_crashed
+
+    creator = auth.login()
+    sid, answer = start_import(client, b"[]")
+    boom = RuntimeError("worker died")
+    with app.app_context():
+        job = SimpleNamespace(retries_left=1, args=[creator.id, sid, "key"])
+        import_crashed(job, None, RuntimeError, boom, None)  # type: ignore[arg-type]
+        assert data.get(get_table(), creator.id, sid).status == data.IMPORTING  # retried
+        job.retries_left = 0
+        import_crashed(job, None, RuntimeError, boom, None)  # type: ignore[arg-type]
+    stream = stored(app, creator.id, sid)
+    assert stream.status == data.FAILED and stream.error == CRASHED
+    assert "stopped unexpectedly" in client.get(f"/streams/{sid}").get_data(as_text=True)

@@ -13,6 +13,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
+
+from rq import Callback, Retry
+from rq.job import Job
 
 from truss.data import streams
 from truss.data.table import Conflict, NotFound, Table
@@ -24,6 +28,10 @@ from truss.streams.spikes import Binner, describe, find_spikes
 log = logging.getLogger(__name__)
 MAX_IMPORT_MESSAGES = 5_000_000
 IMPORT_TIMEOUT_S = 1800
+CRASHED = (
+    "The import stopped unexpectedly several times. Add the stream again with the same file; "
+    "if it stops again, export the chat again and import the new file."
+)
 MAX_DESCRIBED_MESSAGES = 200_000  # messages kept for the second pass (spike windows only)
 
 
@@ -135,7 +143,7 @@ def run_import(cid: str, sid: str, key: str) -> None:
 
 
 def enqueue_import(cid: str, sid: str, key: str) -> None:
-    """Queue the import on the `analysis` queue, once per stream."""
+    """Queue the import on the `analysis` queue, once per stream, retried if a worker dies."""
     from truss.queue import enqueue_once, get_queue
 
     enqueue_once(
@@ -146,4 +154,19 @@ def enqueue_import(cid: str, sid: str, key: str) -> None:
         key,
         job_id=f"import-chat-{sid}",
         job_timeout=IMPORT_TIMEOUT_S,
+        retry=Retry(max=2, interval=[5, 30]),
+        on_failure=Callback(import_crashed),
     )
+
+
+def import_crashed(
+    job: Job, connection: Any, exc_type: type, value: BaseException, tb: Any
+) -> None:
+    """After the last try, the stream says what happened instead of staying `importing`."""
+    if job.retries_left:
+        return
+    from truss.data import get_table
+
+    cid, sid = job.args[0], job.args[1]
+    log.error("chat import of %s crashed: %s", sid, value, exc_info=value)
+    _fail(get_table(), cid, sid, CRASHED)
