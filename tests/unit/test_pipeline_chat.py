@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.pipeline_helpers import make_video, uploaded_asset
+from truss import jobs
 from truss.analysis.base import (
     AnalysisError,
     AnalysisResult,
@@ -187,3 +188,21 @@ def test_an_unconfident_or_impossible_estimate_keeps_the_lag_in_use(ctx: None) -
     assert streams.get(table, cid, stream.id).lag_origin == "default"
     other = "01DDDDDDDDDDDDDDDDDDDDDDDD"  # a video linked to no stream: nothing to estimate
     assert estimate_for_video(table, cid, other, spikes, lambda: (levels, 0.5)) is None
+
+
+def test_the_worker_takes_a_linked_streams_spikes(ctx: None, video: Path) -> None:
+    """The real wiring (truss.jobs): the signal analyzer, the stream's spikes from the table."""
+    asset = uploaded_asset(video, "C1", "01EEEEEEEEEEEEEEEEEEEEEEEE")
+    table, cid, aid = get_table(), asset.creator_id, asset.id
+    stream = streams.create(table, cid, "import", "past-stream")
+    streams.link_asset(table, cid, stream.id, aid)
+    streams.put_spikes(table, cid, stream.id, [spike(30, 90, 20, ("KEKW", 150))])
+
+    jobs.request_analysis(asset)  # RQ_ASYNC off: analysis and renders run now
+    done = assets.get(table, cid, aid)
+    assert done.status == assets.READY, done.error
+    made = clips.for_asset(table, cid, aid)
+    evidence = f"Chat hit 20{TIMES} its normal rate; KEKW {TIMES}150."
+    assert [c.reason.startswith(evidence) for c in made].count(True) == 1
+    assert all(c.render_status == clips.READY for c in made)
+    assert {c.source for c in made} <= {"signals", "chat"}
