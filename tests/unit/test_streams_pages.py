@@ -338,7 +338,7 @@ def test_an_import_that_keeps_crashing_says_so(app: Flask, client: FlaskClient, 
     from truss.streams.jobs import CRASHED, import_crashed
 
     creator = auth.login()
-    sid, answer = start_import(client, b"[]")
+    sid, _ = start_import(client, b"[]")
     boom = RuntimeError("worker died")
     with app.app_context():
         job = SimpleNamespace(retries_left=1, args=[creator.id, sid, "key"])
