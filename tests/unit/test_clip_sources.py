@@ -98,3 +98,8 @@ def test_the_backfill_rewrites_old_sources_by_the_videos_analyzer(
         4: "gemini", 5: "manual", 6: "gemini",  # that video was analysed by Gemini
     }  # fmt: skip
     assert backfill(resource, name, force=True) == 0  # nothing left to rewrite
+
+
+def test_the_video_page_marks_its_chat_clips(client: FlaskClient, library: dict[str, Any]) -> None:
+    page = client.get(f"/assets/{library['aid']}").get_data(as_text=True)
+    assert page.count('<span class="badge">from chat</span>') == 1
