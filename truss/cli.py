@@ -12,6 +12,7 @@ from redis import Redis
 from rq import Queue, Worker
 
 from truss import create_app
+from truss.streams.fake_twitch_irc import fake_twitch_command
 
 
 @click.command("dev")
@@ -128,15 +129,28 @@ def worker_ttl_for(maintenance_s: int, heartbeat_s: int) -> int:
     return max(1, min(maintenance_s, heartbeat_s)) + 15
 
 
+@click.command("chat")
+@with_appcontext
+def chat_command() -> None:
+    """Capture the chat of live streams (Twitch IRC, YouTube polling). Run any number of these
+    processes: each live stream has exactly one listener (a Redis lease; a killed one's streams
+    are taken over once its lease lapses, TRUSS_STREAM_LEASE_S)."""
+    from truss.streams.listener import run_forever
+
+    run_forever()
+
+
 def register(app: object) -> None:
     """Commands that need the app (they run inside its context)."""
     cli = app.cli  # type: ignore[attr-defined]
     cli.add_command(init_command)
     cli.add_command(worker_command)
+    cli.add_command(chat_command)
 
 
 cli = FlaskGroup(create_app=create_app, help="Truss: long videos in, vertical clips out.")
 cli.add_command(dev_command)
+cli.add_command(fake_twitch_command)
 
 
 def main() -> None:

@@ -147,6 +147,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WORKER_HEARTBEAT_S": _int(env, "TRUSS_WORKER_HEARTBEAT_S", 30),
         **_analysis_settings(env),
         **_quota_settings(env),
+        **_stream_settings(env),
     }
 
 
@@ -169,6 +170,19 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "CLIP_MAX_S": _float(env, "TRUSS_CLIP_MAX_S", 60.0),
         "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
         "RENDER_SIZE": size,
+    }
+
+
+def _stream_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Live chat capture (`truss chat`)."""
+    return {
+        "TWITCH_IRC_HOST": env.get("TWITCH_IRC_HOST", "irc.chat.twitch.tv"),
+        "TWITCH_IRC_PORT": _int(env, "TWITCH_IRC_PORT", 6697),
+        "TWITCH_IRC_TLS": _bool(env, "TWITCH_IRC_TLS", True),
+        "YOUTUBE_API_KEY": env.get("YOUTUBE_API_KEY", ""),
+        "YOUTUBE_API_BASE": env.get("YOUTUBE_API_BASE", "https://www.googleapis.com/youtube/v3"),
+        "YOUTUBE_DAILY_QUOTA": _int(env, "YOUTUBE_DAILY_QUOTA", 10000),
+        "STREAM_LEASE_S": _float(env, "TRUSS_STREAM_LEASE_S", 10.0),
     }
 
 
@@ -264,6 +278,7 @@ def test_config(**overrides: Any) -> dict[str, Any]:
         "WORKER_HEARTBEAT_S": 30,
         **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),
         **_quota_settings(NO_QUOTAS),  # tests that check a quota set it
+        **_stream_settings({"TWITCH_IRC_HOST": "127.0.0.1", "TWITCH_IRC_TLS": "false"}),
     }
     config.update(overrides)
     return config

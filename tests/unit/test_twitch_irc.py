@@ -1,0 +1,151 @@
+"""Twitch IRC: tag parsing, and the client against a fake server speaking real IRC over TCP."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.fake_twitch_irc import FakeTwitchIrc
+from truss.streams.model import ChatMessage
+from truss.streams.twitch_irc import (
+    IrcSettings,
+    TwitchChatClient,
+    chat_message,
+    emote_names,
+    parse_line,
+)
+
+STARTED = 1_700_000_000.0
+
+
+def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def test_privmsg_tags_become_a_chat_message() -> None:
+    line = parse_line(
+        "@badge-info=;badges=;display-name=Some\\sOne;emotes=25:0-4,12-16/1902:6-10;"
+        "id=b34ccfc7-4977-403a-8a94-33c6bac34fb8;tmi-sent-ts=1700000012345;user-id=1337 "
+        ":someone!someone@someone.tmi.twitch.tv PRIVMSG #chan :Kappa Keepo Kappa"
+    )
+    message = chat_message(line, STARTED)
+    assert message == ChatMessage(
+        id="b34ccfc7-4977-403a-8a94-33c6bac34fb8",
+        offset_s=12.345,
+        author_id="1337",
+        author="Some One",
+        text="Kappa Keepo Kappa",
+        emotes=("Kappa", "Keepo", "Kappa"),
+    )
+
+
+def test_emote_positions_count_characters_not_bytes() -> None:
+    assert emote_names("héé KEKW", "e1:4-7") == ("KEKW",)
+    assert emote_names("short", "e1:3-40") == ()  # out of range: ignored, not a crash
+
+
+def test_lines_that_are_not_chat_give_no_message() -> None:
+    assert chat_message(parse_line("PING :tmi.twitch.tv"), STARTED) is None
+    assert parse_line(":tmi.twitch.tv RECONNECT").command == "RECONNECT"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeTwitchIrc]:
+    with FakeTwitchIrc() as fake:
+        yield fake
+
+
+class Captured:
+    def __init__(self) -> None:
+        self.messages: list[ChatMessage] = []
+        self.gaps: list[tuple[float, float]] = []
+        self.lock = threading.Lock()
+
+    def add(self, batch: list[ChatMessage]) -> None:
+        with self.lock:
+            self.messages.extend(batch)
+
+    def ids(self) -> set[str]:
+        with self.lock:
+            return {m.id for m in self.messages}
+
+
+@pytest.fixture
+def client(server: FakeTwitchIrc) -> Iterator[tuple[TwitchChatClient, Captured]]:
+    got = Captured()
+    settings = IrcSettings(host="127.0.0.1", port=server.port, tls=False, backoff_initial_s=0.05)
+    chat = TwitchChatClient(
+        "Streamer", STARTED, got.add, lambda a, b: got.gaps.append((a, b)), settings
+    )
+    thread = threading.Thread(target=chat.run, daemon=True)
+    thread.start()
+    assert server.wait_joined("streamer")
+    yield chat, got
+    chat.stop()
+    thread.join(timeout=5)
+
+
+def test_reads_the_channel_and_answers_ping(
+    server: FakeTwitchIrc, client: tuple[TwitchChatClient, Captured]
+) -> None:
+    _, got = client
+    server.say("streamer", "hello KEKW", user="Alice", user_id="42", message_id="m1")
+    server.ping()
+    until(lambda: got.ids() == {"m1"} and server.pongs != [])
+    assert got.messages[0].author == "Alice"
+    assert got.messages[0].emotes == ("KEKW",)
+    assert server.pongs == [":tmi.twitch.tv"]
+
+
+def test_reconnect_joins_the_new_connection_before_leaving_the_old(
+    server: FakeTwitchIrc, client: tuple[TwitchChatClient, Captured]
+) -> None:
+    chat, got = client
+    sent = [f"a{i}" for i in range(50)]
+    for message_id in sent:
+        assert server.say("streamer", "pog", message_id=message_id) >= 1
+    until(lambda: got.ids() >= set(sent))
+    old = server.open_clients()
+    server.reconnect(grace_s=30)
+    n = 0
+    while set(old) & set(server.open_clients()):  # until the client has closed the old one
+        message_id = f"b{n}"
+        assert server.say("streamer", "during", message_id=message_id) >= 1, "nobody in channel"
+        sent.append(message_id)
+        n += 1
+        time.sleep(0.002)
+    for i in range(50):
+        assert server.say("streamer", "after", message_id=f"c{i}") == 1
+        sent.append(f"c{i}")
+    until(lambda: got.ids() >= set(sent))
+    assert got.ids() == set(sent)
+    assert got.gaps == []
+    assert chat.connections == 2
+
+
+def test_a_dropped_connection_is_reconnected_and_the_gap_recorded(
+    server: FakeTwitchIrc, client: tuple[TwitchChatClient, Captured]
+) -> None:
+    chat, got = client
+    for i in range(20):
+        server.say("streamer", "before", message_id=f"a{i}")
+    until(lambda: len(got.ids()) == 20)
+    server.drop_all()
+    lost = server.say("streamer", "nobody hears this", message_id="lost")
+    assert server.wait_joined("streamer")
+    for i in range(20):
+        server.say("streamer", "after", message_id=f"c{i}")
+    until(lambda: len(got.ids()) == 40 and len(got.gaps) == 1)
+    if lost == 0:  # sent before the client was back: nobody heard it
+        assert "lost" not in got.ids()
+    ((start, end),) = got.gaps
+    assert start <= end
+    assert chat.connections == 2
+    assert len(got.messages) == 40  # nothing delivered twice

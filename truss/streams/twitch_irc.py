@@ -1,0 +1,268 @@
+"""Twitch chat over IRC: IRCv3 line parsing and an anonymous read-only client.
+
+The client logs in as `justinfan<n>` (no token), asks for tags and commands, joins one
+channel and hands every chat line to a callback as a `ChatMessage`. It answers PING, and on
+RECONNECT it opens and joins the new connection *before* closing the old one (IRC never replays
+missed lines; lines seen on both are de-duplicated by the listener on the tag `id`). A hard drop
+is reconnected with backoff and reported as a gap (epoch seconds from/to).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from truss.streams.model import ChatMessage
+
+_TAG_ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+
+
+@dataclass(frozen=True)
+class IrcLine:
+    command: str
+    params: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
+
+    @property
+    def trailing(self) -> str:
+        return self.params[-1] if self.params else ""
+
+
+def unescape_tag(value: str) -> str:
+    out, i = [], 0
+    while i < len(value):
+        char = value[i]
+        if char == "\\" and i + 1 < len(value):
+            out.append(_TAG_ESCAPES.get(value[i + 1], value[i + 1]))
+            i += 2
+            continue
+        if char != "\\":  # a lone trailing backslash is dropped (IRCv3)
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _parse_tags(raw: str) -> dict[str, str]:
+    tags = {}
+    for item in raw.split(";"):
+        if item:
+            key, _, value = item.partition("=")
+            tags[key] = unescape_tag(value)
+    return tags
+
+
+def parse_line(line: str) -> IrcLine:
+    """One IRC line (without CRLF): `@tags :prefix COMMAND params :trailing`."""
+    rest = line.rstrip("\r\n")
+    tags: dict[str, str] = {}
+    prefix = ""
+    if rest.startswith("@"):
+        raw, _, rest = rest[1:].partition(" ")
+        tags = _parse_tags(raw)
+    rest = rest.lstrip(" ")
+    if rest.startswith(":"):
+        prefix, _, rest = rest[1:].partition(" ")
+    head, sep, trailing = rest.partition(" :")
+    words = head.split()
+    command = words[0].upper() if words else ""
+    params = [*words[1:], trailing] if sep else words[1:]
+    return IrcLine(command=command, params=tuple(params), tags=tags, prefix=prefix)
+
+
+def emote_names(text: str, emotes_tag: str) -> tuple[str, ...]:
+    """`emotes=25:0-4,12-16/1902:6-10` → the emote names cut from the text, in text order.
+
+    Positions count characters (code points), which is how Python indexes a str."""
+    found: list[tuple[int, str]] = []
+    for group in emotes_tag.split("/"):
+        _, _, ranges = group.partition(":")
+        for span in ranges.split(","):
+            start, _, end = span.partition("-")
+            if start.isdigit() and end.isdigit() and int(start) <= int(end) < len(text):
+                found.append((int(start), text[int(start) : int(end) + 1]))
+    return tuple(name for _, name in sorted(found))
+
+
+def chat_message(line: IrcLine, started_at: float) -> ChatMessage | None:
+    """A PRIVMSG as a ChatMessage (offset from `started_at`, epoch seconds); None otherwise."""
+    if line.command != "PRIVMSG" or not line.tags.get("id"):
+        return None
+    text = line.trailing
+    if text.startswith("\x01ACTION ") and text.endswith("\x01"):
+        text = text[8:-1]  # /me
+    sent_ms = line.tags.get("tmi-sent-ts", "")
+    sent = int(sent_ms) / 1000 if sent_ms.isdigit() else time.time()
+    login = line.prefix.partition("!")[0]
+    return ChatMessage(
+        id=line.tags["id"],
+        offset_s=round(sent - started_at, 3),
+        author_id=line.tags.get("user-id", "") or login,
+        author=line.tags.get("display-name", "") or login,
+        text=text,
+        emotes=emote_names(text, line.tags.get("emotes", "")),
+    )
+
+
+class _Connection:
+    """One IRC connection: line framing over a (TLS) socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+        self.joined = False
+
+    def send(self, line: str) -> None:
+        self.sock.sendall(line.encode() + b"\r\n")
+
+    def read_lines(self) -> list[str] | None:
+        """The complete lines available now; None once the peer has closed."""
+        try:
+            chunk = self.sock.recv(65536)
+        except (ssl.SSLWantReadError, BlockingIOError):
+            return []
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        self.buffer += chunk
+        *lines, self.buffer = self.buffer.split(b"\r\n")
+        return [line.decode("utf-8", "replace") for line in lines]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+@dataclass(frozen=True)
+class IrcSettings:
+    host: str = "irc.chat.twitch.tv"
+    port: int = 6697
+    tls: bool = True
+    connect_timeout_s: float = 10.0
+    backoff_initial_s: float = 1.0
+    backoff_max_s: float = 30.0
+    idle_timeout_s: float = 360.0  # Twitch PINGs about every 5 minutes: silence longer = dead
+
+
+class TwitchChatClient:
+    """Reads one channel until `stop()`; `on_messages(batch)` and `on_gap(from, to)` callbacks."""
+
+    def __init__(
+        self,
+        channel: str,
+        started_at: float,
+        on_messages: Callable[[list[ChatMessage]], None],
+        on_gap: Callable[[float, float], None],
+        settings: IrcSettings | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.channel = "#" + channel.lower().lstrip("#")
+        self.started_at = started_at
+        self.on_messages = on_messages
+        self.on_gap = on_gap
+        self.settings = settings or IrcSettings()
+        self.clock = clock
+        self._stop = threading.Event()
+        self._selector = selectors.DefaultSelector()
+        self.connections = 0  # connections opened (for tests and logs)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _open(self) -> _Connection:
+        s = self.settings
+        sock = socket.create_connection((s.host, s.port), timeout=s.connect_timeout_s)
+        if s.tls:
+            context = ssl.create_default_context()
+            sock = context.wrap_socket(sock, server_hostname=s.host)
+        sock.setblocking(False)
+        conn = _Connection(sock)
+        conn.send("CAP REQ :twitch.tv/tags twitch.tv/commands")
+        conn.send("PASS SCHMOOPIIE")
+        conn.send(f"NICK justinfan{random.randint(10000, 99999)}")
+        conn.send(f"JOIN {self.channel}")
+        self._selector.register(sock, selectors.EVENT_READ, conn)
+        self.connections += 1
+        return conn
+
+    def _close(self, conn: _Connection) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(conn.sock)
+        conn.close()
+
+    def _connect_with_backoff(self) -> _Connection | None:
+        delay = self.settings.backoff_initial_s
+        while not self._stop.is_set():
+            try:
+                return self._open()
+            except OSError:
+                self._stop.wait(delay * (0.5 + random.random() / 2))
+                delay = min(delay * 2, self.settings.backoff_max_s)
+        return None
+
+    def run(self) -> None:
+        """Blocks until stop(); reconnects on its own."""
+        current = self._connect_with_backoff()
+        pending: _Connection | None = None  # the RECONNECT's new connection, not joined yet
+        gap_from: float | None = None
+        last_heard = self.clock()
+        while current is not None and not self._stop.is_set():
+            events = self._selector.select(timeout=0.2)
+            for key, _ in events:
+                conn: _Connection = key.data
+                lines = conn.read_lines()
+                if lines is None:  # this connection is gone
+                    self._close(conn)
+                    if conn is pending:
+                        pending = None
+                    elif conn is current:
+                        current, pending = pending, None
+                        if current is None or not current.joined:
+                            gap_from = self.clock() if gap_from is None else gap_from
+                    continue
+                last_heard = self.clock()
+                batch: list[ChatMessage] = []
+                for raw in lines:
+                    reconnect = self._handle(conn, parse_line(raw), batch)
+                    if reconnect and conn is current and pending is None:
+                        pending = self._connect_with_backoff()
+                if batch:
+                    self.on_messages(batch)
+                if pending is not None and pending.joined and current is not None:
+                    self._close(current)  # the new one is in the channel: nothing is lost
+                    current, pending = pending, None
+            if current is not None and self.clock() - last_heard > self.settings.idle_timeout_s:
+                self._close(current)
+                current = None
+            if current is None and not self._stop.is_set():
+                gap_from = self.clock() if gap_from is None else gap_from
+                current = self._connect_with_backoff()
+                last_heard = self.clock()
+            if gap_from is not None and current is not None and current.joined:
+                self.on_gap(gap_from, self.clock())
+                gap_from = None
+        for leftover in (current, pending):
+            if leftover is not None:
+                self._close(leftover)
+
+    def _handle(self, conn: _Connection, line: IrcLine, batch: list[ChatMessage]) -> bool:
+        """Handle one line; True when the server asks us to reconnect."""
+        if line.command == "PING":
+            conn.send(f"PONG :{line.trailing}")
+        elif line.command == "RECONNECT":
+            return True
+        elif line.command in {"JOIN", "366", "ROOMSTATE"}:
+            conn.joined = True
+        elif line.command == "PRIVMSG":
+            message = chat_message(line, self.started_at)
+            if message is not None:
+                batch.append(message)
+        return False
