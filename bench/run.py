@@ -13,7 +13,8 @@ Parts, each in a fresh process so memory is its own:
 - bench.ranges: the S3 bytes one render reads (byte ranges) against the source's size;
 - bench.web calls: DynamoDB calls per status poll, asset page and library page;
 - bench.web upload: the app process's RSS while a 1 MB and a 200 MB upload are confirmed;
-- bench.evaluation (in this process): moment precision and recall on planted events.
+- bench.evaluation (in this process): moment precision and recall on planted events;
+- bench.streams: chat import speed and peak RSS for each exporter's format (bench.chat_import).
 """
 
 from __future__ import annotations
@@ -314,6 +315,7 @@ def main() -> None:
     rows.append(source_read_row(steps["render ranges"]))
     rows += web_rows(steps["web calls"], steps["web upload"])
     rows += eval_rows(evaluation.totals(scores))
+    rows += [Row(*figure) for figure in streams.import_figures()]
     rows += [Row(*figure) for figure in streams.spike_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")

@@ -339,11 +339,11 @@ def _message(
             and len(author_id) <= 200
             and len(author) <= MAX_NAME
             and author_id.strip()
-            and all(0 < len(e) <= MAX_NAME for e in emotes)
+            and (not emotes or all(0 < len(e) <= MAX_NAME for e in emotes))
         ):
             return ChatMessage(
                 id_.strip(),
-                round(offset, 3),
+                offset,
                 author_id.strip(),
                 author.strip(),
                 text.strip(),
@@ -352,7 +352,7 @@ def _message(
     name = clean(str(author or ""), MAX_NAME)
     return ChatMessage(
         id=clean(str(id_), 200),
-        offset_s=round(offset, 3),
+        offset_s=offset,
         author_id=clean(str(author_id or ""), 200) or name,
         author=name,
         text=clean(text),
