@@ -6,6 +6,7 @@ import re
 import time
 from contextlib import suppress
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from flask import (
@@ -31,7 +32,7 @@ from truss.extensions import htmx
 from truss.polling import poll_token, was_shown
 from truss.queue import get_redis
 from truss.storage import get_storage
-from truss.streams import chart, live_store
+from truss.streams import chart
 from truss.streams.spikes import find_spikes
 
 bp = Blueprint("streams", __name__)
@@ -51,6 +52,13 @@ YOUTUBE_URL_ID = re.compile(r"(?:v=|youtu\.be/|/live/)([A-Za-z0-9_-]{11})")
 @bp.errorhandler(NotFound)
 def not_found(exc: NotFound) -> tuple[str, int]:
     return render_error(404)
+
+
+def live_store() -> ModuleType:
+    """S3's Redis side of live chat, imported when used (the area works without it)."""
+    from truss.streams import live_store as module
+
+    return module
 
 
 def table_and_cid() -> tuple[Table, str]:
@@ -196,13 +204,13 @@ def linked_asset(table: Table, cid: str, stream: data.Stream) -> assets.Asset | 
 
 def live_view(cid: str, sid: str) -> dict[str, Any]:
     """What the live fragment shows, from Redis only: the last 10 minutes and their spikes."""
-    bins = live_store.recent_bins(get_redis(), cid, sid)
+    bins = live_store().recent_bins(get_redis(), cid, sid)
     found = find_spikes(bins) if bins else []
     return {"chart": chart.draw(bins, found), "spikes": found}
 
 
 def is_live(cid: str, sid: str) -> bool:
-    return bool(get_redis().hexists(live_store.LIVE_KEY, f"{cid}:{sid}"))
+    return bool(get_redis().hexists(live_store().LIVE_KEY, f"{cid}:{sid}"))
 
 
 @bp.get("/streams/<sid>/live")
@@ -243,7 +251,7 @@ def start(sid: str) -> BaseResponse:
     except (Conflict, data.InvalidTransition):
         flash("This stream has already started or ended.", "error")
         return redirect(url_for("streams.detail", sid=sid))
-    live_store.add_live(
+    live_store().add_live(
         get_redis(), cid, sid, stream.source, stream.channel, started_epoch(started)
     )
     flash("Listening to the chat now. The chart fills in as messages arrive.", "success")
@@ -259,7 +267,7 @@ def started_epoch(stream: data.Stream) -> float:
 @bp.post("/streams/<sid>/end")
 def end(sid: str) -> BaseResponse:
     table, cid, stream = owned(sid)
-    live_store.remove_live(get_redis(), cid, sid)
+    live_store().remove_live(get_redis(), cid, sid)
     if stream.status in {data.WAITING, data.LIVE}:
         with suppress(Conflict):  # ended meanwhile (the listener, another tab)
             data.set_status(table, cid, sid, data.ENDED, stream.status)
@@ -322,7 +330,7 @@ def unlink(sid: str) -> BaseResponse:
 @bp.post("/streams/<sid>/delete")
 def delete(sid: str) -> BaseResponse:
     table, cid, stream = owned(sid)
-    live_store.remove_live(get_redis(), cid, sid)
+    live_store().remove_live(get_redis(), cid, sid)
     get_storage().delete_prefix(stream.archive_prefix)
     data.delete(table, cid, sid)
     flash(f"Deleted the stream “{stream.title}”, its spikes and its chat archive.", "success")
