@@ -365,3 +365,10 @@ def test_files_are_read_as_a_stream_not_whole(kind: str) -> None:
     assert len(data) > 1_000_000
     assert source.tell() <= 2 * chat_import.CHUNK_BYTES  # ten messages in, the rest unread
     assert first[9].offset_s == 9.0
+
+
+def test_a_byte_order_mark_is_fine() -> None:
+    bom = b"\xef\xbb\xbf"
+    assert len(read(bom + chat_downloader_file([cd_message(1, 1, "hi")]))) == 1
+    assert len(read(bom + twitch_downloader_file([td_comment(1, 1, [text("hi")])]))) == 1
+    assert len(read(bom + yt_line("m1", 1000, [{"text": "hi"}]))) == 1

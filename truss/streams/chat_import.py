@@ -200,7 +200,7 @@ def read_chat(fileobj: BinaryIO) -> Iterator[ChatMessage]:
 
 
 def _read(fileobj: BinaryIO) -> tuple[str, Iterator[ChatMessage]]:
-    head = _read_head(fileobj)
+    head = _read_head(fileobj).removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
     kind = detect_format(head)
     chunks = _chunks(head, fileobj)
     if kind == YT_DLP:
