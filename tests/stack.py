@@ -64,6 +64,7 @@ class LocalStack:
             "TRUSS_MOTO_PORT": str(self.moto_port),
             "TRUSS_REDIS_PORT": str(self.redis_port),
             "TRUSS_READINESS_CACHE_S": "1",  # see a worker come up within a second
+            "TRUSS_FAKE_TWITCH_PORT": str(free_port()),  # the fake live channel
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

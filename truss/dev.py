@@ -49,6 +49,7 @@ class StackSettings:
     table: str = "truss"
     bucket: str = "truss-media"
     region: str = "us-east-1"
+    fake_twitch_port: int = 6667  # 0: no fake channel, `truss chat` reads the real Twitch
 
     @classmethod
     def from_environ(cls) -> StackSettings:
@@ -61,6 +62,7 @@ class StackSettings:
             table=env.get("TRUSS_TABLE", "truss"),
             bucket=env.get("TRUSS_BUCKET", "truss-media"),
             region=env.get("AWS_REGION", "us-east-1"),
+            fake_twitch_port=int(env.get("TRUSS_FAKE_TWITCH_PORT", "6667")),
         )
 
     @property
@@ -89,7 +91,15 @@ class StackSettings:
             "TRUSS_PUBLIC_URL": self.app_url,
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "PYTHONUNBUFFERED": "1",
+            **self.fake_twitch_env(),
         }
+
+    def fake_twitch_env(self) -> dict[str, str]:
+        """`truss chat` reads the fake channel (`truss fake-twitch`) instead of Twitch."""
+        if not self.fake_twitch_port:
+            return {}
+        port = str(self.fake_twitch_port)
+        return {"TWITCH_IRC_HOST": "127.0.0.1", "TWITCH_IRC_PORT": port, "TWITCH_IRC_TLS": "0"}
 
 
 @dataclass
@@ -196,7 +206,7 @@ class Stack:
 
     def stop(self) -> None:
         self.stopping.set()
-        for name in ("web", *WORKERS):
+        for name in ("web", *WORKERS, "chat", "fake-twitch"):
             self.stop_child(name)
         if self.children.get("moto") and self.children["moto"].poll() is None:
             try:
@@ -243,6 +253,10 @@ def run_stack(settings: StackSettings) -> int:
         cli = [sys.executable, "-m", "truss.cli"]
         web = ["run", "--host", "127.0.0.1", "--port", str(settings.port), "--no-reload"]
         stack.spawn("web", [*cli, *web, "--no-debugger", "--with-threads"])
+        if settings.fake_twitch_port:  # a live channel for everyone: #truss_demo
+            port = str(settings.fake_twitch_port)
+            stack.spawn("fake-twitch", [*cli, "fake-twitch", "--port", port], quiet=True)
+        stack.spawn("chat", [*cli, "chat"])
         threading.Thread(target=stack.keep_saving, daemon=True).start()
         print(f"truss dev: open {settings.app_url}  (Ctrl-C stops everything)", flush=True)
         while not done.wait(1.0):
@@ -250,6 +264,9 @@ def run_stack(settings: StackSettings) -> int:
                 if stack.children[name].poll() is not None:
                     print(f"truss dev: {name} stopped; starting a new one", file=sys.stderr)
                     stack.spawn_worker(name)
+            if stack.children["chat"].poll() is not None:  # its streams wait out their lease
+                print("truss dev: chat stopped; starting a new one", file=sys.stderr)
+                stack.spawn("chat", [*cli, "chat"])
             dead = [n for n, p in stack.children.items() if p.poll() is not None]
             if dead:
                 print(f"truss dev: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)

@@ -422,7 +422,8 @@ def run_forever() -> None:
     from truss.queue import get_redis
     from truss.storage import get_storage
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s chat %(levelname)s %(message)s")
+    logging.basicConfig(format="%(asctime)s chat %(levelname)s %(message)s")
+    logging.getLogger("truss").setLevel(logging.INFO)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,0 +1,86 @@
+"""On the real local stack: the `truss chat` listener is killed with SIGKILL while it captures
+the fake Twitch channel; `truss dev` starts a new one, which takes the stream over once the
+killed one's lease lapses, and the stream item says how long chat was not captured."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.stack import LocalStack
+from truss import create_app
+from truss.config import from_environ
+from truss.data import get_table
+from truss.data import streams as data
+from truss.queue import get_redis
+from truss.streams import live_store
+
+pytestmark = pytest.mark.stack
+CID = "CHATTAKEOVER"
+LEASE_S = 5
+TAKEOVER_DEADLINE_S = 15  # the issue's target
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    running = LocalStack(tmp_path, {"TRUSS_STREAM_LEASE_S": str(LEASE_S)}).start()
+    yield running
+    running.stop()
+
+
+def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    env = {
+        "TRUSS_ENV": "local",
+        "TRUSS_DATA_DIR": str(stack.data_dir),
+        "AWS_ENDPOINT_URL": stack.moto_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "REDIS_URL": stack.redis_url,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return create_app(from_environ())
+
+
+def chat_pid(stack: LocalStack) -> int:
+    return int(json.loads((stack.data_dir / "stack.json").read_text())["children"]["chat"])
+
+
+def wait_for(check: object, timeout: float) -> float:
+    """Seconds until check() held (AssertionError past the timeout)."""
+    begin = time.monotonic()
+    while not check():  # type: ignore[operator]
+        if time.monotonic() - begin > timeout:
+            raise AssertionError(f"not within {timeout} s")
+        time.sleep(0.25)
+    return time.monotonic() - begin
+
+
+def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app_on(stack, monkeypatch).app_context():
+        table, redis = get_table(), get_redis()
+        stream = data.create(table, CID, "twitch", "truss_demo")
+        data.set_status(table, CID, stream.id, data.LIVE, data.WAITING)
+        live_store.add_live(redis, CID, stream.id, "twitch", "truss_demo", time.time())
+        bins = lambda: live_store.recent_bins(redis, CID, stream.id)  # noqa: E731
+        wait_for(lambda: sum(b.messages for b in bins()) > 0, 60)  # chat is being captured
+        first = chat_pid(stack)
+        os.kill(first, signal.SIGKILL)
+        took = wait_for(lambda: data.get(table, CID, stream.id).gaps, 60)
+        after = data.get(table, CID, stream.id)
+        assert chat_pid(stack) != first
+        (gap,) = after.gaps
+        assert LEASE_S - 1 <= gap.length_s <= TAKEOVER_DEADLINE_S
+        print(f"\nchat takeover after SIGKILL: {took:.1f} s (gap {gap.length_s:.1f} s)")
+        assert took <= TAKEOVER_DEADLINE_S
+        seen = after.messages
+        wait_for(lambda: data.get(table, CID, stream.id).messages > seen, 30)  # capturing again
