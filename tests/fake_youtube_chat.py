@@ -19,12 +19,17 @@ from urllib.parse import parse_qs, urlparse
 
 class FakeYouTubeChat:
     def __init__(
-        self, video_id: str = "vid123", polling_ms: int = 2000, quota: int = 10000
+        self,
+        video_id: str = "vid123",
+        polling_ms: int = 2000,
+        quota: int = 10000,
+        api_key: str = "k",
     ) -> None:
         self.video_id = video_id
         self.chat_id = f"chat-{video_id}"
         self.polling_ms = polling_ms
         self.quota = quota
+        self.api_key = api_key
         self.units_used = 0
         self.list_calls = 0
         self.messages: list[dict[str, Any]] = []
@@ -96,8 +101,8 @@ class FakeYouTubeChat:
     def handle(self, path: str) -> tuple[int, dict[str, Any]]:
         url = urlparse(path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if not query.get("key"):
-            return 403, _error("forbidden", "The request is missing a valid API key.")
+        if query.get("key") != self.api_key:
+            return 400, _error("keyInvalid", "API key not valid. Please pass a valid API key.")
         if url.path.endswith("/videos"):
             if not self._spend(1):
                 return 403, _error("quotaExceeded", "quota")

@@ -10,6 +10,7 @@ import pytest
 from tests.fake_youtube_chat import FakeYouTubeChat
 from truss.streams.model import ChatMessage
 from truss.streams.youtube_chat import (
+    NO_KEY,
     OFFLINE,
     QuotaBudget,
     YouTubeChatPoller,
@@ -95,11 +96,18 @@ def test_stops_when_the_broadcast_goes_offline(youtube: FakeYouTubeChat) -> None
 
 
 def test_a_refused_key_stops_with_what_to_do(youtube: FakeYouTubeChat) -> None:
-    run = Run(youtube, key="")
+    run = Run(youtube, key="wrong")
     run.poller.run()
     assert len(run.stopped) == 1
     assert "YOUTUBE_API_KEY" in run.stopped[0]
-    assert "forbidden" in run.stopped[0]
+    assert "keyInvalid" in run.stopped[0]
+
+
+def test_no_key_stops_without_calling_youtube(youtube: FakeYouTubeChat) -> None:
+    run = Run(youtube, key="")
+    run.poller.run()
+    assert run.stopped == [NO_KEY]
+    assert youtube.units_used == 0
 
 
 def test_items_without_text_are_skipped() -> None:

@@ -33,6 +33,10 @@ NOT_LIVE = (
     "YouTube says this video has no live chat right now. Check the video id, and that the "
     "stream is live with chat turned on, then start the stream again."
 )
+NO_KEY = (
+    "YouTube chat can't be read: this server has no YOUTUBE_API_KEY. The operator sets it (a "
+    "Google Cloud API key with the YouTube Data API enabled); then start the stream again."
+)
 API_REFUSED = (
     "YouTube refused the chat request ({reason}). The operator should check YOUTUBE_API_KEY; "
     "capture will stop until the stream is started again."
@@ -157,6 +161,9 @@ class YouTubeChatPoller:
             self.on_stopped(API_REFUSED.format(reason=exc.reason))
 
     def _run(self) -> None:
+        if not self.settings.api_key:
+            self.on_stopped(NO_KEY)
+            return
         chat_id = self.live_chat_id()
         if chat_id is None:
             self.on_stopped(QUOTA_STOPPED.format(budget=self.settings.daily_quota))
