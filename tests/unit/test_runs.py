@@ -199,6 +199,31 @@ def test_a_duplicate_enqueue_while_the_job_waits_does_not_queue_it_twice(
         assert job.timeout == queue.job_timeout_s(app.config, None)
 
 
+def test_a_render_of_an_earlier_runs_clip_does_not_count_towards_the_new_run(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-analysis drops the earlier run's clips through the (lagging) clip index; one it
+    missed may still render, but its count must not finish the new run early."""
+    asset = queued(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    rendered: list[tuple[str, str, str]] = []
+    fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered).analyze(cid, aid, asset.run)
+    ((_, old_clid, old_render),) = rendered
+    assets.fail(table, cid, aid, "stopped", expected_from=assets.RENDERING)
+    second = analyse_again(asset)
+    monkeypatch.setattr(clips, "for_asset", lambda *args: [])  # the index lags
+    newer: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(8, 14, 70), moment(16, 22, 60)]), newer)
+    pipeline.analyze(cid, aid, second.run)
+    pipeline.render(cid, old_clid, old_render)  # the old run's clip, missed by the drop
+    now = assets.get(table, cid, aid)
+    assert (now.status, now.clips_done) == (assets.RENDERING, 0)
+    for _, clid, render_id in newer:
+        pipeline.render(cid, clid, render_id)
+    done = assets.get(table, cid, aid)
+    assert (done.status, done.clips_done) == (assets.READY, 2)
+
+
 def test_tokens_spent_on_a_failed_run_are_counted(ctx: None, video: Path) -> None:
     asset = queued(video)
 

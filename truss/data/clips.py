@@ -55,6 +55,7 @@ class Clip:
     created_at: str = ""
     source: str = ANALYZER
     share_token: str = ""
+    run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
 
     @property
     def duration(self) -> float:
@@ -88,6 +89,7 @@ class Clip:
             created_at=item.get("created_at", ""),
             source=item.get("source", ANALYZER),
             share_token=item.get("share_token", ""),
+            run=int(item.get("run", 0)),
         )
 
 
@@ -145,7 +147,7 @@ def create_from_moment(
         if run is None:
             table.put_new(item)
         else:
-            item["render_id"] = first_render_id(run)
+            item.update(render_id=first_render_id(run), run=run)
             assets.put_in_run(table, cid, aid, run, item, new=True, holder=holder)
     except AlreadyExists:
         return False
@@ -305,10 +307,13 @@ def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) 
     return Clip.from_item(item)
 
 
-def count_towards_asset(table: Table, cid: str, clid: str, aid: str, failed: bool) -> bool:
+def count_towards_asset(
+    table: Table, cid: str, clid: str, aid: str, failed: bool, run: int | None = None
+) -> bool:
     """Count a finished render towards its rendering asset exactly once: the clip's `counted`
     flag and the asset's counters change in one transaction, so a crash between them can't
-    lose or double a count. False when already counted or the asset isn't rendering."""
+    lose or double a count. False when already counted, the asset isn't rendering, or (given
+    the clip's `run`) it is rendering another run's clips."""
     mark = {
         "Key": keys.clip(cid, clid),
         "UpdateExpression": "SET #counted = :yes",
@@ -316,13 +321,17 @@ def count_towards_asset(table: Table, cid: str, clid: str, aid: str, failed: boo
         "ExpressionAttributeNames": {"#counted": "counted"},
         "ExpressionAttributeValues": {":yes": True},
     }
-    add = {
+    add: dict[str, Any] = {
         "Key": keys.asset(cid, aid),
         "UpdateExpression": "ADD clips_done :one, clips_failed :failed",
         "ConditionExpression": "#status = :rendering",
         "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": {":one": 1, ":failed": int(failed), ":rendering": "rendering"},
     }
+    if run:
+        add["ConditionExpression"] += " AND #run = :run"
+        add["ExpressionAttributeNames"]["#run"] = "run"
+        add["ExpressionAttributeValues"][":run"] = run
     try:
         table.transact([{"Update": mark}, {"Update": add}])
     except (AlreadyExists, Conflict):
