@@ -5,12 +5,15 @@ one run. Moto + fakeredis, real ffmpeg."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fakeredis
 import pytest
 from flask import Flask
+from rq import Queue, Worker
 from rq.job import Job
+from rq.utils import utcformat
 
 from tests.conftest import make_app
 from tests.pipeline_helpers import make_video, uploaded_asset
@@ -307,14 +310,31 @@ def test_a_render_fenced_by_a_delete_leaves_no_files(ctx: None, video: Path) -> 
     assert storage.delete_prefix(prefix) == 0  # nothing was left to delete
 
 
-def test_an_idle_worker_runs_maintenance_as_often_as_configured(redis: fakeredis.FakeRedis) -> None:
-    config = {"WORKER_MAINTENANCE_S": 5, "WORKER_HEARTBEAT_S": 30}
-    worker = TrussWorker.from_config([], redis, config)
-    assert worker.dequeue_timeout == 5  # RQ's default is 405 s: recovery took ~7 minutes
-    assert worker.maintenance_interval == 5
-    slow_config = {"WORKER_MAINTENANCE_S": 60, "WORKER_HEARTBEAT_S": 30}
-    slow = TrussWorker.from_config([], redis, slow_config)
-    assert slow.dequeue_timeout == 30  # woken by the heartbeat, maintenance within 60 + 30 s
+def test_an_idle_worker_runs_maintenance_as_often_as_configured(
+    redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's idle worker blocks on Redis for worker_ttl - 15 s (405 s by default) between
+    maintenance runs, so a killed worker's job waited ~7 minutes to be found: with a 1 s
+    setting, an idle worker runs its maintenance (and the reconcile) again within 4 s."""
+    runs: list[int] = []
+    monkeypatch.setattr(jobs, "reconcile_working_assets", lambda: runs.append(1) or [])
+    config = {"WORKER_MAINTENANCE_S": 1, "WORKER_HEARTBEAT_S": 30}
+    worker = TrussWorker.from_config([Queue("default", connection=redis)], redis, config)
+    worker.work(max_idle_time=4)  # idle all along: no job is queued
+    assert len(runs) >= 2  # RQ's default: once, at start
+
+
+def test_readiness_counts_a_worker_with_a_long_heartbeat_as_alive_between_beats(
+    aws: None, redis: fakeredis.FakeRedis
+) -> None:
+    worker = Worker(["default"], connection=redis)
+    worker.register_birth()
+    beat = datetime.now(UTC) - timedelta(seconds=100)  # a busy worker beats every 300 s
+    redis.hset(worker.key, "last_heartbeat", utcformat(beat))
+    with make_app(redis, WORKER_HEARTBEAT_S=300).app_context():
+        assert [w.name for w in queue.live_workers(redis)] == [worker.name]
+    with make_app(redis, WORKER_HEARTBEAT_S=30).app_context():
+        assert queue.live_workers(redis) == []  # 100 s without a beat is 10 s too many
 
 
 def lagging_index(monkeypatch: pytest.MonkeyPatch) -> None:
