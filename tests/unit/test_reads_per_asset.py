@@ -321,9 +321,9 @@ def old_table_with_items(app: Flask, cid: str) -> tuple[str, list[str]]:
 
 
 OTHER_CID, OTHER_AID, OTHER_CLID = (
-    "01CREATOROTHERAAAAAAAAAAAA",
-    "01AOTHERAAAAAAAAAAAAAAAAAA",
-    "01COTHERAAAAAAAAAAAAAAAAAA",
+    "01CREAT0R0THERAAAAAAAAAAAA",
+    "01A0THERAAAAAAAAAAAAAAAAAA",
+    "01C0THERAAAAAAAAAAAAAAAAAA",
 )
 
 
@@ -346,7 +346,7 @@ def gsi2_queries(app: Flask, cid: str, aid: str) -> tuple[list[str], list[str]]:
 def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth: Any) -> None:
     from truss.data.schema import backfill, ensure_table
 
-    cid = "01CREATORAAAAAAAAAAAAAAAAA"
+    cid = "01CREAT0RAAAAAAAAAAAAAAAAA"
     aid, clids = old_table_with_items(app, cid)
     resource = boto3.resource("dynamodb", region_name="us-east-1")
     name = app.config["TRUSS_TABLE"]
@@ -363,7 +363,7 @@ def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth:
 
 
 def test_truss_init_upgrades_an_older_table(app: Flask) -> None:
-    cid = "01CREATORBBBBBBBBBBBBBBBBB"
+    cid = "01CREAT0RBBBBBBBBBBBBBBBBB"
     aid, clids = old_table_with_items(app, cid)
     name = app.config["TRUSS_TABLE"]
     result = app.test_cli_runner().invoke(args=["init"])
@@ -631,7 +631,7 @@ def test_a_table_without_gsi2_gives_the_operator_a_clear_error(app: Flask, auth:
     """New code on a table `truss init` has not upgraded yet: the log says what to do."""
     from truss.data.table import MissingIndex
 
-    cid = "01CREATORCCCCCCCCCCCCCCCCC"
+    cid = "01CREAT0RCCCCCCCCCCCCCCCCC"
     aid, _ = old_table_with_items(app, cid)
     with app.app_context(), pytest.raises(MissingIndex, match="Run `truss init`"):
         assets.page(get_table(), cid)

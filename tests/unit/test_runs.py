@@ -380,7 +380,7 @@ def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
     asset = queued(video)
     cid, aid, table = asset.creator_id, asset.id, get_table()
     fake_pipeline(FakeAnalyzer([]), []).analyze(cid, aid, asset.run)  # ready, no clips
-    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    mine = clips.create_own(table, cid, aid, "01C11PC11PC11PC11PC11PC11P", (1.0, 5.0), "Mine", "c1")
     with monkeypatch.context() as patched:
         lagging_index(patched)
         uploads.delete_asset(table, get_storage(), cid, aid)
@@ -398,7 +398,7 @@ def test_a_render_running_when_its_video_is_deleted_does_not_end_ready(
     cid, aid, table = asset.creator_id, asset.id, get_table()
     pipeline = fake_pipeline(FakeAnalyzer([]), [])
     pipeline.analyze(cid, aid, asset.run)
-    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    mine = clips.create_own(table, cid, aid, "01C11PC11PC11PC11PC11PC11P", (1.0, 5.0), "Mine", "c1")
     real_render_files = pipeline._render_files
 
     def deleted_while_rendering(*args: object) -> tuple[str, str]:
