@@ -130,4 +130,4 @@ def test_delete_removes_everything_under_the_asset_and_nothing_else(app: Flask) 
     assert f"ASSET#{kept.id}" in left
     assert f"ASSET#{kept.id}#CHAPTERS" in left
     assert "CLIP#01C11PAAAAAAAAAAAAAAAAAAA2" in left
-    assert "CLIP#01CLIPAAAAAAAAAAAAAAAAAAA1" not in left
+    assert "CLIP#01C11PAAAAAAAAAAAAAAAAAAA1" not in left
