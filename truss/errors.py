@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -10,6 +10,9 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from truss.data.table import BadCursor
 from truss.extensions import htmx
+
+SIGN_OUT_ENDPOINT = "auth.logout"
+SIGN_OUT_REDIRECT = "auth.login"  # where auth.logout itself lands
 
 MESSAGES = {
     400: ("That request didn't make sense", "Go back and try again."),
@@ -40,6 +43,14 @@ def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
+def already_signed_out() -> ResponseReturnValue:
+    """Sign out pressed after the session ended: its expiry cleared the CSRF token with it, but
+    there is nothing left to protect, so the sign-out completes. Signed-in requests still need
+    the token (a forged POST can't sign anyone out)."""
+    flash("You're signed out.", "info")
+    return redirect(url_for(SIGN_OUT_REDIRECT), code=303)
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[str, int]:
@@ -53,6 +64,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> ResponseReturnValue:
         """Private pages send signed-out requests to sign in before this check: the page is old."""
+        if request.endpoint == SIGN_OUT_ENDPOINT and g.get("creator") is None:
+            return already_signed_out()
         title, hint = STALE_PAGE
         if wants_json():
             return jsonify(error=f"{title}. {hint}"), 400

@@ -29,7 +29,10 @@ log = logging.getLogger(__name__)
 Check = dict[str, object]
 Report = dict[str, Check]
 REQUIRED = ("dynamodb", "s3", "redis")
-NO_WORKER = "No worker has sent a heartbeat in the last 90 s: uploads wait until one runs."
+NO_WORKER = (
+    "No worker has sent a heartbeat within TRUSS_WORKER_HEARTBEAT_S + 60 s: uploads wait "
+    "until one runs."
+)
 NOT_MEASURED = "Not measured yet: this process's first check is still running."
 
 

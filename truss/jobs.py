@@ -242,4 +242,4 @@ def render_crashed(
     log.error("render %s of clip %s crashed: %s", render_id, clid, value, exc_info=value)
     failed = clips.fail_render(get_table(), cid, clid, render_id, RENDER_CRASHED)
     if failed is not None:
-        pipeline().count_render(cid, failed.asset_id, clid, failed=True)
+        pipeline().count_render(cid, failed.asset_id, clid, failed=True, run=failed.run)

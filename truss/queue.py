@@ -18,7 +18,6 @@ from rq.job import Job, JobStatus
 from rq.worker import BaseWorker
 
 QUEUES = ("default", "analysis", "render")
-WORKER_STALE_AFTER = timedelta(seconds=90)
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 ENQUEUE_LOCK_S = 10
 REDIS_RETRIES = 2
@@ -90,14 +89,23 @@ def enqueue_once(queue: Queue, func: Any, *args: Any, job_id: str, **kwargs: Any
         redis.delete(lock)
 
 
-def live_workers(redis: Redis) -> list[BaseWorker]:
-    """Workers whose heartbeat is recent: the ones that will actually run a job."""
+def worker_stale_after(config: Mapping[str, Any]) -> timedelta:
+    """How long a worker may go without a heartbeat before it counts as gone: RQ's own rule
+    for a busy worker (it beats every TRUSS_WORKER_HEARTBEAT_S and its key lives that + 60
+    s; an idle one beats at least as often), so a long heartbeat doesn't make it flap."""
+    return timedelta(seconds=int(config["WORKER_HEARTBEAT_S"]) + 60)
+
+
+def live_workers(redis: Redis, stale_after: timedelta | None = None) -> list[BaseWorker]:
+    """Workers whose heartbeat is recent (within `stale_after`, by default what the app's
+    worker settings allow): the ones that will actually run a job."""
+    stale_after = stale_after or worker_stale_after(current_app.config)
     now = datetime.now(UTC)
     alive = []
     for worker in Worker.all(connection=redis):
         beat = worker.last_heartbeat
         if beat is not None and beat.tzinfo is None:
             beat = beat.replace(tzinfo=UTC)
-        if beat is not None and now - beat < WORKER_STALE_AFTER:
+        if beat is not None and now - beat < stale_after:
             alive.append(worker)
     return alive

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import LocalStack
@@ -19,13 +20,25 @@ def wait_until(page: Page, expression: str, arg: Any = None, timeout_s: float = 
     """Evaluate `expression` (a JS expression or function, called with `arg`) until it is truthy
     and return its value. Each try is a one-off `page.evaluate`, which the app's CSP allows;
     Playwright's `wait_for_function` with a string re-evaluates it inside the page with `eval`,
-    which a CSP without 'unsafe-eval' refuses as soon as the first try is false."""
+    which a CSP without 'unsafe-eval' refuses as soon as the first try is false.
+
+    A try that throws (an element not there yet, "Execution context was destroyed" while the
+    page navigates) counts as "not yet", like `wait_for_function`; if the deadline passes, the
+    last error is raised so the test says what went wrong."""
     deadline = time.monotonic() + timeout_s
     while True:
-        value = page.evaluate(expression, arg)
+        error: PlaywrightError | None = None
+        try:
+            value = page.evaluate(expression, arg)
+        except PlaywrightError as exc:
+            if page.is_closed():
+                raise
+            error, value = exc, None
         if value:
             return value
         if time.monotonic() > deadline:
+            if error is not None:
+                raise error
             raise AssertionError(f"still false after {timeout_s} s: {expression}")
         page.wait_for_timeout(POLL_MS)
 

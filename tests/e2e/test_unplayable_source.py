@@ -1,5 +1,7 @@
-"""Chromium on the real local stack: an MPEG-2 video (a format no browser plays) uploads, and its
-page says why the original doesn't play instead of showing a broken player."""
+"""Chromium on the real local stack: a source the browser can't play says so instead of showing a
+broken player, whether Chromium refuses the file (MPEG-2) or reads the MP4 but not its picture
+(MPEG-4 Part 2: sound over a black frame), and offers the original as a download. A video it
+does play keeps its player."""
 
 from __future__ import annotations
 
@@ -11,40 +13,103 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page
+from tests.e2e.helpers import sign_in, upload_through_page, wait_until
 from tests.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def mpeg2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 4-second MPEG-2 video with MP2 audio in an MPEG program stream (.mpg)."""
-    path = tmp_path_factory.mktemp("media") / "old-camcorder.mpg"
+def make_video(dest: Path, codecs: list[str]) -> Path:
+    """A 4-second 320x240 test picture with a tone, encoded with these ffmpeg codec options."""
     subprocess.run(
         [
             imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
             "-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=25",
             "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-            "-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpeg", str(path),
+            *codecs, str(dest),
         ],
         check=True,
         timeout=120,
     )  # fmt: skip
-    return path
+    return dest
+
+
+@pytest.fixture(scope="module")
+def mpeg2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MPEG-2 video with MP2 audio in an MPEG program stream (.mpg)."""
+    dest = tmp_path_factory.mktemp("media") / "old-camcorder.mpg"
+    return make_video(dest, ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpeg"])
+
+
+@pytest.fixture(scope="module")
+def mpeg4_part2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MPEG-4 Part 2 video with AAC audio in an MP4: Chromium reads the file and plays the sound,
+    but has no decoder for the picture (videoWidth stays 0)."""
+    dest = tmp_path_factory.mktemp("media") / "old-phone.mp4"
+    return make_video(dest, ["-c:v", "mpeg4", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+
+
+@pytest.fixture(scope="module")
+def h264(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("media") / "phone.mp4"
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    return make_video(dest, codecs)
+
+
+def open_asset_page(page: Page, stack: LocalStack, video: Path) -> None:
+    upload_through_page(page, stack, video)
+    page.goto(stack.url + "/assets")
+    page.get_by_role("link", name=video.name).first.click()
+    expect(page.get_by_role("heading", name=video.name)).to_be_visible()
+
+
+def expect_the_original_offered_as_download(page: Page, video: Path) -> None:
+    link = page.locator("#player-problem").get_by_role("link", name="Download the original")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href")
+    assert href is not None
+    download = page.request.get(href)
+    assert download.ok
+    assert download.body() == video.read_bytes()
 
 
 def test_a_source_the_browser_cannot_play_says_so(
     local_stack: LocalStack, page: Page, mpeg2: Path
 ) -> None:
     sign_in(page, local_stack, f"mpeg2-{uuid.uuid4().hex[:8]}@example.com")
-    upload_through_page(page, local_stack, mpeg2)
-    page.goto(local_stack.url + "/assets")
-    page.get_by_role("link", name=mpeg2.name).first.click()
-    expect(page.get_by_role("heading", name=mpeg2.name)).to_be_visible()
+    open_asset_page(page, local_stack, mpeg2)
 
     problem = page.locator("#player-problem")
     expect(problem).to_be_visible(timeout=30_000)
     expect(problem).to_contain_text("Your browser can't play this file's format")
     expect(problem).to_contain_text("rendered as MP4")
     expect(page.locator("video#player")).to_be_hidden()
+    expect_the_original_offered_as_download(page, mpeg2)
+
+
+def test_sound_without_a_picture_counts_as_unplayable(
+    local_stack: LocalStack, page: Page, mpeg4_part2: Path
+) -> None:
+    sign_in(page, local_stack, f"mpeg4-{uuid.uuid4().hex[:8]}@example.com")
+    open_asset_page(page, local_stack, mpeg4_part2)
+
+    problem = page.locator("#player-problem")
+    expect(problem).to_be_visible(timeout=30_000)
+    expect(problem).to_contain_text("Your browser can't play this file's format")
+    player = page.locator("video#player")
+    expect(player).to_be_hidden()
+    # Chromium did read the file: no error, a duration, but no picture
+    assert player.evaluate("v => [v.error, v.duration > 3, v.videoWidth]") == [None, True, 0]
+    expect_the_original_offered_as_download(page, mpeg4_part2)
+
+
+def test_a_video_the_browser_plays_keeps_its_player(
+    local_stack: LocalStack, page: Page, h264: Path
+) -> None:
+    sign_in(page, local_stack, f"h264-{uuid.uuid4().hex[:8]}@example.com")
+    open_asset_page(page, local_stack, h264)
+
+    player = page.locator("video#player")
+    wait_until(page, "() => document.getElementById('player').videoWidth", timeout_s=30)
+    expect(player).to_be_visible()
+    expect(page.locator("#player-problem")).to_be_hidden()

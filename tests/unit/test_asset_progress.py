@@ -68,7 +68,7 @@ def test_ready_asset_page_lists_chapters_and_clips_best_first(
         )  # fmt: skip
         for rank, score in enumerate((55, 91)):
             moment = Moment(10.0 * rank, 10.0 * rank + 20, f"Moment {score}", "", score, "loud")
-            clips.create_from_moment(table, creator.id, AID, f"01CLIP{rank:020d}", moment, rank)
+            clips.create_from_moment(table, creator.id, AID, f"01C11P{rank:020d}", moment, rank)
     html = client.get(f"/assets/{AID}").get_data(as_text=True)
     assert "Cold open" in html and 'data-seek="30' in html
     assert html.index("Moment 91") < html.index("Moment 55")

@@ -11,7 +11,7 @@ from tests.unit.test_assets_support import item_keys, make_asset
 from truss.data import assets, get_table, keys
 from truss.data.table import Conflict, NotFound
 
-CID = "01CREATORAAAAAAAAAAAAAAAAA"
+CID = "01CREAT0RAAAAAAAAAAAAAAAAA"
 
 
 def gsi1sk(app: Flask, cid: str, aid: str) -> str:
@@ -58,9 +58,9 @@ def test_missing_asset_is_a_conflict_not_a_new_item(app: Flask) -> None:
     with app.app_context():
         table = get_table()
         with pytest.raises(Conflict):
-            assets.transition(table, CID, "01NOPEAAAAAAAAAAAAAAAAAAAA", "queued", "analyzing")
+            assets.transition(table, CID, "01N0PEAAAAAAAAAAAAAAAAAAAA", "queued", "analyzing")
         with pytest.raises(NotFound):
-            assets.get(table, CID, "01NOPEAAAAAAAAAAAAAAAAAAAA")
+            assets.get(table, CID, "01N0PEAAAAAAAAAAAAAAAAAAAA")
 
 
 @pytest.mark.parametrize("status", ["uploading", "uploaded", "queued", "analyzing", "rendering"])
@@ -93,7 +93,7 @@ def test_rename(app: Flask) -> None:
         with pytest.raises(ValueError):
             assets.rename(table, CID, asset.id, "   ")
         with pytest.raises(NotFound):
-            assets.rename(table, "01OTHERAAAAAAAAAAAAAAAAAAA", asset.id, "Mine now")
+            assets.rename(table, "010THERAAAAAAAAAAAAAAAAAAA", asset.id, "Mine now")
 
 
 def test_abandoned_after_the_url_expired(app: Flask) -> None:
@@ -114,12 +114,12 @@ def test_delete_removes_everything_under_the_asset_and_nothing_else(app: Flask) 
         table = get_table()
         table.put_new({**keys.asset_chapters(CID, doomed.id), "type": "chapters"})
         table.put_new({**keys.asset_chapters(CID, kept.id), "type": "chapters"})
-        clid = "01CLIPAAAAAAAAAAAAAAAAAAA1"
+        clid = "01C11PAAAAAAAAAAAAAAAAAAA1"
         table.put_new(
             {**keys.clip(CID, clid), **keys.asset_clips_index(CID, doomed.id, clid),
              "type": "clip", "asset_id": doomed.id}
         )  # fmt: skip
-        clid = "01CLIPAAAAAAAAAAAAAAAAAAA2"
+        clid = "01C11PAAAAAAAAAAAAAAAAAAA2"
         table.put_new(
             {**keys.clip(CID, clid), **keys.asset_clips_index(CID, kept.id, clid),
              "type": "clip", "asset_id": kept.id}
@@ -129,5 +129,5 @@ def test_delete_removes_everything_under_the_asset_and_nothing_else(app: Flask) 
     assert not [sk for sk in left if doomed.id in sk]
     assert f"ASSET#{kept.id}" in left
     assert f"ASSET#{kept.id}#CHAPTERS" in left
-    assert "CLIP#01CLIPAAAAAAAAAAAAAAAAAAA2" in left
-    assert "CLIP#01CLIPAAAAAAAAAAAAAAAAAAA1" not in left
+    assert "CLIP#01C11PAAAAAAAAAAAAAAAAAAA2" in left
+    assert "CLIP#01C11PAAAAAAAAAAAAAAAAAAA1" not in left

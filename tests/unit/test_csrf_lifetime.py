@@ -3,6 +3,7 @@ token says the page is out of date, while a real sign-out sends the request to s
 
 from __future__ import annotations
 
+import html
 import time
 from types import SimpleNamespace
 
@@ -89,3 +90,32 @@ def test_after_signing_out_an_old_page_is_sent_to_sign_in(
     response = ask_for_part_urls(client, aid, upload_id, token)
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_sign_out_after_the_session_timed_out_signs_out(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The expired session takes its CSRF token with it; "Sign out" still ends in signed out."""
+    auth.login()
+    token = SignInHelper.csrf(client, "/dashboard")  # the page's "Sign out" button
+    idle = app.config["SESSION_IDLE_MINUTES"] * 60
+    with client.session_transaction() as sess:
+        sess["seen"] = int(time.time()) - idle - 5
+
+    response = client.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/login")
+    landed = html.unescape(client.get("/login").get_data(as_text=True))
+    assert "You're signed out." in landed
+    assert "out of date" not in landed
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_sign_out_of_a_live_session_still_needs_its_token(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    auth.login()
+    response = client.post("/logout", data={"csrf_token": "a-token-from-some-other-site"})
+    assert response.status_code == 400
+    assert "This page is out of date" in response.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 200

@@ -177,8 +177,8 @@ def test_re_analysis_replaces_the_analyzers_clips_and_keeps_hand_made_ones(
     rendered: list[tuple[str, str, str]] = []
     fake_pipeline(FakeAnalyzer([moment(1, 6, 90), moment(8, 14, 70)]), rendered).analyze(cid, aid)
     own = Moment(20, 30, "Mine", "", 50, "picked by hand")
-    clips.create_from_moment(table, cid, aid, "01OWNCLIP0000000000000000A", own, 9)
-    clips.update_fields(table, cid, "01OWNCLIP0000000000000000A", {"source": "creator"})
+    clips.create_from_moment(table, cid, aid, "010WNC11P0000000000000000A", own, 9)
+    clips.update_fields(table, cid, "010WNC11P0000000000000000A", {"source": "creator"})
     failed = assets.Asset.from_item(table.update(keys.asset(cid, aid), {"status": assets.FAILED}))
     assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED, run=assets.next_run(failed))
     fake_pipeline(FakeAnalyzer([moment(2, 9, 80)]), rendered).analyze(cid, aid)

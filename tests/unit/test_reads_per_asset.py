@@ -321,9 +321,9 @@ def old_table_with_items(app: Flask, cid: str) -> tuple[str, list[str]]:
 
 
 OTHER_CID, OTHER_AID, OTHER_CLID = (
-    "01CREATOROTHERAAAAAAAAAAAA",
-    "01AOTHERAAAAAAAAAAAAAAAAAA",
-    "01COTHERAAAAAAAAAAAAAAAAAA",
+    "01CREAT0R0THERAAAAAAAAAAAA",
+    "01A0THERAAAAAAAAAAAAAAAAAA",
+    "01C0THERAAAAAAAAAAAAAAAAAA",
 )
 
 
@@ -346,7 +346,7 @@ def gsi2_queries(app: Flask, cid: str, aid: str) -> tuple[list[str], list[str]]:
 def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth: Any) -> None:
     from truss.data.schema import backfill, ensure_table
 
-    cid = "01CREATORAAAAAAAAAAAAAAAAA"
+    cid = "01CREAT0RAAAAAAAAAAAAAAAAA"
     aid, clids = old_table_with_items(app, cid)
     resource = boto3.resource("dynamodb", region_name="us-east-1")
     name = app.config["TRUSS_TABLE"]
@@ -363,7 +363,7 @@ def test_an_older_table_gets_gsi2_and_its_items_are_backfilled(app: Flask, auth:
 
 
 def test_truss_init_upgrades_an_older_table(app: Flask) -> None:
-    cid = "01CREATORBBBBBBBBBBBBBBBBB"
+    cid = "01CREAT0RBBBBBBBBBBBBBBBBB"
     aid, clids = old_table_with_items(app, cid)
     name = app.config["TRUSS_TABLE"]
     result = app.test_cli_runner().invoke(args=["init"])
@@ -387,19 +387,26 @@ def refuse_long_keys(app: Flask) -> None:
     attribute over 1,024 bytes fails the whole call with a ValidationException."""
     from botocore.exceptions import ClientError
 
+    def refuse(key: dict[str, Any], operation: str) -> None:
+        texts = (value["S"] if isinstance(value, dict) else value for value in key.values())
+        if any(len(str(text).encode()) > 1024 for text in texts):
+            error = {"Code": "ValidationException", "Message": "key too long"}
+            raise ClientError({"Error": error}, operation)
+
     def check(params: dict[str, Any], **_: Any) -> None:
         for request in params["RequestItems"].values():
             for key in request["Keys"]:
-                texts = (value["S"] if isinstance(value, dict) else value for value in key.values())
-                if any(len(str(text).encode()) > 1024 for text in texts):
-                    error = {"Code": "ValidationException", "Message": "key too long"}
-                    raise ClientError({"Error": error}, "BatchGetItem")
+                refuse(key, "BatchGetItem")
+
+    def check_one(params: dict[str, Any], **_: Any) -> None:
+        refuse(params["Key"], "GetItem")
 
     with app.app_context():
         from truss.data import _shared_resource
 
         events = _shared_resource().meta.client.meta.events
         events.register("before-parameter-build.dynamodb.BatchGetItem", check)
+        events.register("before-parameter-build.dynamodb.GetItem", check_one)
 
 
 def test_ids_that_cannot_be_ids_are_never_read(app: Flask, client: FlaskClient, auth: Any) -> None:
@@ -420,6 +427,16 @@ def test_ids_that_cannot_be_ids_are_never_read(app: Flask, client: FlaskClient, 
         assert assets.get_many(table, creator.id, [long_id.lower()[:26], "x/y"]) == {}
     assert client.get(f"/clips?video={long_id[:64]}").status_code == 400
     assert client.get(f"/clips?video={clip_asset.id}").status_code == 200
+
+
+def test_single_item_pages_answer_404_for_an_id_that_cannot_be_one(
+    app: Flask, client: FlaskClient, auth: Any
+) -> None:
+    refuse_long_keys(app)
+    auth.login()
+    long_id = "A" * 2000
+    assert client.get(f"/assets/{long_id}").status_code == 404  # real DynamoDB: a 500 before
+    assert client.get(f"/clips/{long_id}").status_code == 404
 
 
 class BusyClient:
@@ -614,7 +631,7 @@ def test_a_table_without_gsi2_gives_the_operator_a_clear_error(app: Flask, auth:
     """New code on a table `truss init` has not upgraded yet: the log says what to do."""
     from truss.data.table import MissingIndex
 
-    cid = "01CREATORCCCCCCCCCCCCCCCCC"
+    cid = "01CREAT0RCCCCCCCCCCCCCCCCC"
     aid, _ = old_table_with_items(app, cid)
     with app.app_context(), pytest.raises(MissingIndex, match="Run `truss init`"):
         assets.page(get_table(), cid)

@@ -75,7 +75,7 @@ def test_a_short_clip_of_a_long_video_reads_a_small_part_of_it(
     asset = uploaded_asset(source)
     table, storage = get_table(), get_storage()
     size = source.stat().st_size
-    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             CLIP, "The middle", "c1")  # fmt: skip
     s3 = S3Bytes(storage)
     pipeline = Pipeline(table, storage, lambda *_: None, lambda *_: None, ClipLengths(2, 10))  # type: ignore[arg-type, return-value]
@@ -212,7 +212,7 @@ def test_a_render_hit_by_a_passing_s3_error_is_retried_not_failed(
 ) -> None:
     asset = uploaded_asset(source)
     table, storage = get_table(), get_storage()
-    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             CLIP, "The middle", "c1")  # fmt: skip
     flaky = FailingGets(storage, lambda n: True)
     nothing = lambda *_: None  # noqa: E731
@@ -234,7 +234,7 @@ def test_a_render_whose_source_was_deleted_says_so_without_the_loopback_url(
 ) -> None:
     asset = uploaded_asset(source)
     table, storage = get_table(), get_storage()
-    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             CLIP, "The middle", "c1")  # fmt: skip
     racing = GoneAfterHead(storage.bucket, storage.client)
     nothing = lambda *_: None  # noqa: E731
@@ -295,7 +295,7 @@ def test_a_render_of_a_video_whose_header_has_no_length_reads_only_its_part(
     asset = uploaded_asset(live)
     table, storage = get_table(), get_storage()
     table.update(keys.asset(asset.creator_id, asset.id), {"duration_s": Decimal("60.0")})
-    clip = clips.create_own(table, asset.creator_id, asset.id, "01CLIPCLIPCLIPCLIPCLIPCLIP",
+    clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             (10.0, 16.0), "Early on", "c1")  # fmt: skip
     s3 = S3Bytes(storage)
     nothing = lambda *_: None  # noqa: E731

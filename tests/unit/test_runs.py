@@ -5,12 +5,15 @@ one run. Moto + fakeredis, real ffmpeg."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import fakeredis
 import pytest
 from flask import Flask
+from rq import Queue, Worker
 from rq.job import Job
+from rq.utils import utcformat
 
 from tests.conftest import make_app
 from tests.pipeline_helpers import make_video, uploaded_asset
@@ -199,6 +202,31 @@ def test_a_duplicate_enqueue_while_the_job_waits_does_not_queue_it_twice(
         assert job.timeout == queue.job_timeout_s(app.config, None)
 
 
+def test_a_render_of_an_earlier_runs_clip_does_not_count_towards_the_new_run(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-analysis drops the earlier run's clips through the (lagging) clip index; one it
+    missed may still render, but its count must not finish the new run early."""
+    asset = queued(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    rendered: list[tuple[str, str, str]] = []
+    fake_pipeline(FakeAnalyzer([moment(1, 6, 90)]), rendered).analyze(cid, aid, asset.run)
+    ((_, old_clid, old_render),) = rendered
+    assets.fail(table, cid, aid, "stopped", expected_from=assets.RENDERING)
+    second = analyse_again(asset)
+    monkeypatch.setattr(clips, "for_asset", lambda *args: [])  # the index lags
+    newer: list[tuple[str, str, str]] = []
+    pipeline = fake_pipeline(FakeAnalyzer([moment(8, 14, 70), moment(16, 22, 60)]), newer)
+    pipeline.analyze(cid, aid, second.run)
+    pipeline.render(cid, old_clid, old_render)  # the old run's clip, missed by the drop
+    now = assets.get(table, cid, aid)
+    assert (now.status, now.clips_done) == (assets.RENDERING, 0)
+    for _, clid, render_id in newer:
+        pipeline.render(cid, clid, render_id)
+    done = assets.get(table, cid, aid)
+    assert (done.status, done.clips_done) == (assets.READY, 2)
+
+
 def test_tokens_spent_on_a_failed_run_are_counted(ctx: None, video: Path) -> None:
     asset = queued(video)
 
@@ -282,14 +310,31 @@ def test_a_render_fenced_by_a_delete_leaves_no_files(ctx: None, video: Path) -> 
     assert storage.delete_prefix(prefix) == 0  # nothing was left to delete
 
 
-def test_an_idle_worker_runs_maintenance_as_often_as_configured(redis: fakeredis.FakeRedis) -> None:
-    config = {"WORKER_MAINTENANCE_S": 5, "WORKER_HEARTBEAT_S": 30}
-    worker = TrussWorker.from_config([], redis, config)
-    assert worker.dequeue_timeout == 5  # RQ's default is 405 s: recovery took ~7 minutes
-    assert worker.maintenance_interval == 5
-    slow_config = {"WORKER_MAINTENANCE_S": 60, "WORKER_HEARTBEAT_S": 30}
-    slow = TrussWorker.from_config([], redis, slow_config)
-    assert slow.dequeue_timeout == 30  # woken by the heartbeat, maintenance within 60 + 30 s
+def test_an_idle_worker_runs_maintenance_as_often_as_configured(
+    redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RQ's idle worker blocks on Redis for worker_ttl - 15 s (405 s by default) between
+    maintenance runs, so a killed worker's job waited ~7 minutes to be found: with a 1 s
+    setting, an idle worker runs its maintenance (and the reconcile) again within 4 s."""
+    runs: list[int] = []
+    monkeypatch.setattr(jobs, "reconcile_working_assets", lambda: runs.append(1) or [])
+    config = {"WORKER_MAINTENANCE_S": 1, "WORKER_HEARTBEAT_S": 30}
+    worker = TrussWorker.from_config([Queue("default", connection=redis)], redis, config)
+    worker.work(max_idle_time=4)  # idle all along: no job is queued
+    assert len(runs) >= 2  # RQ's default: once, at start
+
+
+def test_readiness_counts_a_worker_with_a_long_heartbeat_as_alive_between_beats(
+    aws: None, redis: fakeredis.FakeRedis
+) -> None:
+    worker = Worker(["default"], connection=redis)
+    worker.register_birth()
+    beat = datetime.now(UTC) - timedelta(seconds=100)  # a busy worker beats every 300 s
+    redis.hset(worker.key, "last_heartbeat", utcformat(beat))
+    with make_app(redis, WORKER_HEARTBEAT_S=300).app_context():
+        assert [w.name for w in queue.live_workers(redis)] == [worker.name]
+    with make_app(redis, WORKER_HEARTBEAT_S=30).app_context():
+        assert queue.live_workers(redis) == []  # 100 s without a beat is 10 s too many
 
 
 def lagging_index(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -335,7 +380,7 @@ def test_clips_a_delete_missed_are_removed_by_their_render_jobs(
     asset = queued(video)
     cid, aid, table = asset.creator_id, asset.id, get_table()
     fake_pipeline(FakeAnalyzer([]), []).analyze(cid, aid, asset.run)  # ready, no clips
-    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    mine = clips.create_own(table, cid, aid, "01C11PC11PC11PC11PC11PC11P", (1.0, 5.0), "Mine", "c1")
     with monkeypatch.context() as patched:
         lagging_index(patched)
         uploads.delete_asset(table, get_storage(), cid, aid)
@@ -353,7 +398,7 @@ def test_a_render_running_when_its_video_is_deleted_does_not_end_ready(
     cid, aid, table = asset.creator_id, asset.id, get_table()
     pipeline = fake_pipeline(FakeAnalyzer([]), [])
     pipeline.analyze(cid, aid, asset.run)
-    mine = clips.create_own(table, cid, aid, "01CLIPCLIPCLIPCLIPCLIPCLIP", (1.0, 5.0), "Mine", "c1")
+    mine = clips.create_own(table, cid, aid, "01C11PC11PC11PC11PC11PC11P", (1.0, 5.0), "Mine", "c1")
     real_render_files = pipeline._render_files
 
     def deleted_while_rendering(*args: object) -> tuple[str, str]:

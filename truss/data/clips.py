@@ -64,6 +64,7 @@ class Clip:
     created_at: str = ""
     source: str = SIGNALS
     share_token: str = ""
+    run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
 
     @property
     def duration(self) -> float:
@@ -97,6 +98,7 @@ class Clip:
             created_at=item.get("created_at", ""),
             source=read_source(item.get("source", "")),
             share_token=item.get("share_token", ""),
+            run=int(item.get("run", 0)),
         )
 
 
@@ -165,7 +167,7 @@ def create_from_moment(
         if run is None:
             table.put_new(item)
         else:
-            item["render_id"] = first_render_id(run)
+            item.update(render_id=first_render_id(run), run=run)
             assets.put_in_run(table, cid, aid, run, item, new=True, holder=holder)
     except AlreadyExists:
         return False
@@ -236,8 +238,8 @@ def restart_render(
 
 
 def get(table: Table, cid: str, clid: str) -> Clip:
-    if not clid or "#" in clid or "/" in clid:
-        raise NotFound(f"clip {clid!r}")
+    if not keys.is_id(clid):  # real DynamoDB refuses a key over 1,024 bytes (a 500, not a 404)
+        raise NotFound(f"clip {clid[:40]!r}")
     return Clip.from_item(table.get_typed(keys.clip(cid, clid), CLIP_TYPE))
 
 
@@ -325,10 +327,13 @@ def fail_render(table: Table, cid: str, clid: str, render_id: str, reason: str) 
     return Clip.from_item(item)
 
 
-def count_towards_asset(table: Table, cid: str, clid: str, aid: str, failed: bool) -> bool:
+def count_towards_asset(
+    table: Table, cid: str, clid: str, aid: str, failed: bool, run: int | None = None
+) -> bool:
     """Count a finished render towards its rendering asset exactly once: the clip's `counted`
     flag and the asset's counters change in one transaction, so a crash between them can't
-    lose or double a count. False when already counted or the asset isn't rendering."""
+    lose or double a count. False when already counted, the asset isn't rendering, or (given
+    the clip's `run`) it is rendering another run's clips."""
     mark = {
         "Key": keys.clip(cid, clid),
         "UpdateExpression": "SET #counted = :yes",
@@ -336,13 +341,17 @@ def count_towards_asset(table: Table, cid: str, clid: str, aid: str, failed: boo
         "ExpressionAttributeNames": {"#counted": "counted"},
         "ExpressionAttributeValues": {":yes": True},
     }
-    add = {
+    add: dict[str, Any] = {
         "Key": keys.asset(cid, aid),
         "UpdateExpression": "ADD clips_done :one, clips_failed :failed",
         "ConditionExpression": "#status = :rendering",
         "ExpressionAttributeNames": {"#status": "status"},
         "ExpressionAttributeValues": {":one": 1, ":failed": int(failed), ":rendering": "rendering"},
     }
+    if run:
+        add["ConditionExpression"] += " AND #run = :run"
+        add["ExpressionAttributeNames"]["#run"] = "run"
+        add["ExpressionAttributeValues"][":run"] = run
     try:
         table.transact([{"Update": mark}, {"Update": add}])
     except (AlreadyExists, Conflict):

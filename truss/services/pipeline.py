@@ -336,7 +336,7 @@ class Pipeline:
             video_key, poster_key = self._render_files(asset, clip, attempt_name(render_id))
         except AnalysisError as exc:
             if clips.fail_render(self.table, cid, clid, render_id, str(exc)) is not None:
-                self.count_render(cid, clip.asset_id, clid, failed=True)
+                self.count_render(cid, clip.asset_id, clid, failed=True, run=clip.run)
             return
         try:
             clips.finish_render(
@@ -353,7 +353,7 @@ class Pipeline:
         quotas.charge_render(
             self.table, self.storage, cid, clid, render_id, (video_key, poster_key)
         )
-        self.count_render(cid, clip.asset_id, clid, failed=False)
+        self.count_render(cid, clip.asset_id, clid, failed=False, run=clip.run)
 
     def _video_of(self, clip: clips.Clip) -> Asset | None:
         """The clip's video; None, after removing the clip, when the video is gone or being
@@ -389,10 +389,11 @@ class Pipeline:
             self.storage.upload(str(poster), poster_key, "image/jpeg")
         return video_key, poster_key
 
-    def count_render(self, cid: str, aid: str, clid: str, failed: bool) -> None:
-        """Count a finished clip once; the last one moves the asset to ready (or failed)."""
-        if not clips.count_towards_asset(self.table, cid, clid, aid, failed):
-            return  # counted before, or a re-render of a finished asset
+    def count_render(self, cid: str, aid: str, clid: str, failed: bool, run: int = 0) -> None:
+        """Count a finished clip once, towards its own run; the last one moves the asset to
+        ready (or failed)."""
+        if not clips.count_towards_asset(self.table, cid, clid, aid, failed, run or None):
+            return  # counted before, a re-render of a finished asset, or another run's clip
         item = self.table.get(keys.asset(cid, aid))
         done, total = int(item["clips_done"]), int(item.get("clips_total", 0))
         if done < total:
