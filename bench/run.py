@@ -15,6 +15,8 @@ Parts, each in a fresh process so memory is its own:
 - bench.web upload: the app process's RSS while a 1 MB and a 200 MB upload are confirmed;
 - bench.evaluation (in this process): moment precision and recall on planted events;
 - bench.streams: chat import speed and peak RSS for each exporter's format (bench.chat_import).
+- bench.listener: messages per second one chat listener parses and aggregates, DynamoDB writes
+  per stream hour.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench import evaluation, streams, videos
+from bench import evaluation, listener, streams, videos
 from bench.common import MB, run_part
 
 CLIP_S = 20.0
@@ -317,6 +319,7 @@ def main() -> None:
     rows += eval_rows(evaluation.totals(scores))
     rows += [Row(*figure) for figure in streams.import_figures()]
     rows += [Row(*figure) for figure in streams.spike_figures()]
+    rows += [Row(*figure) for figure in listener.listener_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:
