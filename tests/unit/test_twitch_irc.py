@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.fake_twitch_irc import FakeTwitchIrc
 from truss.streams.model import ChatMessage
@@ -149,3 +157,54 @@ def test_a_dropped_connection_is_reconnected_and_the_gap_recorded(
     assert start <= end
     assert chat.connections == 2
     assert len(got.messages) == 40  # nothing delivered twice
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake tmi")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_reads_chat_over_tls(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    got = Captured()
+    with FakeTwitchIrc(tls=context) as server:
+        settings = IrcSettings(host="127.0.0.1", port=server.port, tls=True, ca_file=str(cert))
+        chat = TwitchChatClient("streamer", STARTED, got.add, lambda a, b: None, settings)
+        thread = threading.Thread(target=chat.run, daemon=True)
+        thread.start()
+        assert server.wait_joined("streamer")
+        sent = {f"t{i}" for i in range(500)}
+        for message_id in sorted(sent):
+            server.say("streamer", "over TLS", message_id=message_id)
+        until(lambda: got.ids() == sent)
+        chat.stop()
+        thread.join(timeout=5)
+    assert got.messages[0].text == "over TLS"

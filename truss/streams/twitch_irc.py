@@ -132,6 +132,8 @@ class _Connection:
             return None
         if not chunk:
             return None
+        while isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
+            chunk += self.sock.recv(self.sock.pending())  # decrypted already: select won't wake
         self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\r\n")
         return [line.decode("utf-8", "replace") for line in lines]
@@ -150,6 +152,7 @@ class IrcSettings:
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 30.0
     idle_timeout_s: float = 360.0  # Twitch PINGs about every 5 minutes: silence longer = dead
+    ca_file: str = ""  # trust only this CA (a private or fake server); else the system CAs
 
 
 class TwitchChatClient:
@@ -173,6 +176,7 @@ class TwitchChatClient:
         self._stop = threading.Event()
         self._selector = selectors.DefaultSelector()
         self.connections = 0  # connections opened (for tests and logs)
+        self._delay = 0.0  # before the next connection attempt; 0 once a connection joined
 
     def stop(self) -> None:
         self._stop.set()
@@ -181,7 +185,7 @@ class TwitchChatClient:
         s = self.settings
         sock = socket.create_connection((s.host, s.port), timeout=s.connect_timeout_s)
         if s.tls:
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(cafile=s.ca_file or None)
             sock = context.wrap_socket(sock, server_hostname=s.host)
         sock.setblocking(False)
         conn = _Connection(sock)
@@ -199,13 +203,18 @@ class TwitchChatClient:
         conn.close()
 
     def _connect_with_backoff(self) -> _Connection | None:
-        delay = self.settings.backoff_initial_s
+        """A new connection; waits first (doubling, with jitter) unless the last one joined, so
+        a server that accepts and hangs up at once isn't hammered."""
         while not self._stop.is_set():
+            if self._delay:
+                self._stop.wait(self._delay * (0.5 + random.random() / 2))
+            self._delay = min(
+                max(self._delay * 2, self.settings.backoff_initial_s), self.settings.backoff_max_s
+            )
             try:
                 return self._open()
             except OSError:
-                self._stop.wait(delay * (0.5 + random.random() / 2))
-                delay = min(delay * 2, self.settings.backoff_max_s)
+                continue
         return None
 
     def run(self) -> None:
@@ -261,6 +270,7 @@ class TwitchChatClient:
             return True
         elif line.command in {"JOIN", "366", "ROOMSTATE"}:
             conn.joined = True
+            self._delay = 0.0
         elif line.command == "PRIVMSG":
             message = chat_message(line, self.started_at)
             if message is not None:
