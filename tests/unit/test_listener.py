@@ -306,3 +306,24 @@ def test_the_stream_item_gets_counters_and_gaps_through_the_table_sink(app: obje
         stored = data.get(table, "c1", stream.id)
     assert (stored.messages, stored.chatters) == (12, 3)
     assert [(g.start_s, g.end_s) for g in stored.gaps] == [(2.0, 5.0)]
+
+
+def test_youtube_over_its_daily_budget_stops_with_a_message_on_the_stream() -> None:
+    redis = fakeredis.FakeRedis()
+    with FakeYouTubeChat(polling_ms=50) as youtube:
+        youtube.say("hello")
+        settings = ListenerSettings(
+            flush_s=0,
+            youtube=YouTubeSettings(api_key="k", api_base=youtube.base, daily_quota=11),
+        )
+        listener = Listener(redis, MemorySink(), MemoryArchive(), settings)
+        live_store.add_live(redis, "c1", "s1", "youtube", youtube.video_id, started_at=STARTED)
+        sink = listener.sink
+        assert isinstance(sink, MemorySink)
+        ticking(listener, lambda: "c1:s1" in sink.notices)
+        listener.shutdown()
+    (notice,) = sink.notices["c1:s1"]
+    assert "(11 units) is used up" in notice
+    assert youtube.list_calls == 2  # 1 + 2 * 5 = 11 units; a third call would pass the budget
+    assert sink.messages == {"c1:s1": 1}
+    assert "c1:s1" not in sink.statuses  # still live: the creator ends it
