@@ -5,7 +5,9 @@ Every Redis key of live chat is built here. Nothing here touches DynamoDB.
 - `streams:live` (hash): "<cid>:<sid>" → JSON LiveRef. S4's "start stream" calls `add_live`,
   "end stream" calls `remove_live`; listeners read `live_streams`.
 - `streams:lease:<cid>:<sid>`: the owner id of the one listener capturing it (SET NX PX).
-- `streams:seen:<cid>:<sid>:<message id>`: de-dup marks, expiring after SEEN_TTL_S.
+- `streams:seen:<cid>:<sid>:<message id>`: de-dup marks, expiring after SEEN_TTL_S (per source:
+  IRC duplicates only come from a RECONNECT's overlap, seconds long; a YouTube poll after a
+  takeover re-reads a page of recent messages). At 5,000 msg/s, 60 s of marks is ~300k keys.
 - `streams:bins:<cid>:<sid>` (hash): second → "messages chatters weight" for the live chart,
   pruned to the last BIN_WINDOW_S seconds; the whole hash expires when nobody writes.
 - `streams:heard:<cid>:<sid>`: epoch seconds the stream's listener last had chat flowing (the
@@ -25,7 +27,7 @@ from redis.exceptions import WatchError
 from truss.streams.model import ChatMessage, SecondBin, Spike
 
 LIVE_KEY = "streams:live"
-SEEN_TTL_S = 900
+SEEN_TTL_S = {"twitch": 60, "youtube": 900}
 BIN_WINDOW_S = 900  # the live page shows the last 10 minutes; keep 15
 BINS_TTL_S = 3600
 CHATTERS_TTL_S = 7 * 86400
@@ -127,9 +129,10 @@ def first_seen(redis: Any, ref: LiveRef, messages: list[ChatMessage]) -> list[Ch
     """The messages whose id no listener has taken before (one pipelined round trip)."""
     if not messages:
         return []
+    ttl = SEEN_TTL_S.get(ref.source, 900)
     pipe = redis.pipeline(transaction=False)
     for message in messages:
-        pipe.set(f"streams:seen:{ref.name}:{message.id}", 1, nx=True, ex=SEEN_TTL_S)
+        pipe.set(f"streams:seen:{ref.name}:{message.id}", 1, nx=True, ex=ttl)
     fresh = pipe.execute()
     seen_now: set[str] = set()
     out = []
