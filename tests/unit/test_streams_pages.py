@@ -115,6 +115,8 @@ def test_the_live_fragment_draws_the_chart_from_redis_only(
     calm = [SecondBin(s, 2, 2, 0.0) for s in range(0, 200)]
     burst = [SecondBin(s, 40, 35, 30.0) for s in range(200, 206)]
     live_store.write_bins(redis, ref, calm + burst + [SecondBin(206, 2, 2, 0.0)])
+    found = Spike(201.0, 199.0, 207.0, 12.5, 97, top_emotes=(("KEKW", 41),))
+    live_store.add_live_spike(redis, ref, found)  # what the listener found in the burst
 
     def no_dynamodb(*args: object, **kwargs: object) -> None:
         raise AssertionError("the live poll read DynamoDB")
@@ -127,9 +129,39 @@ def test_the_live_fragment_draws_the_chart_from_redis_only(
     assert "<polyline" in html and "<script" not in html
     assert 'hx-trigger="every 2s"' in html
     assert "messages a minute" in html
-    assert "\N{MULTIPLICATION SIGN} normal" in html  # the burst is a spike found so far
+    assert "3:21 · 12.5\N{MULTIPLICATION SIGN} normal · KEKW \N{MULTIPLICATION SIGN}41" in html
+    assert 'class="spike-mark"' in html  # and marked on the chart
     monkeypatch.undo()
     assert stored(app, creator.id, sid).status == data.LIVE
+
+
+def test_the_live_fragment_shows_the_listeners_spikes_only(
+    app: Flask, client: FlaskClient, auth, redis
+) -> None:
+    """One source of truth: the spikes the listener found (and stores), not a second detector
+    run over the chart's seconds, so the live list and the stream's stored spikes agree."""
+    auth.login()
+    sid = add_twitch(client)
+    url = live_url(post(client, f"/streams/{sid}/start"))
+    (ref,) = live_store.live_streams(redis)
+    calm = [SecondBin(s, 2, 2, 0.0) for s in range(0, 200)]
+    burst = [SecondBin(s, 40, 35, 30.0) for s in range(200, 206)]
+    live_store.write_bins(redis, ref, calm + burst + [SecondBin(206, 2, 2, 0.0)])
+    html = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<polyline" in html and "None yet." in html and "spike-mark" not in html
+    live_store.add_live_spike(redis, ref, Spike(202.0, 200.0, 207.0, 9.0, 88))
+    html = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "3:22 · 9.0\N{MULTIPLICATION SIGN} normal" in html and "None yet." not in html
+
+
+def test_is_live_follows_start_and_end(app: Flask, client: FlaskClient, auth, redis) -> None:
+    creator = auth.login()
+    sid = add_twitch(client)
+    assert not live_store.is_live(redis, creator.id, sid)
+    post(client, f"/streams/{sid}/start")
+    assert live_store.is_live(redis, creator.id, sid)
+    post(client, f"/streams/{sid}/end")
+    assert not live_store.is_live(redis, creator.id, sid)
 
 
 def test_the_live_poll_stops_once_the_stream_ended(app: Flask, client: FlaskClient, auth) -> None:

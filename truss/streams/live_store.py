@@ -59,6 +59,11 @@ def remove_live(redis: Any, cid: str, sid: str) -> None:
     redis.hdel(LIVE_KEY, f"{cid}:{sid}")
 
 
+def is_live(redis: Any, cid: str, sid: str) -> bool:
+    """Whether the stream is in the live set (started and not ended)."""
+    return bool(redis.hexists(LIVE_KEY, f"{cid}:{sid}"))
+
+
 def live_streams(redis: Any) -> list[LiveRef]:
     refs = []
     for raw in redis.hvals(LIVE_KEY):

@@ -33,7 +33,6 @@ from truss.polling import poll_token, was_shown
 from truss.queue import get_redis
 from truss.storage import get_storage
 from truss.streams import chart
-from truss.streams.spikes import find_spikes
 
 bp = Blueprint("streams", __name__)
 PAGE_SIZE = 25
@@ -203,14 +202,12 @@ def linked_asset(table: Table, cid: str, stream: data.Stream) -> assets.Asset | 
 
 
 def live_view(cid: str, sid: str) -> dict[str, Any]:
-    """What the live fragment shows, from Redis only: the last 10 minutes and their spikes."""
-    bins = live_store().recent_bins(get_redis(), cid, sid)
-    found = find_spikes(bins) if bins else []
+    """What the live fragment shows, from Redis only: the last 10 minutes of chat and the
+    spikes the stream's listener has found (the same spikes it stores; nothing recomputed)."""
+    store, redis = live_store(), get_redis()
+    bins = store.recent_bins(redis, cid, sid)
+    found = store.live_spikes(redis, cid, sid)
     return {"chart": chart.draw(bins, found), "spikes": found}
-
-
-def is_live(cid: str, sid: str) -> bool:
-    return bool(get_redis().hexists(live_store().LIVE_KEY, f"{cid}:{sid}"))
 
 
 @bp.get("/streams/<sid>/live")
@@ -219,7 +216,7 @@ def live(sid: str) -> Response | str:
     cid = current_creator().id
     if not keys.is_id(sid) or not was_shown(request.args.get("t", ""), cid, POLL, sid):
         abort(404)
-    if not is_live(cid, sid):
+    if not live_store().is_live(get_redis(), cid, sid):
         owned(sid)  # the last poll only: one GetItem, so a stranger's id stays a 404
         ended = render_template("streams/_ended.html", sid=sid)
         return HTMXResponseStopPolling(ended)
