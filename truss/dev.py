@@ -50,6 +50,7 @@ class StackSettings:
     bucket: str = "truss-media"
     region: str = "us-east-1"
     fake_twitch_port: int = 6667  # 0: no fake channel, `truss chat` reads the real Twitch
+    fake_twitch_burst_s: int = 90  # seconds between the demo channel's chat bursts
 
     @classmethod
     def from_environ(cls) -> StackSettings:
@@ -63,6 +64,7 @@ class StackSettings:
             bucket=env.get("TRUSS_BUCKET", "truss-media"),
             region=env.get("AWS_REGION", "us-east-1"),
             fake_twitch_port=int(env.get("TRUSS_FAKE_TWITCH_PORT", "6667")),
+            fake_twitch_burst_s=int(env.get("TRUSS_FAKE_TWITCH_BURST_S", "90")),
         )
 
     @property
@@ -255,7 +257,8 @@ def run_stack(settings: StackSettings) -> int:
         stack.spawn("web", [*cli, *web, "--no-debugger", "--with-threads"])
         if settings.fake_twitch_port:  # a live channel for everyone: #truss_demo
             port = str(settings.fake_twitch_port)
-            stack.spawn("fake-twitch", [*cli, "fake-twitch", "--port", port], quiet=True)
+            burst = ["--burst-every", str(settings.fake_twitch_burst_s)]
+            stack.spawn("fake-twitch", [*cli, "fake-twitch", "--port", port, *burst], quiet=True)
         stack.spawn("chat", [*cli, "chat"])
         threading.Thread(target=stack.keep_saving, daemon=True).start()
         print(f"truss dev: open {settings.app_url}  (Ctrl-C stops everything)", flush=True)

@@ -267,9 +267,18 @@ class FakeTwitchIrc:
         return thread
 
 
-def demo_trace(minutes: int = 10, seed: int = 1) -> list[ChatMessage]:
-    """A chat log for the local stack: a few messages a second, and every ~90 s a burst of
-    laughter or hype from many chatters (a spike the listener should find)."""
+DEMO_BURST_S = 90
+BURST_LENGTH_S = 6
+
+
+def demo_trace(
+    minutes: int = 10, seed: int = 1, burst_every_s: int = DEMO_BURST_S
+) -> list[ChatMessage]:
+    """A chat log for the local stack: a few messages a second, and every `burst_every_s`
+    seconds (90: about one a minute and a half) a 6-second burst of laughter or hype from many
+    chatters (a spike the listener should find), two thirds into each period."""
+    period = max(burst_every_s, 3 * BURST_LENGTH_S)
+    burst_start = period * 2 // 3
     import random
 
     rng = random.Random(seed)
@@ -280,8 +289,8 @@ def demo_trace(minutes: int = 10, seed: int = 1) -> list[ChatMessage]:
     ]
     log = []
     for second in range(minutes * 60):
-        burst = second % 90 in range(60, 66)
-        kind = bursts[(second // 90) % 2]
+        burst = second % period in range(burst_start, burst_start + BURST_LENGTH_S)
+        kind = bursts[(second // period) % 2]
         for n in range(rng.randint(25, 45) if burst else rng.randint(0, 4)):
             author = f"viewer{rng.randint(1, 600)}"
             text = rng.choice(kind if burst else talk)
@@ -310,12 +319,20 @@ def read_log(path: str) -> list[ChatMessage]:
 @click.option("--channel", default="truss_demo", show_default=True)
 @click.option("--log", "log_path", default="", help="JSON lines (a stream's chat archive).")
 @click.option("--speed", default=1.0, show_default=True)
-def fake_twitch_command(port: int, channel: str, log_path: str, speed: float) -> None:
+@click.option(
+    "--burst-every",
+    default=DEMO_BURST_S,
+    show_default=True,
+    help="Seconds between the generated chat's bursts (without --log).",
+)
+def fake_twitch_command(
+    port: int, channel: str, log_path: str, speed: float, burst_every: int
+) -> None:
     """A fake Twitch chat replaying a chat log as a live channel, for the local stack: start a
     Twitch stream on CHANNEL and run `truss chat` with TWITCH_IRC_HOST=127.0.0.1,
     TWITCH_IRC_PORT=PORT, TWITCH_IRC_TLS=false."""
     server = FakeTwitchIrc(port=port).start()
-    log = read_log(log_path) if log_path else demo_trace()
+    log = read_log(log_path) if log_path else demo_trace(burst_every_s=burst_every)
     server.replay(channel, log, speed=speed, loop=True)
     click.echo(f"fake Twitch chat on 127.0.0.1:{server.port}, #{channel}: {len(log)} messages")
     stop = threading.Event()
