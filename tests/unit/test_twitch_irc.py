@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 import ssl
 import threading
 import time
@@ -19,8 +20,10 @@ from cryptography.x509.oid import NameOID
 from tests.fake_twitch_irc import FakeTwitchIrc
 from truss.streams.model import ChatMessage
 from truss.streams.twitch_irc import (
+    MAX_LINE_BUFFER,
     IrcSettings,
     TwitchChatClient,
+    _Connection,
     chat_message,
     emote_names,
     parse_line,
@@ -208,3 +211,60 @@ def test_reads_chat_over_tls(tmp_path: Path) -> None:
         chat.stop()
         thread.join(timeout=5)
     assert got.messages[0].text == "over TLS"
+
+
+def send_raw(server: FakeTwitchIrc, data: str) -> None:
+    for connection in server._snapshot():
+        connection.send(data)
+
+
+def privmsg(message_id: str, sent_ts: str, emotes: str = "") -> str:
+    return (
+        f"@emotes={emotes};id={message_id};tmi-sent-ts={sent_ts};user-id=7 "
+        f":x!x@x.tmi.twitch.tv PRIVMSG #streamer :Kappa hello"
+    )
+
+
+def test_hostile_tag_values_give_a_message_not_a_crash() -> None:
+    for sent_ts in ("²", "9" * 5000, "١٢٣", "-5", ""):
+        message = chat_message(parse_line(privmsg("m", sent_ts)), STARTED)
+        assert message is not None and message.text == "Kappa hello"
+    assert emote_names("Kappa hello", "25:0-4") == ("Kappa",)
+    for hostile in ("25:²-4", "25:0-" + "9" * 5000, "25:0-٤", "25:" + "9" * 5000 + "-4"):
+        assert emote_names("Kappa hello", hostile) == ()
+
+
+def test_a_hostile_line_is_skipped_and_capture_goes_on(
+    server: FakeTwitchIrc, client: tuple[TwitchChatClient, Captured]
+) -> None:
+    _, got = client
+    send_raw(server, privmsg("odd1", "²"))
+    send_raw(server, privmsg("odd2", "9" * 5000, emotes="25:0-" + "9" * 5000))
+    server.say("streamer", "still here", message_id="after")
+    until(lambda: "after" in got.ids())
+    assert got.ids() == {"odd1", "odd2", "after"}
+    assert got.gaps == []
+
+
+def test_a_line_longer_than_the_buffer_cap_drops_the_connection_with_a_gap(
+    server: FakeTwitchIrc, client: tuple[TwitchChatClient, Captured]
+) -> None:
+    chat, got = client
+    send_raw(server, "@" + "a" * (4 * MAX_LINE_BUFFER))  # no CRLF until far past the cap
+    until(lambda: chat.connections == 2 and len(got.gaps) == 1)
+    assert server.wait_joined("streamer")
+    server.say("streamer", "back", message_id="back")
+    until(lambda: "back" in got.ids())
+
+
+def test_lines_split_across_reads_are_joined() -> None:
+    left, right = socket.socketpair()
+    conn = _Connection(left)
+    left.setblocking(False)
+    right.sendall(b"PING :a\r")
+    assert conn.read_lines() == []
+    right.sendall(b"\nPING :b\r\nPI")
+    assert conn.read_lines() == ["PING :a", "PING :b"]
+    right.sendall(b"NG :c\r\n")
+    assert conn.read_lines() == ["PING :c"]
+    left.close(), right.close()

@@ -10,6 +10,7 @@ is reconnected with backoff and reported as a gap (epoch seconds from/to).
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import selectors
 import socket
@@ -21,6 +22,10 @@ from dataclasses import dataclass, field
 
 from truss.streams.model import ChatMessage
 
+log = logging.getLogger(__name__)
+
+MAX_LINE_BUFFER = 64 * 1024  # an unfinished line longer than this: the connection is dropped
+MAX_TAG_DIGITS = 15  # tmi-sent-ts is 13 digits (ms); emote positions far fewer
 _TAG_ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
 
 
@@ -77,6 +82,13 @@ def parse_line(line: str) -> IrcLine:
     return IrcLine(command=command, params=tuple(params), tags=tags, prefix=prefix)
 
 
+def tag_int(value: str, max_digits: int = MAX_TAG_DIGITS) -> int | None:
+    """A tag's non-negative integer (ASCII digits only, at most `max_digits`); None otherwise."""
+    if value.isascii() and value.isdecimal() and len(value) <= max_digits:
+        return int(value)
+    return None
+
+
 def emote_names(text: str, emotes_tag: str) -> tuple[str, ...]:
     """`emotes=25:0-4,12-16/1902:6-10` → the emote names cut from the text, in text order.
 
@@ -85,9 +97,10 @@ def emote_names(text: str, emotes_tag: str) -> tuple[str, ...]:
     for group in emotes_tag.split("/"):
         _, _, ranges = group.partition(":")
         for span in ranges.split(","):
-            start, _, end = span.partition("-")
-            if start.isdigit() and end.isdigit() and int(start) <= int(end) < len(text):
-                found.append((int(start), text[int(start) : int(end) + 1]))
+            first, _, last = span.partition("-")
+            start, end = tag_int(first, 7), tag_int(last, 7)
+            if start is not None and end is not None and start <= end < len(text):
+                found.append((start, text[start : end + 1]))
     return tuple(name for _, name in sorted(found))
 
 
@@ -98,8 +111,8 @@ def chat_message(line: IrcLine, started_at: float) -> ChatMessage | None:
     text = line.trailing
     if text.startswith("\x01ACTION ") and text.endswith("\x01"):
         text = text[8:-1]  # /me
-    sent_ms = line.tags.get("tmi-sent-ts", "")
-    sent = int(sent_ms) / 1000 if sent_ms.isdigit() else time.time()
+    sent_ms = tag_int(line.tags.get("tmi-sent-ts", ""))
+    sent = sent_ms / 1000 if sent_ms is not None else time.time()
     login = line.prefix.partition("!")[0]
     return ChatMessage(
         id=line.tags["id"],
@@ -116,14 +129,15 @@ class _Connection:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buffer = b""
+        self.buffer = bytearray()
         self.joined = False
 
     def send(self, line: str) -> None:
         self.sock.sendall(line.encode() + b"\r\n")
 
     def read_lines(self) -> list[str] | None:
-        """The complete lines available now; None once the peer has closed."""
+        """The complete lines available now; None once the peer has closed, or sent an
+        unfinished line longer than MAX_LINE_BUFFER (the caller drops the connection)."""
         try:
             chunk = self.sock.recv(65536)
         except (ssl.SSLWantReadError, BlockingIOError):
@@ -134,8 +148,16 @@ class _Connection:
             return None
         while isinstance(self.sock, ssl.SSLSocket) and self.sock.pending():
             chunk += self.sock.recv(self.sock.pending())  # decrypted already: select won't wake
+        searched = max(len(self.buffer) - 1, 0)  # a CR at the end may meet its LF now
         self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\r\n")
+        end = self.buffer.rfind(b"\r\n", searched)
+        lines: list[bytes] = []
+        if end >= 0:
+            lines = bytes(self.buffer[:end]).split(b"\r\n")
+            del self.buffer[: end + 2]
+        if len(self.buffer) > MAX_LINE_BUFFER:
+            log.warning("IRC line longer than %d bytes: dropping the connection", MAX_LINE_BUFFER)
+            return None
         return [line.decode("utf-8", "replace") for line in lines]
 
     def close(self) -> None:
@@ -240,7 +262,11 @@ class TwitchChatClient:
                 last_heard = self.clock()
                 batch: list[ChatMessage] = []
                 for raw in lines:
-                    reconnect = self._handle(conn, parse_line(raw), batch)
+                    try:
+                        reconnect = self._handle(conn, parse_line(raw), batch)
+                    except Exception:  # one odd line must not end the capture
+                        log.exception("skipped an IRC line that could not be read: %.200r", raw)
+                        continue
                     if reconnect and conn is current and pending is None:
                         pending = self._connect_with_backoff()
                 if batch:
