@@ -34,6 +34,7 @@ class FakeYouTubeChat:
         self.list_calls = 0
         self.messages: list[dict[str, Any]] = []
         self.offline_at = ""
+        self.raw_replies: list[bytes] = []  # served as they are (status 200), before anything
         self.lock = threading.Lock()
         fake = self
 
@@ -42,8 +43,10 @@ class FakeYouTubeChat:
                 pass
 
             def do_GET(self) -> None:
-                status, body = fake.handle(self.path)
-                data = json.dumps(body).encode()
+                with fake.lock:
+                    raw = fake.raw_replies.pop(0) if fake.raw_replies else None
+                status, body = fake.handle(self.path) if raw is None else (200, {})
+                data = json.dumps(body).encode() if raw is None else raw
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -112,3 +112,30 @@ def test_no_key_stops_without_calling_youtube(youtube: FakeYouTubeChat) -> None:
 
 def test_items_without_text_are_skipped() -> None:
     assert chat_message({"id": "x", "snippet": {"type": "tombstone"}}, STARTED) is None
+
+
+def test_a_reply_that_is_not_json_is_retried_and_polling_goes_on(
+    youtube: FakeYouTubeChat,
+) -> None:
+    run = Run(youtube)
+    youtube.say("before", author="Ann", at=STARTED + 5)
+    run.between = [
+        lambda: youtube.raw_replies.extend([b"<html>502 Bad Gateway</html>", b"[1, 2]"]),
+        lambda: youtube.say("after", author="Bob", at=STARTED + 9),
+        lambda: None,
+        lambda: None,
+    ]
+    run.poller.run()
+    assert [m.text for m in run.messages] == ["before", "after"]
+    assert run.stopped == []
+
+
+def test_an_item_that_cannot_be_read_is_skipped(youtube: FakeYouTubeChat) -> None:
+    youtube.say("good", author="Ann", at=STARTED + 5)
+    youtube.messages.insert(0, {"id": "odd", "snippet": "not an object"})
+    youtube.messages.insert(
+        0, {"id": "odd2", "snippet": {"displayMessage": "x"}, "authorDetails": 3}
+    )
+    run = Run(youtube)
+    run.poller.run()
+    assert [m.text for m in run.messages] == ["good"]

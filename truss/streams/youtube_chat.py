@@ -7,6 +7,7 @@ spent, and when the broadcast's `offlineAt` appears.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from zoneinfo import ZoneInfo
 import requests
 
 from truss.streams.model import ChatMessage
+
+log = logging.getLogger(__name__)
 
 LIST_COST = 5
 VIDEOS_COST = 1
@@ -140,7 +143,12 @@ class YouTubeChatPoller:
             except (ValueError, KeyError, IndexError, TypeError):
                 reason = f"HTTP {response.status_code}"
             raise _ApiError(reason, response.status_code)
-        body: dict[str, Any] = response.json()
+        try:
+            body = response.json()
+        except ValueError:  # a proxy's HTML page, a cut-short reply
+            body = None
+        if not isinstance(body, dict):
+            raise requests.RequestException(f"YouTube answered {path} with no JSON object")
         return body
 
     def live_chat_id(self) -> str | None:
@@ -185,17 +193,36 @@ class YouTubeChatPoller:
                 self.sleep(self.settings.error_backoff_s)
                 continue
             self.polls += 1
-            batch = [
-                m for item in body.get("items", []) if (m := chat_message(item, self.started_at))
-            ]
+            batch = self._messages(body.get("items"))
             if batch:
                 self.on_messages(batch)
             if body.get("offlineAt"):
                 self.on_stopped(OFFLINE)
                 return
             page_token = str(body.get("nextPageToken") or page_token)
-            interval_ms = body.get("pollingIntervalMillis") or 5000
-            self.sleep(max(float(interval_ms) / 1000, self.settings.min_interval_s))
+            self.sleep(max(_interval_s(body), self.settings.min_interval_s))
+
+    def _messages(self, items: Any) -> list[ChatMessage]:
+        """The chat messages among a reply's items; an item that can't be read is skipped."""
+        batch = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                message = chat_message(item, self.started_at)
+            except (AttributeError, TypeError, ValueError):
+                log.warning("skipped a YouTube chat item that could not be read: %.200r", item)
+                continue
+            if message is not None:
+                batch.append(message)
+        return batch
+
+
+def _interval_s(body: dict[str, Any]) -> float:
+    """pollingIntervalMillis in seconds (5 when missing or not a sane number)."""
+    try:
+        seconds = float(body.get("pollingIntervalMillis") or 5000) / 1000
+    except (TypeError, ValueError):
+        return 5.0
+    return seconds if 0 <= seconds <= 300 else 5.0
 
 
 class _ApiError(Exception):
