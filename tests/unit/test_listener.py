@@ -327,3 +327,47 @@ def test_youtube_over_its_daily_budget_stops_with_a_message_on_the_stream() -> N
     assert youtube.list_calls == 2  # 1 + 2 * 5 = 11 units; a third call would pass the budget
     assert sink.messages == {"c1:s1": 1}
     assert "c1:s1" not in sink.statuses  # still live: the creator ends it
+
+
+class FlakySource:
+    """Raises on its first run (a bug on some odd input); the restarted source reads chat."""
+
+    runs = 0
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        FlakySource.runs += 1
+        if FlakySource.runs == 1:
+            raise ValueError("invalid literal for int() with base 10: '²'")
+        self.capture.accept([ChatMessage("m1", 106.0, "a", "a", "back")])
+        self.stopped.wait()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def test_a_source_that_raises_is_restarted_and_the_gap_recorded() -> None:
+    redis = fakeredis.FakeRedis()
+    clock = Clock(STARTED + 100)
+    live_store.add_live(redis, "c1", "s1", "twitch", "streamer", started_at=STARTED)
+    FlakySource.runs = 0
+    listener = Listener(
+        redis,
+        MemorySink(),
+        MemoryArchive(),
+        ListenerSettings(flush_s=0),
+        source_factory=lambda ref, capture: FlakySource(capture),
+        clock=clock,
+    )
+    listener.tick()
+    capture = listener.captures["c1:s1"]
+    assert capture.thread is not None
+    capture.thread.join(timeout=5)
+    clock.now = STARTED + 105
+    ticking(listener, lambda: listener.sink.messages.get("c1:s1") == 1)  # type: ignore[attr-defined]
+    assert FlakySource.runs == 2
+    listener.shutdown()
+    assert listener.sink.gaps == {"c1:s1": [(100.0, 105.0)]}  # type: ignore[attr-defined]

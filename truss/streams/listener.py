@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 LATE_S = 3  # a second is given to the spike tracker once chat is this far past it
 TRACK_CATCH_UP_S = 600  # after a long silence, the tracker gets at most this many empty seconds
 RECENT_MESSAGES = 20000  # kept for a spike's samples and top emotes
+RESTART_MAX_S = 60.0  # a source that raised is restarted after 1, 2, 4 … up to this many seconds
 
 
 class StreamSink(Protocol):
@@ -170,6 +171,8 @@ class Capture:
         self.inbox: list[ChatMessage] = []
         self.gaps: list[tuple[float, float]] = []  # epoch seconds
         self.notice: tuple[bool, str] | None = None  # (ended, message) from the source
+        self.crashed_at: float | None = None  # when the source raised (epoch seconds)
+        self.crashes = 0
         self.source: Source | None = None
         self.thread: threading.Thread | None = None
         self.binner = Binner()
@@ -196,6 +199,11 @@ class Capture:
     def stopped(self, message: str, ended: bool = False) -> None:
         with self.lock:
             self.notice = (ended, message)
+
+    def crashed(self, when: float) -> None:
+        with self.lock:
+            self.crashed_at = when
+            self.crashes += 1
 
     def take(self) -> tuple[list[ChatMessage], list[tuple[float, float]], tuple[bool, str] | None]:
         with self.lock:
@@ -289,6 +297,7 @@ class Listener:
             if name not in self.captures:
                 self._try_take(ref, now)
         for capture in list(self.captures.values()):
+            self._restart_if_crashed(capture, now)
             self._process(capture, now)
 
     def shutdown(self) -> None:
@@ -306,13 +315,40 @@ class Listener:
             capture.gaps.append((heard, now))
             self._seed_tracker(capture, now)
         live_store.mark_heard(self.redis, ref, now)
-        capture.source = self.source_factory(ref, capture)
-        capture.thread = threading.Thread(
-            target=capture.source.run, daemon=True, name=f"chat-{ref.name}"
-        )
-        capture.thread.start()
+        self._start_source(capture)
         self.captures[ref.name] = capture
         log.info("listening to %s (%s %s)", ref.name, ref.source, ref.channel)
+
+    def _start_source(self, capture: Capture) -> None:
+        source = self.source_factory(capture.ref, capture)
+        capture.source = source
+        capture.thread = threading.Thread(
+            target=self._run_source,
+            args=(capture, source),
+            daemon=True,
+            name=f"chat-{capture.ref.name}",
+        )
+        capture.thread.start()
+
+    def _run_source(self, capture: Capture, source: Source) -> None:
+        """The source thread: an exception is noted (the tick restarts the source and records
+        the gap) instead of silently ending capture while the lease is still renewed."""
+        try:
+            source.run()
+        except Exception:
+            log.exception("chat capture of %s failed; it will be restarted", capture.ref.name)
+            capture.crashed(self.clock())
+
+    def _restart_if_crashed(self, capture: Capture, now: float) -> None:
+        with capture.lock:
+            crashed_at, crashes = capture.crashed_at, capture.crashes
+        if crashed_at is None or now < crashed_at + min(2.0 ** (crashes - 1), RESTART_MAX_S):
+            return
+        with capture.lock:
+            capture.crashed_at = None
+            capture.gaps.append((crashed_at, now))
+        log.info("restarting the chat capture of %s", capture.ref.name)
+        self._start_source(capture)
 
     def _seed_tracker(self, capture: Capture, now: float) -> None:
         """After a takeover the spike baseline goes on from the bins the last listener wrote."""
@@ -327,6 +363,10 @@ class Listener:
             capture.source.stop()
         if capture.thread is not None:
             capture.thread.join(timeout=5)
+        with capture.lock:
+            if capture.crashed_at is not None:  # down since then, never restarted
+                capture.gaps.append((capture.crashed_at, self.clock()))
+                capture.crashed_at = None
         self._process(capture, self.clock(), final=True)
         if release:
             live_store.release_lease(self.redis, capture.ref, self.owner)
