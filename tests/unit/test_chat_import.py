@@ -372,3 +372,24 @@ def test_a_byte_order_mark_is_fine() -> None:
     assert len(read(bom + chat_downloader_file([cd_message(1, 1, "hi")]))) == 1
     assert len(read(bom + twitch_downloader_file([td_comment(1, 1, [text("hi")])]))) == 1
     assert len(read(bom + yt_line("m1", 1000, [{"text": "hi"}]))) == 1
+
+
+@pytest.mark.parametrize("offset", ["NaN", "inf", "-nan", 1e8, 8 * 86400])
+def test_an_offset_that_is_not_a_time_in_a_stream_is_an_error(offset: Any) -> None:
+    messages = [cd_message(0, 1.0, "hi"), {**cd_message(1, 2.0, "hey"), "time_in_seconds": offset}]
+    assert "export the chat again" in error_of(chat_downloader_file(messages))
+    comments = [td_comment(0, 1.0, [text("hi")]), td_comment(1, 1.0, [text("hey")])]
+    comments[1]["content_offset_seconds"] = offset
+    assert "export the chat again" in error_of(twitch_downloader_file(comments))
+    line = json.loads(yt_line("y1", 1000, [{"text": "hi"}]))
+    line["replayChatItemAction"]["videoOffsetTimeMsec"] = (
+        offset if isinstance(offset, str) else str(int(offset * 1000))
+    )
+    assert "export the chat again" in error_of(
+        yt_line("y0", 0, [{"text": "a"}]) + b"\n" + json.dumps(line).encode()
+    )
+
+
+def test_an_offset_within_a_week_imports() -> None:
+    messages = [cd_message(0, 1.0, "hi"), cd_message(1, 6 * 86400.0, "late")]
+    assert [m.offset_s for m in read(chat_downloader_file(messages))] == [1.0, 6 * 86400.0]

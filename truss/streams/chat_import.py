@@ -50,6 +50,7 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_ITEM_BYTES = 16 * 1024 * 1024
 MAX_TEXT = 500
 MAX_NAME = 100
+MAX_OFFSET_S = 7 * 86400  # a message later than this into a stream: a damaged or hostile file
 
 KNOWN = "expected chat-downloader, TwitchDownloader or yt-dlp"
 UNKNOWN_JSON = f"this looks like JSON but not a chat export we know: {KNOWN}"
@@ -329,6 +330,12 @@ def _number(value: Any) -> float | None:
 def _message(
     id_: Any, offset: float, author_id: Any, author: Any, text: str, emotes: list[str]
 ) -> ChatMessage:
+    if not offset <= MAX_OFFSET_S:  # NaN and infinity too
+        raise ChatImportError(
+            f"a message is {offset} seconds into the stream, which no stream's chat can be "
+            f"(the limit is {MAX_OFFSET_S // 86400} days): the file is damaged or is not a chat "
+            "export; export the chat again"
+        )
     if id_.__class__ is str and author_id.__class__ is str and author.__class__ is str:
         plain = id_ + author_id + author + text + "".join(emotes)
         if (  # the common case, without `clean`'s work: equal to the general one below

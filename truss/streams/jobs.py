@@ -67,12 +67,13 @@ class SecondBinner:
         self._pending = []
 
     def bins(self) -> list[SecondBin]:
-        """Every second from 0 to the last, empty seconds included."""
+        """The seconds with chat, in order, from second 0 (the spike tracker counts the seconds
+        between as silent): a file's size bounds them, not its last offset."""
         self._flush()
         if not self._bins:
             return []
-        last = max(self._bins)
-        return [self._bins.get(s, SecondBin(s, 0, 0, 0.0)) for s in range(last + 1)]
+        first = [] if 0 in self._bins else [SecondBin(0, 0, 0, 0.0)]
+        return first + [self._bins[s] for s in sorted(self._bins)]
 
 
 def detect(
