@@ -94,6 +94,7 @@ def enqueue_rerender(cid: str, clid: str, render_id: str) -> object:
 def pipeline() -> Pipeline:
     config = current_app.config
     width, height = (int(n) for n in config["RENDER_SIZE"].split("x"))
+    chat = _StreamChat()
     return Pipeline(
         table=get_table(),
         storage=get_storage(),
@@ -106,19 +107,31 @@ def pipeline() -> Pipeline:
         hand_over=hand_over_long_analysis,
         lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
         lease_table=_own_table,
-        chat_spikes_for=_chat_spikes_for,
-        estimate_chat_lag=_estimate_chat_lag,
+        chat_spikes_for=chat.spikes_for,
+        estimate_chat_lag=chat.estimate_lag,
     )
 
 
-def _chat_spikes_for(cid: str, aid: str) -> tuple[float, list[Spike]]:
-    """The reaction lag and chat spikes of the stream this video is linked to (none: no
-    stream)."""
-    return streams.spikes_for_asset(get_table(), cid, aid)
+class _StreamChat:
+    """One analysis's chat: the linked stream is read once, for its spikes and its lag."""
 
+    def __init__(self) -> None:
+        self.stream: streams.Stream | None = None
 
-def _estimate_chat_lag(cid: str, aid: str, spikes: list[Spike], loudness: Loudness) -> float | None:
-    return video_lag.estimate_for_video(get_table(), cid, aid, spikes, loudness)
+    def spikes_for(self, cid: str, aid: str, sid: str) -> tuple[float, list[Spike]]:
+        """The reaction lag and chat spikes of stream `sid` while it is linked to this video."""
+        table = get_table()
+        self.stream = streams.linked_stream(table, cid, sid, aid)
+        if self.stream is None:
+            return streams.DEFAULT_LAG_S, []
+        return self.stream.lag_s, streams.spikes(table, cid, sid)
+
+    def estimate_lag(
+        self, cid: str, aid: str, spikes: list[Spike], loudness: Loudness
+    ) -> float | None:
+        if self.stream is None:
+            return None
+        return video_lag.estimate_for_video(get_table(), cid, aid, spikes, loudness, self.stream)
 
 
 def _own_table() -> Table:

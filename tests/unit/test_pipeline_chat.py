@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,6 +23,7 @@ from truss.analysis.base import (
     Usage,
 )
 from truss.data import assets, clips, get_table, keys, streams
+from truss.data.table import Table
 from truss.services.pipeline import Loudness, Pipeline
 from truss.storage import get_storage
 from truss.streams.model import Spike
@@ -69,8 +71,10 @@ def run_analysis(
 ) -> list[tuple[str, str, str]]:
     rendered: list[tuple[str, str, str]] = []
 
-    def chat_spikes_for(for_cid: str, for_aid: str) -> tuple[float, list[Spike]]:
-        asked.append(f"{for_cid}/{for_aid}")
+    assets.set_stream(get_table(), cid, aid, "S1")  # linked: analysis reads the chat
+
+    def chat_spikes_for(for_cid: str, for_aid: str, sid: str) -> tuple[float, list[Spike]]:
+        asked.append(f"{for_cid}/{for_aid}/{sid}")
         return LAG_S, spikes
 
     Pipeline(
@@ -89,7 +93,7 @@ def test_spikes_become_chat_clips_with_the_chats_evidence(ctx: None, video: Path
     asked: list[str] = []
     rendered = run_analysis(cid, aid, analyzer, SPIKES, asked)
 
-    assert asked == [f"{cid}/{aid}"]
+    assert asked == [f"{cid}/{aid}/S1"]
     made = sorted(clips.for_asset(table, cid, aid), key=lambda c: c.start)
     assert [c.source for c in made] == ["signals", "chat"]  # the weak spike made nothing
     boosted, chat = made
@@ -108,7 +112,7 @@ def test_re_analysis_replaces_chat_clips_and_keeps_the_creators_own(ctx: None, v
     table, cid, aid = get_table(), asset.creator_id, asset.id
     assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
     run_analysis(cid, aid, FakeAnalyzer([Moment(1, 6, "Intro", "", 50, "x")]), SPIKES, [])
-    mine = clips.create_own(table, cid, aid, "01OWNCLIP0000000000000000A", (30, 35), "Mine", "m1")
+    mine = clips.create_own(table, cid, aid, "01MYC1PXX0000000000000000A", (30, 35), "Mine", "m1")
     failed = assets.Asset.from_item(table.update(keys.asset(cid, aid), {"status": assets.FAILED}))
     assets.transition(table, cid, aid, assets.FAILED, assets.QUEUED, run=assets.next_run(failed))
 
@@ -123,6 +127,7 @@ def test_the_lag_estimated_from_the_video_places_the_chat_clips(ctx: None, video
     asset = uploaded_asset(video)
     table, cid, aid = get_table(), asset.creator_id, asset.id
     assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    assets.set_stream(table, cid, aid, "S1")
     measured: list[tuple[int, float]] = []
 
     def estimate(
@@ -206,3 +211,40 @@ def test_the_worker_takes_a_linked_streams_spikes(ctx: None, video: Path) -> Non
     assert [c.reason.startswith(evidence) for c in made].count(True) == 1
     assert all(c.render_status == clips.READY for c in made)
     assert {c.source for c in made} <= {"signals", "chat"}
+
+
+def test_a_video_linked_to_no_stream_reads_nothing_about_streams(
+    ctx: None, video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = uploaded_asset(video, "C1", "01FFFFFFFFFFFFFFFFFFFFFFFF")
+    table, cid, aid = get_table(), asset.creator_id, asset.id
+    stream = streams.create(table, cid, "import", "past-stream")
+    streams.link_asset(table, cid, stream.id, aid)
+    streams.unlink_asset(table, cid, stream.id)  # linked once: the asset item must forget it
+    assert assets.get(table, cid, aid).stream_id == ""
+    read_keys: list[str] = []
+    for name in ("get", "find"):
+        real = getattr(Table, name)
+
+        def spy(self: Table, key: keys.Key, *args: object, _real: Any = real) -> object:
+            read_keys.append(str(key["SK"]))
+            return _real(self, key, *args)
+
+        monkeypatch.setattr(Table, name, spy)
+    jobs.request_analysis(asset)  # RQ_ASYNC off: analysis and renders run now
+    assert assets.get(table, cid, aid).status == assets.READY
+    assert read_keys and [k for k in read_keys if "STREAM" in k] == []  # no link, no stream
+
+
+def test_linking_and_unlinking_keep_the_asset_item_in_step(ctx: None) -> None:
+    table, cid = get_table(), "C1"
+    asset = uploaded_asset(b"not a video here", cid, "01GGGGGGGGGGGGGGGGGGGGGGGG")
+    first = streams.create(table, cid, "import", "one")
+    second = streams.create(table, cid, "import", "two")
+    streams.link_asset(table, cid, first.id, asset.id)
+    assert assets.get(table, cid, asset.id).stream_id == first.id
+    streams.link_asset(table, cid, second.id, asset.id)  # relinked to another stream
+    streams.unlink_asset(table, cid, first.id)  # the old stream's unlink leaves the new link
+    assert assets.get(table, cid, asset.id).stream_id == second.id
+    streams.unlink_asset(table, cid, second.id)
+    assert assets.get(table, cid, asset.id).stream_id == ""

@@ -98,6 +98,7 @@ class Asset:
     gemini_file: str = ""
     claimed_by: str = ""  # the analysis attempt holding the run's lease
     lease_until: float = 0.0  # epoch seconds; renewed while the attempt runs
+    stream_id: str = ""  # the stream this video is linked to ("": none, analysis reads no chat)
 
     @classmethod
     def from_item(cls, item: Item) -> Asset:
@@ -137,6 +138,7 @@ class Asset:
             gemini_file=item.get("gemini_file", ""),
             claimed_by=item.get("claimed_by", ""),
             lease_until=float(item.get("lease_until", 0)),
+            stream_id=str(item.get("stream_id", "")),
         )
 
     @property
@@ -514,6 +516,17 @@ def is_stuck(asset: Asset, job_timeout_s: int, now: float | None = None) -> bool
 
 def clean_title(title: str) -> str:
     return " ".join(title.split())[:TITLE_MAX]
+
+
+def set_stream(table: Table, cid: str, aid: str, sid: str) -> None:
+    """The asset is linked to stream `sid` (truss.data.streams.link_asset keeps them in step)."""
+    table.update(keys.asset(cid, aid), {"stream_id": sid})
+
+
+def clear_stream(table: Table, cid: str, aid: str, sid: str) -> None:
+    """The asset is no longer linked to stream `sid` (a link to another stream stays)."""
+    with contextlib.suppress(Conflict, NotFound):  # relinked meanwhile, or the asset is gone
+        table.update(keys.asset(cid, aid), {}, Attr("stream_id").eq(sid), remove=("stream_id",))
 
 
 def rename(table: Table, cid: str, aid: str, title: str) -> Asset:

@@ -321,16 +321,21 @@ def link_asset(table: Table, cid: str, sid: str, aid: str) -> Stream:
     if stream.asset_id and stream.asset_id != aid:
         unlink_asset(table, cid, sid)
     table.put({**keys.asset_stream_link(cid, aid), "type": LINK_TYPE, "stream_id": sid})
+    assets.set_stream(table, cid, aid, sid)
     return Stream.from_item(table.update(keys.stream(cid, sid), {"asset_id": aid}))
 
 
 def unlink_asset(table: Table, cid: str, sid: str) -> Stream:
+    from truss.data import assets
+
     stream = get(table, cid, sid)
     if stream.asset_id and _link_points_here(table, cid, stream.asset_id, sid):
         with contextlib.suppress(Conflict):  # relinked to another stream meanwhile
             table.delete(
                 keys.asset_stream_link(cid, stream.asset_id), condition=Attr("stream_id").eq(sid)
             )
+    if stream.asset_id:
+        assets.clear_stream(table, cid, stream.asset_id, sid)
     return Stream.from_item(table.update(keys.stream(cid, sid), {}, remove=("asset_id",)))
 
 
@@ -346,6 +351,15 @@ def stream_for_asset(table: Table, cid: str, aid: str) -> Stream | None:
         return None
     try:
         stream = get(table, cid, str(link.get("stream_id", "")))
+    except NotFound:
+        return None
+    return stream if stream.asset_id == aid else None
+
+
+def linked_stream(table: Table, cid: str, sid: str, aid: str) -> Stream | None:
+    """Stream `sid` (the asset item's stream_id) if it is still linked to this asset: one read."""
+    try:
+        stream = get(table, cid, sid)
     except NotFound:
         return None
     return stream if stream.asset_id == aid else None

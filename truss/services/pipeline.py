@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 AnalyzerFactory = Callable[[Asset, Path, StreamInfo], Analyzer]
 EnqueueRender = Callable[[str, str, str], object]
 HandOver = Callable[[str, str, int, float, str], bool]  # cid, aid, run, duration, holder
-ChatSpikesFor = Callable[[str, str], tuple[float, list[Spike]]]  # cid, aid -> (lag_s, spikes)
+ChatSpikesFor = Callable[[str, str, str], tuple[float, list[Spike]]]  # cid, aid, sid -> lag, spikes
 Loudness = Callable[[], tuple[list[float], float]]  # () -> (loudness per bin, bin seconds)
 ChatLag = Callable[[str, str, list[Spike], Loudness], float | None]  # None: keep the lag
 NO_MOMENTS = "No clip-worthy moment found in this video."
@@ -80,7 +80,7 @@ def _loudness(source: Path, probe: StreamInfo) -> tuple[list[float], float]:
     return signals.loudness_db, signals.bin_s
 
 
-def _no_chat(cid: str, aid: str) -> tuple[float, list[Spike]]:
+def _no_chat(cid: str, aid: str, sid: str) -> tuple[float, list[Spike]]:
     """Default: the video belongs to no stream."""
     return 0.0, []
 
@@ -169,7 +169,9 @@ class Pipeline:
     ) -> list[Sourced]:
         """The analyzer's moments, merged with the chat spikes of the video's stream."""
         cid, aid = asset.creator_id, asset.id
-        lag_s, spikes = self.chat_spikes_for(cid, aid)
+        if not asset.stream_id:  # linked to no stream: no chat, and no table read for it
+            return [Sourced(moment) for moment in result.moments]
+        lag_s, spikes = self.chat_spikes_for(cid, aid, asset.stream_id)
         if not spikes:
             return [Sourced(moment) for moment in result.moments]
         estimated = self.estimate_chat_lag(cid, aid, spikes, lambda: _loudness(source, probe))

@@ -25,10 +25,16 @@ Loudness = Callable[[], tuple[list[float], float]]  # () -> (loudness per bin, b
 
 
 def estimate_for_video(
-    table: Table, cid: str, aid: str, spikes: list[Spike], loudness: Loudness
+    table: Table,
+    cid: str,
+    aid: str,
+    spikes: list[Spike],
+    loudness: Loudness,
+    stream: streams.Stream | None = None,
 ) -> float | None:
-    """The lag to use for this video's stream, newly estimated (None: keep the lag in use)."""
-    stream = streams.stream_for_asset(table, cid, aid)
+    """The lag to use for this video's stream, newly estimated (None: keep the lag in use).
+    `stream`: the linked stream already read for this analysis (else it is looked up)."""
+    stream = stream or streams.stream_for_asset(table, cid, aid)
     if stream is None or stream.lag_override_s is not None:
         return None
     try:
