@@ -11,12 +11,13 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ PR_SET_PDEATHSIG = 1
 SNAPSHOT_EVERY_S = 5.0
 # Sign-in emails get a worker of their own, so they never wait behind a long render.
 WORKERS = {"worker": "default,analysis,render", "mail-worker": "default"}
+OPTIONAL = {"fake-twitch"}  # the demo chat channel: if it stops, the rest of the stack goes on
 
 
 def _die_with_parent() -> None:
@@ -239,9 +241,32 @@ def _wait_for(check: Any, what: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
 
 
+def free_port(preferred: int, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens there, else a free port the system picks."""
+    for port in (preferred, 0):
+        try:
+            with socket.create_server((host, port)) as probe:
+                return int(probe.getsockname()[1])
+        except OSError:
+            continue
+    return preferred
+
+
+def stopped_children(children: dict[str, subprocess.Popen[bytes]]) -> tuple[list[str], list[str]]:
+    """The children that exited: (those that take the stack down, optional ones to warn about)."""
+    dead = [name for name, proc in children.items() if proc.poll() is not None]
+    return [n for n in dead if n not in OPTIONAL], [n for n in dead if n in OPTIONAL]
+
+
 def run_stack(settings: StackSettings) -> int:
     """Start everything, wait for Ctrl-C (SIGINT) or SIGTERM, stop everything."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.fake_twitch_port:  # taken (another stack, an IRC server): `truss chat` follows
+        free = free_port(settings.fake_twitch_port)
+        if free != settings.fake_twitch_port:
+            print(f"truss dev: port {settings.fake_twitch_port} is taken; the fake Twitch "
+                  f"channel listens on {free}", file=sys.stderr)  # fmt: skip
+        settings = replace(settings, fake_twitch_port=free)
     stack = Stack(settings)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -270,7 +295,12 @@ def run_stack(settings: StackSettings) -> int:
             if stack.children["chat"].poll() is not None:  # its streams wait out their lease
                 print("truss dev: chat stopped; starting a new one", file=sys.stderr)
                 stack.spawn("chat", [*cli, "chat"])
-            dead = [n for n, p in stack.children.items() if p.poll() is not None]
+            dead, optional = stopped_children(stack.children)
+            for name in optional:  # a warning, not the end of the stack
+                log_file = settings.data_dir / f"{name}.log"
+                print(f"truss dev: {name} stopped (see {log_file}); the rest goes on without "
+                      "the demo chat channel", file=sys.stderr)  # fmt: skip
+                del stack.children[name]
             if dead:
                 print(f"truss dev: {', '.join(dead)} stopped unexpectedly", file=sys.stderr)
                 return 1
