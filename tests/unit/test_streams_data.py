@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 
 from tests.unit.test_assets_support import make_asset
 from truss.data import assets, get_table, keys
 from truss.data import streams as data
-from truss.data.table import Conflict, NotFound
+from truss.data.table import Conflict, NotFound, Table
 from truss.streams.model import Spike
 
 
@@ -189,3 +191,42 @@ def test_the_table_sink_is_the_listeners_stream_sink(app: Flask) -> None:
         assert (stream.status, stream.messages, stream.chatters) == (data.ENDED, 10, 4)
         assert stream.gaps == (data.Gap(60.0, 75.0),) and stream.quota_message
         assert [s.offset_s for s in data.spikes(table, "c1", sid)] == [90.0]
+
+
+def test_a_gap_lands_while_other_writes_keep_changing_the_stream(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another listener's write between every read and write used to lose the gap after 3
+    tries; now a gap is one UpdateItem with no read first."""
+    with app.app_context():
+        table = get_table()
+        sid = data.create(table, "c1", "twitch", "streamer").id
+        real_get = Table.get
+
+        def busy_get(self: Table, key: keys.Key, *args: Any, **kw: Any) -> Any:
+            item = real_get(self, key, *args, **kw)
+            data.set_quota_message(table, "c1", sid, "another write")
+            table.update(keys.stream("c1", sid), {}, add={"version": 1})
+            return item
+
+        monkeypatch.setattr(Table, "get", busy_get)
+        before = dict(table.calls)
+        data.record_gap(table, "c1", sid, 10.0, 15.0)
+        assert table.calls["update"] - before.get("update", 0) == 1
+        assert table.calls["get"] == before.get("get", 0)  # no read
+        monkeypatch.setattr(Table, "get", real_get)
+        stream = data.get(table, "c1", sid)
+        assert stream.gaps == (data.Gap(10.0, 15.0),) and stream.gaps_total == 1
+
+
+def test_the_stored_gap_list_is_cut_back_to_the_newest(app: Flask) -> None:
+    with app.app_context():
+        table = get_table()
+        sid = data.create(table, "c1", "twitch", "streamer").id
+        for n in range(3 * data.MAX_GAPS):
+            data.record_gap(table, "c1", sid, float(n), n + 0.5)
+        stored = table.get(keys.stream("c1", sid))["gaps"]
+        assert data.MAX_GAPS <= len(stored) < 2 * data.MAX_GAPS
+        stream = data.get(table, "c1", sid)
+        assert stream.gaps_total == 3 * data.MAX_GAPS and len(stream.gaps) == data.MAX_GAPS
+        assert stream.gaps[-1] == data.Gap(3.0 * data.MAX_GAPS - 1, 3 * data.MAX_GAPS - 0.5)

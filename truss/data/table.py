@@ -231,6 +231,51 @@ class Table:
         self._record("update", response)
         return dict(plain(response["Attributes"]))
 
+    def append(
+        self,
+        key: keys.Key,
+        name: str,
+        values: Sequence[Any],
+        add: Mapping[str, int | float] | None = None,
+    ) -> Item:
+        """Append to a list attribute (created if missing) in one UpdateItem: concurrent
+        appends all land, with no read first. ADD counters too. The item must exist."""
+        names = {"#l": name}
+        values_: dict[str, Any] = {":l": dynamo_value(list(values)), ":empty": []}
+        adds = []
+        for i, (counter, amount) in enumerate((add or {}).items()):
+            names[f"#a{i}"], values_[f":a{i}"] = counter, dynamo_value(amount)
+            adds.append(f"#a{i} :a{i}")
+        expression = "SET #l = list_append(if_not_exists(#l, :empty), :l)"
+        if adds:
+            expression += " ADD " + ", ".join(adds)
+        with _conflict_on_failed_condition(key):
+            response = self._table.update_item(
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=Attr("PK").exists(),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values_,
+                ReturnValues="ALL_NEW",
+                ReturnConsumedCapacity="TOTAL",
+            )
+        self._record("update", response)
+        return dict(plain(response["Attributes"]))
+
+    def drop_first(self, key: keys.Key, name: str, count: int, length: int) -> None:
+        """Remove a list attribute's first `count` elements if it still has `length` (Conflict
+        when another write changed it meanwhile)."""
+        removed = ", ".join(f"#l[{i}]" for i in range(count))
+        with _conflict_on_failed_condition(key):
+            response = self._table.update_item(
+                Key=key,
+                UpdateExpression=f"REMOVE {removed}",
+                ConditionExpression=Attr(name).size().eq(length),
+                ExpressionAttributeNames={"#l": name},
+                ReturnConsumedCapacity="TOTAL",
+            )
+        self._record("update", response)
+
     def delete(self, key: keys.Key, condition: ConditionBase | None = None) -> Item | None:
         """Delete and return the old item; with a condition, Conflict when it doesn't hold."""
         kwargs: dict[str, Any] = {
