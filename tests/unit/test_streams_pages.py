@@ -381,3 +381,15 @@ def test_an_import_that_keeps_crashing_says_so(app: Flask, client: FlaskClient, 
     stream = stored(app, creator.id, sid)
     assert stream.status == data.FAILED and stream.error == CRASHED
     assert "stopped unexpectedly" in client.get(f"/streams/{sid}").get_data(as_text=True)
+
+
+def test_an_import_request_of_the_wrong_shape_is_refused_not_a_crash(
+    client: FlaskClient, auth
+) -> None:
+    auth.login()
+    good = {"file_name": "chat.json", "size": 100, "content_type": "application/json"}
+    for body in ([good], "chat.json", 7, {**good, "title": ["a"]}, {**good, "title": {"x": 1}}):
+        response = client.post("/streams/import", json=body, headers={"X-CSRFToken": csrf(client)})
+        assert response.status_code == 400, body
+        assert response.get_json()["error"]
+    assert "No streams yet" in client.get("/streams").get_data(as_text=True)

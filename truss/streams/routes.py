@@ -121,7 +121,12 @@ def create() -> BaseResponse | tuple[str, int]:
 def start_import() -> tuple[Response, int] | Response:
     """JSON for static/js/streams.js: a stream `importing` and a presigned POST for its file."""
     table, cid = table_and_cid()
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error="The import request wasn't understood: reload the page."), 400
+    title = body.get("title") or ""
+    if not isinstance(title, str):
+        return jsonify(error="The stream's title must be text."), 400
     name = str(body.get("file_name", ""))[:200] or "chat.json"
     size = body.get("size")
     content_type = str(body.get("content_type", ""))
@@ -130,7 +135,7 @@ def start_import() -> tuple[Response, int] | Response:
         return jsonify(error=f"Choose a chat file between 1 byte and {limit} MB."), 400
     if content_type not in IMPORT_TYPES:
         return jsonify(error="Choose the .json chat file your exporter wrote."), 400
-    stream = data.create(table, cid, "import", name, body.get("title", "") or name)
+    stream = data.create(table, cid, "import", name, title or name)
     key = import_key(cid, stream.id)
     post = get_storage().presigned_post(key, size, content_type or "application/json")
     return jsonify(
