@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from moto import mock_aws
 
+from tests.fake_gemini import API_KEY, FakeGemini
 from tests.stack import LocalStack
 from truss import create_app
 from truss.config import test_config
@@ -144,3 +145,28 @@ class SignInHelper:
 @pytest.fixture
 def signin(app: Flask, redis: fakeredis.FakeRedis) -> SignInHelper:
     return SignInHelper(app, redis)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+    """The fake Gemini server on localhost, with the environment's own Gemini settings cleared."""
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    server = FakeGemini().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gemini_app(aws: None, fake: FakeGemini) -> Flask:
+    """An app that analyses with Gemini (the real client) against the fake server."""
+    return make_app(
+        fakeredis.FakeRedis(),
+        ANALYZER="auto",
+        GEMINI_API_KEY=API_KEY,
+        GEMINI_BASE_URL=fake.base_url,
+        GEMINI_POLL_INTERVAL_S=0.01,
+        GEMINI_RETRY_INITIAL_DELAY_S=0.01,
+        CLIP_MIN_S=5.0,
+        CLIP_MAX_S=20.0,
+    )

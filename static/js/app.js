@@ -16,16 +16,30 @@ document.addEventListener("click", async (event) => {
   button.textContent = "Copied";
 });
 
-// htmx swaps nothing when a request fails: say what happened in base.html's alert region.
+// htmx swaps nothing when a request fails: say what happened in base.html's alert region, which
+// sticks to the top of the viewport (app.css), so it shows wherever the person has scrolled to.
+// - A message is set on the frame after the region is emptied, so the same message a second time
+//   is a new alert that screen readers announce again (an unchanged text is not announced).
+// - It goes once a later request the person made (a click, a submit) succeeds anywhere on the
+//   page. Background polls don't clear it: their success says nothing about what failed.
 (() => {
   const region = () => document.getElementById("request-problem");
-  let failedOn = null;
+  let latest = 0; // only the newest message (or clearing) wins a pending frame
 
-  const show = (text, element) => {
+  const show = (text) => {
     const box = region();
     if (!box) return;
-    box.textContent = text;
-    failedOn = element;
+    const mine = ++latest;
+    box.textContent = "";
+    requestAnimationFrame(() => {
+      if (mine === latest) box.textContent = text;
+    });
+  };
+
+  const clear = () => {
+    latest++;
+    const box = region();
+    if (box && box.textContent) box.textContent = "";
   };
 
   // Error pages carry a title and a hint (templates/errors/_error.html): show both.
@@ -37,16 +51,13 @@ document.addEventListener("click", async (event) => {
     return `Truss answered with an error (${xhr.status}). Reload the page and try again.`;
   };
 
-  document.addEventListener("htmx:responseError", (event) => {
-    show(explain(event.detail.xhr), event.detail.elt);
-  });
-  document.addEventListener("htmx:sendError", (event) => {
-    show("Truss couldn't be reached. Check your connection, then try again.", event.detail.elt);
+  document.addEventListener("htmx:responseError", (event) => show(explain(event.detail.xhr)));
+  document.addEventListener("htmx:sendError", () => {
+    show("Truss couldn't be reached. Check your connection, then try again.");
   });
   document.addEventListener("htmx:afterRequest", (event) => {
-    if (event.detail.successful && event.detail.elt === failedOn && region()) {
-      region().textContent = "";
-      failedOn = null;
-    }
+    // a poll ("every 2s") has no triggering event; a click or a submit has one
+    const byThePerson = Boolean(event.detail.requestConfig?.triggeringEvent);
+    if (event.detail.successful && byThePerson) clear();
   });
 })();

@@ -5,7 +5,6 @@ failed analysis still plays its stored source."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from flask import Flask, current_app
 from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, make_app
-from tests.fake_gemini import API_KEY, FakeGemini, answer_reply, error_reply
+from tests.fake_gemini import FakeGemini, answer_reply, error_reply
 from tests.pipeline_helpers import make_video, uploaded_asset
 from tests.unit.test_clips_support import (
     htmx_headers,
@@ -33,29 +32,6 @@ from truss.data.table import NotFound
 from truss.services import clips as clip_service
 from truss.services import uploads
 from truss.storage import get_storage
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    server = FakeGemini().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gemini_app(aws: None, fake: FakeGemini) -> Flask:
-    return make_app(
-        fakeredis.FakeRedis(),
-        ANALYZER="auto",
-        GEMINI_API_KEY=API_KEY,
-        GEMINI_BASE_URL=fake.base_url,
-        GEMINI_POLL_INTERVAL_S=0.01,
-        GEMINI_RETRY_INITIAL_DELAY_S=0.01,
-        CLIP_MIN_S=5.0,
-        CLIP_MAX_S=20.0,
-    )
 
 
 @pytest.fixture(scope="module")

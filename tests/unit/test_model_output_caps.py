@@ -16,7 +16,6 @@ from tests.pipeline_helpers import uploaded_asset
 from tests.unit.test_gemini import answer, make_analyzer, moment, probe
 from tests.unit.test_gemini import fake as fake
 from tests.unit.test_gemini import video as small_file  # noqa: F401 (fixture)
-from tests.unit.test_pipeline_gemini import gemini_app as gemini_app
 from tests.unit.test_pipeline_gemini import video as video
 from truss import jobs
 from truss.analysis import limits

@@ -3,44 +3,19 @@ server on localhost, a real video, real ffmpeg. The model chooses, the signals r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import fakeredis
 import pytest
 from flask import Flask
 
-from tests.conftest import AuthActions, make_app
-from tests.fake_gemini import API_KEY, FakeGemini
+from tests.conftest import AuthActions
+from tests.fake_gemini import FakeGemini
 from tests.pipeline_helpers import make_video, uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.data import assets, clips, get_table, keys
 
 PLANTED_CUT_S = 20.0  # make_video cuts from the test pattern to red halfway through
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    server = FakeGemini().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def gemini_app(aws: None, fake: FakeGemini) -> Flask:
-    return make_app(
-        fakeredis.FakeRedis(),
-        ANALYZER="auto",
-        GEMINI_API_KEY=API_KEY,
-        GEMINI_BASE_URL=fake.base_url,
-        GEMINI_POLL_INTERVAL_S=0.01,
-        GEMINI_RETRY_INITIAL_DELAY_S=0.01,
-        CLIP_MIN_S=5.0,
-        CLIP_MAX_S=20.0,
-    )
 
 
 @pytest.fixture(scope="module")
