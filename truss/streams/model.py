@@ -36,8 +36,8 @@ class Spike:
     offset_s: float  # the peak second (chat time, before the reaction lag is applied)
     start_s: float
     end_s: float
-    intensity: float  # peak message rate ÷ baseline rate ("14× its normal rate")
-    score: int  # 0–100
+    intensity: float  # peak message rate ÷ baseline rate ("14x its normal rate")
+    score: int  # 0-100
     top_emotes: tuple[tuple[str, int], ...] = field(default=())  # (emote, count), most first
     samples: tuple[str, ...] = field(default=())  # a few messages from the peak (raw text)
     marker: bool = False  # a creator's "Mark this moment", treated like a strong spike
