@@ -67,6 +67,7 @@ CLIP = KeyTemplate("CLIP", ("clid",))
 CLIP_SCORE = KeyTemplate("CLIPSCORE", ("score", "clid"))  # GSI1SK: clips by score
 STREAM = KeyTemplate("STREAM", ("sid",))
 CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("sid", "offset"))
+CHAT_LEXICON = KeyTemplate("CHAT_LEXICON")  # the creator's emote/keyword weights (one item)
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
@@ -77,7 +78,7 @@ SCHEMA = KeyTemplate("SCHEMA")  # PK and SK of the table's schema marker (backfi
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA,
+    PLATFORM_TOKEN, CHAT_LEXICON, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -216,6 +217,11 @@ def share_token_from_pk(pk: str) -> str:
 
 def stream(cid: str, sid: str) -> Key:
     return {"PK": creator_pk(cid), "SK": STREAM.build(sid)}
+
+
+def chat_lexicon(cid: str) -> Key:
+    """`CHAT_LEXICON`: the creator's chat lexicon, one item (absent: the default lexicon)."""
+    return {"PK": creator_pk(cid), "SK": CHAT_LEXICON.build()}
 
 
 SPIKE_OFFSET_DIGITS = 7  # tenths of a second: 11.5 days; text order is time order

@@ -11,19 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
 from rq import Callback, Retry
 from rq.job import Job
 
-from truss.data import streams
+from truss.data import lexicon, streams
 from truss.data.table import Conflict, NotFound, Table
 from truss.storage import Storage
 from truss.streams import chat_import
 from truss.streams.model import ChatMessage, SecondBin, Spike
-from truss.streams.spikes import Binner, describe, find_spikes
+from truss.streams.spikes import DEFAULT_LEXICON, Binner, describe, find_spikes
 
 log = logging.getLogger(__name__)
 MAX_IMPORT_MESSAGES = 5_000_000
@@ -38,8 +38,8 @@ MAX_DESCRIBED_MESSAGES = 200_000  # messages kept for the second pass (spike win
 class SecondBinner:
     """Bins messages read in (roughly) time order; a second seen again is added to."""
 
-    def __init__(self) -> None:
-        self._binner = Binner()
+    def __init__(self, terms: Mapping[str, float] = DEFAULT_LEXICON) -> None:
+        self._binner = Binner(terms)
         self._bins: dict[int, SecondBin] = {}
         self._second: int | None = None
         self._pending: list[ChatMessage] = []
@@ -77,10 +77,11 @@ class SecondBinner:
 
 
 def detect(
-    path: str, limit: int = MAX_IMPORT_MESSAGES
+    path: str, limit: int = MAX_IMPORT_MESSAGES, terms: Mapping[str, float] = DEFAULT_LEXICON
 ) -> tuple[chat_import.ImportSummary, list[Spike]]:
-    """Parse the whole file (ChatImportError on any problem), then describe its spikes."""
-    binner = SecondBinner()
+    """Parse the whole file (ChatImportError on any problem), then describe its spikes; chat
+    weighs by the creator's lexicon `terms`."""
+    binner = SecondBinner(terms)
     with open(path, "rb") as fileobj:
         summary = chat_import.parse_all(fileobj, limit, on_message=binner.add)
     found = find_spikes(binner.bins())
@@ -94,7 +95,7 @@ def detect(
                 inside.append(message)
                 if len(inside) >= MAX_DESCRIBED_MESSAGES:
                     break
-    return summary, [describe(spike, inside) for spike in found]
+    return summary, [describe(spike, inside, terms) for spike in found]
 
 
 @contextmanager
@@ -116,9 +117,10 @@ def import_chat(table: Table, storage: Storage, cid: str, sid: str, key: str) ->
         return  # deleted before the job ran
     if stream.status != streams.IMPORTING:
         return  # a retried job after the import finished
+    terms = lexicon.get(table, cid)
     with downloaded(storage, key) as path:
         try:
-            summary, found = detect(path)
+            summary, found = detect(path, terms=terms)
         except chat_import.ChatImportError as exc:
             _fail(table, cid, sid, f"This chat file can't be imported: {exc}. Nothing was saved.")
             return

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +36,7 @@ from truss.streams.live_store import LiveRef
 from truss.streams.model import ChatMessage, SecondBin, Spike
 from truss.streams.spikes import (
     BASELINE_S,
+    DEFAULT_LEXICON,
     MAX_MESSAGE_WEIGHT,
     Binner,
     SpikeTracker,
@@ -165,7 +166,9 @@ def archive_line(message: ChatMessage) -> str:
 class Capture:
     """One stream this listener holds: its source thread's inbox and what's not written yet."""
 
-    def __init__(self, ref: LiveRef, now: float) -> None:
+    def __init__(
+        self, ref: LiveRef, now: float, terms: Mapping[str, float] = DEFAULT_LEXICON
+    ) -> None:
         self.ref = ref
         self.lock = threading.Lock()
         self.inbox: list[ChatMessage] = []
@@ -175,7 +178,8 @@ class Capture:
         self.crashes = 0
         self.source: Source | None = None
         self.thread: threading.Thread | None = None
-        self.binner = Binner()
+        self.terms = terms  # the creator's lexicon, read once when the stream is taken
+        self.binner = Binner(terms)
         self.tracker = SpikeTracker()
         self.tracked_to = -1  # the last second given to the tracker
         self.bins: dict[int, tuple[int, dict[str, float]]] = {}  # second → (messages, weights)
@@ -242,7 +246,7 @@ class Capture:
         for second in range(max(self.tracked_to + 1, until - TRACK_CATCH_UP_S), until + 1):
             found += self.tracker.add(self.second_bin(second))
         self.tracked_to = max(self.tracked_to, until)
-        return [describe(spike, self.recent) for spike in found]
+        return [describe(spike, self.recent, self.terms) for spike in found]
 
     def prune(self, keep_after: int) -> None:
         for second in [s for s in self.bins if s < keep_after]:
@@ -250,6 +254,7 @@ class Capture:
 
 
 SourceFactory = Callable[[LiveRef, Capture], Source]
+LexiconLoader = Callable[[str], Mapping[str, float]]  # creator id → their chat lexicon
 
 
 class Listener:
@@ -262,8 +267,10 @@ class Listener:
         source_factory: SourceFactory | None = None,
         clock: Callable[[], float] = time.time,
         owner: str | None = None,
+        lexicons: LexiconLoader | None = None,
     ) -> None:
         self.redis = redis
+        self.lexicons = lexicons
         self.sink = sink
         self.archive = archive
         self.settings = settings or ListenerSettings()
@@ -309,7 +316,7 @@ class Listener:
     def _try_take(self, ref: LiveRef, now: float) -> None:
         if not live_store.acquire_lease(self.redis, ref, self.owner, self.settings.lease_ms):
             return
-        capture = Capture(ref, now)
+        capture = Capture(ref, now, self._lexicon(ref.cid))
         heard = live_store.last_heard(self.redis, ref)
         if heard is not None and now > heard:  # a listener had it and stopped: a takeover
             capture.gaps.append((heard, now))
@@ -318,6 +325,16 @@ class Listener:
         self._start_source(capture)
         self.captures[ref.name] = capture
         log.info("listening to %s (%s %s)", ref.name, ref.source, ref.channel)
+
+    def _lexicon(self, cid: str) -> Mapping[str, float]:
+        """The creator's lexicon; the default one if it can't be read (capture goes on)."""
+        if self.lexicons is None:
+            return DEFAULT_LEXICON
+        try:
+            return self.lexicons(cid)
+        except Exception:
+            log.exception("could not read the chat lexicon of %s; using the default", cid)
+            return DEFAULT_LEXICON
 
     def _start_source(self, capture: Capture) -> None:
         source = self.source_factory(capture.ref, capture)
@@ -457,7 +474,7 @@ def run_forever() -> None:
     (pending counts and chat written, leases released so another process takes over at once)."""
     from flask import current_app
 
-    from truss.data import get_table
+    from truss.data import get_table, lexicon
     from truss.data.streams import TableSink
     from truss.queue import get_redis
     from truss.storage import get_storage
@@ -472,6 +489,7 @@ def run_forever() -> None:
         TableSink(get_table()),
         get_storage(),
         ListenerSettings.from_config(current_app.config),
+        lexicons=lambda cid: lexicon.get(get_table(), cid),
     )
     log.info("chat listener %s started", listener.owner)
     listener.run(stop)

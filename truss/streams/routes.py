@@ -24,7 +24,7 @@ from flask_htmx.responses import HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss.auth.session import current_creator
-from truss.data import assets, get_table, keys
+from truss.data import assets, get_table, keys, lexicon
 from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table
 from truss.errors import render_error
@@ -78,6 +78,49 @@ def index() -> str:
     if htmx and cursor:
         return render_template("streams/_rows.html", streams=items, next_cursor=next_cursor)
     return render_template("streams/index.html", streams=items, next_cursor=next_cursor)
+
+
+@bp.get("/streams/lexicon")
+def lexicon_page() -> str:
+    table, cid = table_and_cid()
+    return render_lexicon(lexicon.as_text(lexicon.get(table, cid)), lexicon.is_custom(table, cid))
+
+
+def render_lexicon(text: str, custom: bool, problems: list[str] | None = None) -> str:
+    return render_template(
+        "streams/lexicon.html",
+        text=text,
+        custom=custom,
+        problems=problems or [],
+        max_terms=lexicon.MAX_TERMS,
+        max_chars=lexicon.MAX_TERM_CHARS,
+        max_weight=lexicon.MAX_WEIGHT,
+    )
+
+
+@bp.post("/streams/lexicon")
+def save_lexicon() -> BaseResponse | tuple[str, int]:
+    table, cid = table_and_cid()
+    text = request.form.get("terms", "")[:50_000]
+    try:
+        terms = lexicon.parse(text)
+    except lexicon.LexiconError as exc:
+        return render_lexicon(text, lexicon.is_custom(table, cid), exc.problems), 400
+    lexicon.save(table, cid, terms)
+    flash(
+        f"Your chat lexicon is saved ({len(terms)} terms). "
+        "Streams you start and chat you import from now on use it.",
+        "success",
+    )
+    return redirect(url_for("streams.lexicon_page"))
+
+
+@bp.post("/streams/lexicon/reset")
+def reset_lexicon() -> BaseResponse:
+    table, cid = table_and_cid()
+    lexicon.reset(table, cid)
+    flash("Your chat lexicon is back to the default one.", "success")
+    return redirect(url_for("streams.lexicon_page"))
 
 
 @bp.get("/streams/new")
