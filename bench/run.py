@@ -17,6 +17,8 @@ Parts, each in a fresh process so memory is its own:
 - bench.streams: chat import speed and peak RSS for each exporter's format (bench.chat_import).
 - bench.listener: messages per second one chat listener parses and aggregates, DynamoDB writes
   per stream hour.
+- bench.takeover: on a real local stack, seconds from SIGKILL of `truss chat` to another
+  listener taking its live stream over (about 20 s).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench import evaluation, listener, streams, videos
+from bench import evaluation, listener, streams, takeover, videos
 from bench.common import MB, run_part
 
 CLIP_S = 20.0
@@ -320,6 +322,7 @@ def main() -> None:
     rows += [Row(*figure) for figure in streams.import_figures()]
     rows += [Row(*figure) for figure in streams.spike_figures()]
     rows += [Row(*figure) for figure in listener.listener_figures()]
+    rows += [Row(*figure) for figure in takeover.takeover_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:
