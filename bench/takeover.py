@@ -12,7 +12,6 @@ the stream item's gap, and the gap itself, are reported. Nothing is asserted her
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import tempfile
@@ -36,10 +35,6 @@ def _wait_for(check: Callable[[], object], timeout: float) -> float:
     return time.monotonic() - begin
 
 
-def _chat_pid(data_dir: Path) -> int:
-    return int(json.loads((data_dir / "stack.json").read_text())["children"]["chat"])
-
-
 def measure() -> dict[str, Any]:
     from tests.stack import LocalStack
     from truss import create_app
@@ -54,16 +49,7 @@ def measure() -> dict[str, Any]:
         stack = LocalStack(Path(tmp)).start()
         started_s = time.monotonic() - begun
         try:
-            os.environ.update(
-                {
-                    "TRUSS_ENV": "local",
-                    "TRUSS_DATA_DIR": str(stack.data_dir),
-                    "AWS_ENDPOINT_URL": stack.moto_url,
-                    "AWS_ACCESS_KEY_ID": "local",
-                    "AWS_SECRET_ACCESS_KEY": "local",
-                    "REDIS_URL": stack.redis_url,
-                }
-            )
+            os.environ.update(stack.client_env())
             app = create_app(from_environ())
             lease_s = float(app.config["STREAM_LEASE_S"])
             with app.app_context():
@@ -75,11 +61,11 @@ def measure() -> dict[str, Any]:
                     lambda: any(b.messages for b in live_store.recent_bins(redis, CID, stream.id)),
                     WAIT_S,
                 )  # chat is being captured
-                killed = _chat_pid(stack.data_dir)
+                killed = stack.child_pid("chat")
                 os.kill(killed, signal.SIGKILL)
                 took = _wait_for(lambda: data.get(table, CID, stream.id).gaps, WAIT_S)
                 gap = data.get(table, CID, stream.id).gaps[0]
-                replaced = _chat_pid(stack.data_dir) != killed
+                replaced = stack.child_pid("chat") != killed
         finally:
             stack.stop()
     return {

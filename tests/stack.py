@@ -121,10 +121,27 @@ class LocalStack:
         path = self.data_dir / "launcher.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
+    def _children(self) -> dict[str, int]:
+        return dict(json.loads((self.data_dir / "stack.json").read_text())["children"])
+
+    def child_pid(self, name: str) -> int:
+        """The pid of one of the launcher's children ("worker", "chat", ...) as it is now."""
+        return int(self._children()[name])
+
     def child_pids(self) -> set[int]:
         assert self.proc is not None
-        state = json.loads((self.data_dir / "stack.json").read_text())
-        return set(state["children"].values()) | descendants(self.proc.pid)
+        return set(self._children().values()) | descendants(self.proc.pid)
+
+    def client_env(self) -> dict[str, str]:
+        """What an app in another process needs to talk to this stack's backends."""
+        return {
+            "TRUSS_ENV": "local",
+            "TRUSS_DATA_DIR": str(self.data_dir),
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "REDIS_URL": self.redis_url,
+        }
 
     def stop(self, timeout: float = 60.0) -> int:
         """Ctrl-C the launcher and wait for it; returns its exit code."""

@@ -7,7 +7,6 @@ page's first poll has gone out."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -51,8 +50,7 @@ def short_video(dest: Path) -> Path:
 @contextmanager
 def worker_held(stack: LocalStack) -> Iterator[None]:
     """Stop the stack's analysis worker (it takes no job) until the block ends."""
-    state = json.loads((stack.data_dir / "stack.json").read_text())
-    pid = int(state["children"]["worker"])
+    pid = stack.child_pid("worker")
     os.kill(pid, signal.SIGSTOP)
     try:
         yield

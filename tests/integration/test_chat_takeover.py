@@ -4,7 +4,6 @@ killed one's lease lapses, and the stream item says how long chat was not captur
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -36,21 +35,9 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
 
 
 def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    env = {
-        "TRUSS_ENV": "local",
-        "TRUSS_DATA_DIR": str(stack.data_dir),
-        "AWS_ENDPOINT_URL": stack.moto_url,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "REDIS_URL": stack.redis_url,
-    }
-    for name, value in env.items():
+    for name, value in stack.client_env().items():
         monkeypatch.setenv(name, value)
     return create_app(from_environ())
-
-
-def chat_pid(stack: LocalStack) -> int:
-    return int(json.loads((stack.data_dir / "stack.json").read_text())["children"]["chat"])
 
 
 def wait_for(check: object, timeout: float) -> float:
@@ -73,11 +60,11 @@ def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
         live_store.add_live(redis, CID, stream.id, "twitch", "truss_demo", time.time())
         bins = lambda: live_store.recent_bins(redis, CID, stream.id)  # noqa: E731
         wait_for(lambda: sum(b.messages for b in bins()) > 0, 60)  # chat is being captured
-        first = chat_pid(stack)
+        first = stack.child_pid("chat")
         os.kill(first, signal.SIGKILL)
         took = wait_for(lambda: data.get(table, CID, stream.id).gaps, 60)
         after = data.get(table, CID, stream.id)
-        assert chat_pid(stack) != first
+        assert stack.child_pid("chat") != first
         (gap,) = after.gaps
         assert LEASE_S - 1 <= gap.length_s <= TAKEOVER_DEADLINE_S
         print(f"\nchat takeover after SIGKILL: {took:.1f} s (gap {gap.length_s:.1f} s)")

@@ -6,7 +6,6 @@ MAINTENANCE s (RQ 3's default would have been ~7 minutes), and the first retry w
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -44,21 +43,9 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
 
 
 def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    env = {
-        "TRUSS_ENV": "local",
-        "TRUSS_DATA_DIR": str(stack.data_dir),
-        "AWS_ENDPOINT_URL": stack.moto_url,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "REDIS_URL": stack.redis_url,
-    }
-    for name, value in env.items():
+    for name, value in stack.client_env().items():
         monkeypatch.setenv(name, value)
     return create_app(from_environ())
-
-
-def worker_pid(stack: LocalStack) -> int:
-    return int(json.loads((stack.data_dir / "stack.json").read_text())["children"]["worker"])
 
 
 def children_of(pid: int) -> list[int]:
@@ -96,7 +83,7 @@ def test_a_killed_worker_does_not_leave_the_video_stuck(
         )  # fmt: skip
         get_storage().upload(str(video), asset.source_key, "video/mp4")
         asset = assets.transition(table, CID, AID, assets.UPLOADING, assets.UPLOADED)
-        first_worker = worker_pid(stack)
+        first_worker = stack.child_pid("worker")
         jobs.request_analysis(asset)
         wait_for(
             lambda: assets.get(table, CID, AID).status != assets.QUEUED, 30, "the analysis to start"
@@ -106,7 +93,7 @@ def test_a_killed_worker_does_not_leave_the_video_stuck(
         for pid in [*horses, first_worker]:  # the worker and the job it runs die at once
             os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_for(lambda: worker_pid(stack) != first_worker, 30, "a new worker")
+        wait_for(lambda: stack.child_pid("worker") != first_worker, 30, "a new worker")
         before = assets.get(table, CID, AID)  # every write of the killed worker has landed
         killed_in = before.status
         wait_for(
