@@ -314,6 +314,11 @@ def _named(entries: Any, key: str, when: str = "") -> list[str]:
     return names
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object field, or an empty one when the exporter wrote something else there."""
+    return value if value.__class__ is dict else {}
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -388,9 +393,7 @@ def _chat_downloader(items: Iterator[Any]) -> Iterator[ChatMessage]:
             offset = clock.offset(stamp)
         if offset < 0:
             continue
-        author = item.get("author")
-        if author.__class__ is not dict:
-            author = {}
+        author = _object(item.get("author"))
         yield _message(
             item.get("message_id") or f"{CHAT_DOWNLOADER}:{n}",
             offset,
@@ -413,15 +416,11 @@ def _twitch_downloader(items: Iterator[Any]) -> Iterator[ChatMessage]:
                 f"comment {n} of a TwitchDownloader JSON has no content_offset_seconds: "
                 "export the chat again"
             )
-        message = item.get("message")
-        if message.__class__ is not dict:
-            message = {}
+        message = _object(item.get("message"))
         text = message.get("body")
         if text.__class__ is not str or not text.strip() or offset < 0:
             continue
-        commenter = item.get("commenter")
-        if commenter.__class__ is not dict:
-            commenter = {}
+        commenter = _object(item.get("commenter"))
         yield _message(
             item.get("_id") or f"{TWITCH_DOWNLOADER}:{n}",
             offset,
