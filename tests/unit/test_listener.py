@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import random
 import threading
 import time
@@ -14,30 +12,15 @@ import pytest
 
 from tests.fake_twitch_irc import FakeTwitchIrc
 from tests.fake_youtube_chat import FakeYouTubeChat
+from tests.listener_fakes import MemoryArchive, MemorySink
 from truss.streams import live_store
-from truss.streams.listener import Capture, Listener, ListenerSettings, MemorySink
+from truss.streams.listener import Capture, Listener, ListenerSettings
 from truss.streams.live_store import LiveRef
 from truss.streams.model import ChatMessage
 from truss.streams.twitch_irc import IrcSettings
 from truss.streams.youtube_chat import YouTubeSettings
 
 STARTED = 1_700_000_000.0
-
-
-class MemoryArchive:
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-
-    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
-        assert content_type == "application/gzip"
-        self.objects[key] = body
-
-    def lines(self) -> list[dict[str, object]]:
-        return [
-            json.loads(line)
-            for key in sorted(self.objects)
-            for line in gzip.decompress(self.objects[key]).decode().splitlines()
-        ]
 
 
 class Clock:
