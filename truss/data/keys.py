@@ -140,12 +140,17 @@ def asset_status_prefix(status: str) -> str:
     return ASSET_STATUS.prefix_for(status)
 
 
-def asset_object_prefix(cid: str, aid: str) -> str:
-    """S3 prefix of every object that belongs to one asset (source, thumbnails, renders)."""
-    for part in (cid, aid):
+def _creator_object_prefix(cid: str, kind: str, item_id: str) -> str:
+    """`creators/<cid>/<kind>/<id>/`, with both ids checked so no key can escape its prefix."""
+    for part in (cid, item_id):
         if not part or "/" in part or SEP in part:
             raise KeyError_(f"object key part {part!r} is empty or contains '/' or {SEP!r}")
-    return f"creators/{cid}/assets/{aid}/"
+    return f"creators/{cid}/{kind}/{item_id}/"
+
+
+def asset_object_prefix(cid: str, aid: str) -> str:
+    """S3 prefix of every object that belongs to one asset (source, thumbnails, renders)."""
+    return _creator_object_prefix(cid, "assets", aid)
 
 
 def asset_source_object(cid: str, aid: str) -> str:
@@ -257,10 +262,7 @@ def asset_stream_link(cid: str, aid: str) -> Key:
 
 def stream_archive_prefix(cid: str, sid: str) -> str:
     """S3 prefix of a stream's chat archive (gzip JSON-lines chunks, an imported file)."""
-    for part in (cid, sid):
-        if not part or "/" in part or SEP in part:
-            raise KeyError_(f"object key part {part!r} is empty or contains '/' or {SEP!r}")
-    return f"creators/{cid}/streams/{sid}/"
+    return _creator_object_prefix(cid, "streams", sid)
 
 
 def stream_import_object(cid: str, sid: str) -> str:
