@@ -89,6 +89,30 @@ def test_reconnect_mid_stream_loses_nothing_and_counts_nothing_twice(
     assert sum(b.messages for b in live_store.recent_bins(redis, "c1", "s1")) == 320
 
 
+def test_lines_the_old_connection_still_gets_after_the_switch_are_kept(
+    server: FakeTwitchIrc,
+) -> None:
+    """Twitch's connections aren't ordered with each other: the old one can deliver a line
+    after the new one has joined and is being read."""
+    redis = fakeredis.FakeRedis()
+    live_store.add_live(redis, "c1", "s1", "twitch", "streamer", started_at=time.time())
+    listener = twitch_listener(redis, server)
+    sink = listener.sink
+    assert isinstance(sink, MemorySink)
+    ticking(listener, lambda: server.joined("streamer") == 1)
+    old = server.open_clients()
+    server.reconnect(grace_s=30)
+    ticking(listener, lambda: server.joined("streamer") == 2)
+    new = [c for c in server.open_clients() if c not in old]
+    assert server.say("streamer", "on the new one", message_id="n1", to=new) == 1
+    ticking(listener, lambda: sink.messages.get("c1:s1") == 1)  # the new one is being read
+    assert server.say("streamer", "late on the old one", message_id="o1", to=old) == 1
+    ticking(listener, lambda: sink.messages.get("c1:s1") == 2)
+    ticking(listener, lambda: not set(old) & set(server.open_clients()))  # then it is closed
+    listener.shutdown()
+    assert sorted(line["id"] for line in listener.archive.lines()) == ["n1", "o1"]  # type: ignore[attr-defined]
+
+
 def test_a_dropped_connection_records_the_gap_and_counts_nothing_twice(
     server: FakeTwitchIrc,
 ) -> None:

@@ -201,8 +201,10 @@ class FakeTwitchIrc:
         message_id: str | None = None,
         sent_ms: int | None = None,
         emote_ids: dict[str, str] | None = None,
+        to: Iterable[object] | None = None,
     ) -> int:
-        """A chat line to every connection in the channel; returns how many got it."""
+        """A chat line to every connection in the channel (or only those of `to`, from
+        `open_clients()`); returns how many got it."""
         channel = "#" + channel.lower().lstrip("#")
         tags = {
             "badge-info": "",
@@ -218,7 +220,8 @@ class FakeTwitchIrc:
         raw = ";".join(f"{k}={_escape_tag(v)}" for k, v in tags.items())
         login = user.lower()
         line = f"@{raw} :{login}!{login}@{login}.tmi.twitch.tv PRIVMSG {channel} :{text}"
-        return sum(c.send(line) for c in self._snapshot() if channel in c.channels)
+        targets = self._snapshot() if to is None else [c for c in self._snapshot() if c in to]
+        return sum(c.send(line) for c in targets if channel in c.channels)
 
     def ping(self) -> None:
         for client in self._snapshot():

@@ -2,8 +2,9 @@
 
 The client logs in as `justinfan<n>` (no token), asks for tags and commands, joins one
 channel and hands every chat line to a callback as a `ChatMessage`. It answers PING, and on
-RECONNECT it opens and joins the new connection *before* closing the old one (IRC never replays
-missed lines; lines seen on both are de-duplicated by the listener on the tag `id`). A hard drop
+RECONNECT it opens and joins the new connection, then keeps reading the old one for a short
+overlap before closing it (IRC never replays missed lines, and the two connections aren't ordered
+with each other; lines seen on both are de-duplicated by the listener on the tag `id`). A hard drop
 is reconnected with backoff and reported as a gap (epoch seconds from/to).
 """
 
@@ -174,6 +175,7 @@ class IrcSettings:
     backoff_initial_s: float = 1.0
     backoff_max_s: float = 30.0
     idle_timeout_s: float = 360.0  # Twitch PINGs about every 5 minutes: silence longer = dead
+    overlap_s: float = 2.0  # after a RECONNECT, keep reading the old connection this long
     ca_file: str = ""  # trust only this CA (a private or fake server); else the system CAs
 
 
@@ -243,6 +245,8 @@ class TwitchChatClient:
         """Blocks until stop(); reconnects on its own."""
         current = self._connect_with_backoff()
         pending: _Connection | None = None  # the RECONNECT's new connection, not joined yet
+        retiring: _Connection | None = None  # the connection a RECONNECT replaced, still read
+        retire_at = 0.0
         gap_from: float | None = None
         last_heard = self.clock()
         while current is not None and not self._stop.is_set():
@@ -252,7 +256,9 @@ class TwitchChatClient:
                 lines = conn.read_lines()
                 if lines is None:  # this connection is gone
                     self._close(conn)
-                    if conn is pending:
+                    if conn is retiring:
+                        retiring = None
+                    elif conn is pending:
                         pending = None
                     elif conn is current:
                         current, pending = pending, None
@@ -260,20 +266,20 @@ class TwitchChatClient:
                             gap_from = self.clock() if gap_from is None else gap_from
                     continue
                 last_heard = self.clock()
-                batch: list[ChatMessage] = []
-                for raw in lines:
-                    try:
-                        reconnect = self._handle(conn, parse_line(raw), batch)
-                    except Exception:  # one odd line must not end the capture
-                        log.exception("skipped an IRC line that could not be read: %.200r", raw)
-                        continue
-                    if reconnect and conn is current and pending is None:
-                        pending = self._connect_with_backoff()
-                if batch:
-                    self.on_messages(batch)
+                reconnect = self._hand_on(conn, lines)
+                if reconnect and conn is current and pending is None:
+                    pending = self._connect_with_backoff()
                 if pending is not None and pending.joined and current is not None:
-                    self._close(current)  # the new one is in the channel: nothing is lost
-                    current, pending = pending, None
+                    # The new one is in the channel. The old one may still hold lines sent before
+                    # the join (the server's connections aren't ordered with each other), so it
+                    # is read for a little longer; lines heard on both are de-duplicated by id.
+                    if retiring is not None:  # a second RECONNECT within the overlap
+                        self._retire(retiring)
+                    retiring, current, pending = current, pending, None
+                    retire_at = self.clock() + self.settings.overlap_s
+            if retiring is not None and self.clock() >= retire_at:
+                self._retire(retiring)
+                retiring = None
             if current is not None and self.clock() - last_heard > self.settings.idle_timeout_s:
                 self._close(current)
                 current = None
@@ -284,9 +290,28 @@ class TwitchChatClient:
             if gap_from is not None and current is not None and current.joined:
                 self.on_gap(gap_from, self.clock())
                 gap_from = None
-        for leftover in (current, pending):
+        for leftover in (current, pending, retiring):
             if leftover is not None:
                 self._close(leftover)
+
+    def _hand_on(self, conn: _Connection, lines: list[str]) -> bool:
+        """Handle a connection's lines and pass their chat on; True when asked to reconnect."""
+        batch: list[ChatMessage] = []
+        reconnect = False
+        for raw in lines:
+            try:
+                reconnect = self._handle(conn, parse_line(raw), batch) or reconnect
+            except Exception:  # one odd line must not end the capture
+                log.exception("skipped an IRC line that could not be read: %.200r", raw)
+        if batch:
+            self.on_messages(batch)
+        return reconnect
+
+    def _retire(self, conn: _Connection) -> None:
+        """Hand on what the replaced connection still holds, then close it."""
+        while lines := conn.read_lines():
+            self._hand_on(conn, lines)
+        self._close(conn)
 
     def _handle(self, conn: _Connection, line: IrcLine, batch: list[ChatMessage]) -> bool:
         """Handle one line; True when the server asks us to reconnect."""
