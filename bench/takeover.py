@@ -39,9 +39,8 @@ def measure() -> dict[str, Any]:
     from tests.stack import LocalStack
     from truss import create_app
     from truss.config import from_environ
-    from truss.data import get_table
     from truss.data import streams as data
-    from truss.queue import get_redis
+    from truss.extensions import get_redis, get_table
     from truss.streams import live_store
 
     with tempfile.TemporaryDirectory(prefix="truss-bench-takeover-") as tmp:

@@ -30,13 +30,14 @@ from truss import create_app
 from truss.analysis.base import Chapter, Moment
 from truss.auth.session import sign_in
 from truss.config import test_config
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
 from truss.data.creators import get_or_create_by_email, new_id
 from truss.data.schema import ensure_table
 from truss.data.table import Table, dynamo_value
+from truss.extensions import get_storage, get_table
 from truss.queue import get_queue
 from truss.services.chapters import save_chapters
-from truss.storage import Storage, get_storage
+from truss.storage import Storage
 
 REGION = "us-east-1"
 HTMX = {"HX-Request": "true"}

@@ -77,8 +77,8 @@ class AuthActions:
         from flask import session
 
         from truss.auth.session import sign_in
-        from truss.data import get_table
         from truss.data.creators import get_or_create_by_email
+        from truss.extensions import get_table
 
         with self._app.test_request_context():
             creator = get_or_create_by_email(get_table(), email)

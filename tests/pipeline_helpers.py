@@ -7,9 +7,9 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from truss.data import assets, get_table
+from truss.data import assets
 from truss.data.assets import Asset
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 
 
 def make_video(path: Path, seconds: int, size: str = "320x180") -> Path:

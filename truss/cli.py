@@ -34,12 +34,11 @@ def dev_command() -> None:
 def init_command(force: bool) -> None:
     """Create the table and the bucket in whatever AWS the environment points at; bring an
     existing table up to date (add missing indexes, backfill their attributes). Safe to re-run."""
-    from truss.data import _shared_resource
     from truss.data.schema import backfill, record_backfill, setup_table
-    from truss.storage import get_storage
+    from truss.extensions import get_dynamodb, get_storage
 
     config = current_app.config
-    resource, name = _shared_resource(), config["TRUSS_TABLE"]
+    resource, name = get_dynamodb(), config["TRUSS_TABLE"]
     created, added = setup_table(resource, name)
     if created:
         record_backfill(resource.Table(name))  # nothing written before this release's schema
@@ -59,9 +58,8 @@ def init_command(force: bool) -> None:
 
 def _count_existing_storage(raw: Any, force: bool) -> None:
     """Storage used before quotas existed counts towards them (each item once)."""
-    from truss.data import get_table
+    from truss.extensions import get_storage, get_table
     from truss.services.quotas import count_existing_storage
-    from truss.storage import get_storage
 
     counted = count_existing_storage(raw, get_table(), get_storage(), force)
     if counted is None:
@@ -80,7 +78,7 @@ def worker_command(queues: str, burst: bool) -> None:
     A job whose worker died (kill -9) is found abandoned by the next registry maintenance
     (every WORKER_MAINTENANCE_S) once its heartbeat lapses, and retried if it has retries left.
     """
-    from truss.queue import get_redis
+    from truss.extensions import get_redis
 
     redis = get_redis()
     names = [name.strip() for name in queues.split(",") if name.strip()]

@@ -15,8 +15,7 @@ from flask import Flask, current_app, g
 from flask.wrappers import Response
 
 from truss.auth.session import current_creator
-from truss.data import get_table
-from truss.extensions import limiter
+from truss.extensions import get_table, limiter
 from truss.services.clips import TrimError
 from truss.services.quotas import Meter, QuotaExceeded, Quotas, check_render_room, meters
 

@@ -21,15 +21,15 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.data import assets, clips, dynamodb_resource, get_table, streams
+from truss.data import assets, clips, dynamodb_resource, streams
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
-from truss.queue import enqueue_once, get_queue, get_redis, job_active, job_timeout_s
+from truss.extensions import get_redis, get_storage, get_table
+from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.leases import Lease
 from truss.services.pipeline import Loudness, Pipeline
 from truss.services.quotas import Quotas, release_slot
-from truss.storage import get_storage
 from truss.streams import video_lag
 from truss.streams.model import Spike
 

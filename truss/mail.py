@@ -63,7 +63,7 @@ def _settings() -> Mapping[str, Any]:
 
 def _redis(settings: Mapping[str, Any]) -> Redis:
     if has_app_context():
-        from truss.queue import get_redis
+        from truss.extensions import get_redis
 
         return get_redis()
     return Redis.from_url(settings["REDIS_URL"])

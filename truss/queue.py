@@ -8,36 +8,17 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry as RedisRetry
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.worker import BaseWorker
 
+from truss.extensions import get_redis
+
 QUEUES = ("default", "analysis", "render")
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 ENQUEUE_LOCK_S = 10
-REDIS_RETRIES = 2
 ASSUMED_DURATION_S = 3600.0  # a video not probed yet; a longer one hands over (see jobs)
-
-
-def get_redis() -> Redis:
-    """The process's Redis client; a dropped connection or a timeout is retried twice (after
-    0.1 and 0.2 s) by redis-py itself, so a hiccup doesn't lose an enqueue."""
-    ext = current_app.extensions
-    if "truss.redis" not in ext:
-        ext["truss.redis"] = current_app.config.get("REDIS_CONNECTION") or Redis.from_url(
-            current_app.config["REDIS_URL"],
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            retry=RedisRetry(ExponentialBackoff(cap=1.0, base=0.1), REDIS_RETRIES),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-    redis: Redis = ext["truss.redis"]
-    return redis
 
 
 def get_queue(name: str = "default") -> Queue:

@@ -9,7 +9,6 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from flask import current_app
 
 from truss.data import PROBE_BOTO_CONFIG
 
@@ -251,31 +250,3 @@ class Storage:
             },
         )
         return created
-
-
-def get_storage() -> Storage:
-    """The app's bucket, made lazily once per process."""
-    ext = current_app.extensions
-    if "truss.storage" not in ext:
-        config = current_app.config
-        ext["truss.storage"] = Storage.connect(
-            config["TRUSS_BUCKET"], config["AWS_REGION"], path_style=config["TRUSS_ENV"] == "local"
-        )
-    storage: Storage = ext["truss.storage"]
-    return storage
-
-
-def get_probe_storage() -> Storage:
-    """The app's bucket through a client that gives up fast, made once per process: for
-    readiness checks only (same endpoint and credentials as get_storage)."""
-    ext = current_app.extensions
-    if "truss.storage.probe" not in ext:
-        config = current_app.config
-        ext["truss.storage.probe"] = Storage.connect(
-            config["TRUSS_BUCKET"],
-            config["AWS_REGION"],
-            path_style=config["TRUSS_ENV"] == "local",
-            probe=True,
-        )
-    storage: Storage = ext["truss.storage.probe"]
-    return storage

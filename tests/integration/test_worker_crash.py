@@ -19,8 +19,8 @@ from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
 from truss import create_app, jobs
 from truss.config import from_environ
-from truss.data import assets, clips, get_table
-from truss.storage import get_storage
+from truss.data import assets, clips
+from truss.extensions import get_storage, get_table
 
 pytestmark = pytest.mark.stack
 CID, AID = "CRASHTEST", "01CRASHCRASHCRASHCRASHCRAS"

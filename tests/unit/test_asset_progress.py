@@ -8,7 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from truss.analysis.base import Moment
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
+from truss.extensions import get_table
 
 AID = "01BBBBBBBBBBBBBBBBBBBBBBBB"
 

@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 
 from tests.unit.test_assets_support import item_keys, make_asset
-from truss.data import assets, get_table, keys
+from truss.data import assets, keys
 from truss.data.table import Conflict, NotFound
+from truss.extensions import get_table
 
 CID = "01CREAT0RAAAAAAAAAAAAAAAAA"
 

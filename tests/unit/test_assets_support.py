@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from truss.data import assets, get_table, keys
+from truss.data import assets, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 
 MP4 = "video/mp4"
 

@@ -16,9 +16,9 @@ from flask.testing import FlaskClient
 from tests.listener_fakes import MemoryArchive, MemorySink
 from tests.unit.test_listener import STARTED, Clock, scripted
 from tests.unit.test_streams_pages import csrf, start_import, stored
-from truss.data import get_table, lexicon
+from truss.data import lexicon
 from truss.data import streams as data
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 from truss.streams import jobs, live_store
 from truss.streams.listener import Listener, ListenerSettings
 from truss.streams.model import ChatMessage

@@ -12,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.unit.test_clips_support import clip_id, make_clip, ready_asset
-from truss.data import clips, get_table, keys
+from truss.data import clips, keys
 from truss.data.schema import backfill
+from truss.extensions import get_table
 
 CARD = re.compile(r'<li class="clip-card" id="clip-([^"]+)"')
 # clip number -> the source stored on it (None: the attribute is missing, as on the first clips)

@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.unit.test_clips_support import clip_id, fail, make_clip, ready_asset
-from truss.data import get_table
 from truss.data.clip_queries import BEST, NEWEST, ClipFilters, fill_page, search_words
 from truss.data.clips import Clip
+from truss.extensions import get_table
 
 CARD = re.compile(r'<li class="clip-card" id="clip-([^"]+)" data-score="(\d+)"')
 MORE = re.compile(r'hx-get="([^"]*cursor=[^"]*)"')

@@ -21,8 +21,9 @@ from tests.unit.test_clips_support import (
     make_clip,
     ready_asset,
 )
-from truss.data import clips, get_table, keys
+from truss.data import clips, keys
 from truss.data.table import NotFound
+from truss.extensions import get_table
 
 CLID = "01JBBBBBBBBBBBBBBBBBBBBBBB"
 
@@ -209,8 +210,8 @@ def test_the_new_clip_form_partial_renders_with_labels(app: Flask, auth: Any) ->
 def test_deleting_a_videos_clips_removes_their_files_and_share_links(
     app: Flask, client: FlaskClient, clip: clips.Clip
 ) -> None:
+    from truss.extensions import get_storage
     from truss.services.clips import delete_clips_of_asset
-    from truss.storage import get_storage
 
     client.post(f"/clips/{CLID}/share", headers=htmx_headers(client, f"/clips/{CLID}"))
     token = load_clip(app, clip.creator_id, CLID).share_token

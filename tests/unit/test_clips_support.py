@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from tests.unit.test_assets_support import make_asset
 from truss.analysis.base import Moment
 from truss.clips.helpers import ENQUEUE_RENDER_EXTENSION
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.clips import Clip
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 
 
 @dataclass

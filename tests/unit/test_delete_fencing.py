@@ -27,11 +27,11 @@ from tests.unit.test_clips_support import (
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
-from truss.data import assets, clips, get_table, keys, shares
+from truss.data import assets, clips, keys, shares
 from truss.data.table import NotFound
+from truss.extensions import get_storage, get_table
 from truss.services import clips as clip_service
 from truss.services import uploads
-from truss.storage import get_storage
 
 
 @pytest.fixture(scope="module")

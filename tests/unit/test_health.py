@@ -17,11 +17,10 @@ from flask.testing import FlaskClient
 from rq import Worker
 
 from tests.conftest import AuthActions, make_app
-from truss.data import get_probe_table
+from truss.extensions import get_probe_storage, get_probe_table
 from truss.health import NOT_MEASURED, ReadinessCache
 from truss.main import routes
 from truss.queue import QUEUES
-from truss.storage import get_probe_storage
 
 INTERNALS = ("arn:", "ResourceNotFound", "NoSuchBucket", "Error", "127.0.0.1", "truss-test")
 

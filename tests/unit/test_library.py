@@ -15,7 +15,8 @@ from tests.unit.test_assets_support import (
     object_exists,
     put_source,
 )
-from truss.data import assets, get_table
+from truss.data import assets
+from truss.extensions import get_table
 
 HX = {"HX-Request": "true"}
 
@@ -174,7 +175,7 @@ def test_delete_removes_objects_and_items(app: Flask, client: FlaskClient, auth)
     key = put_source(app, creator.id, asset.id, b"v" * 10)
     thumb = put_source(app, creator.id, asset.id, b"jpg", "image/jpeg").replace("source", "thumb")
     with app.app_context():
-        from truss.storage import get_storage
+        from truss.extensions import get_storage
 
         get_storage().put_bytes(thumb, b"jpg", "image/jpeg")
     headers = {**HX, **csrf_headers(client)}

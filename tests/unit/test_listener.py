@@ -292,9 +292,9 @@ def test_youtube_going_offline_ends_the_stream() -> None:
 
 
 def test_the_stream_item_gets_counters_and_gaps_through_the_table_sink(app: object) -> None:
-    from truss.data import get_table
     from truss.data import streams as data
     from truss.data.streams import TableSink
+    from truss.extensions import get_table
 
     with app.app_context():  # type: ignore[attr-defined]
         table = get_table()

@@ -15,7 +15,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import SignInHelper, make_app
 from truss.auth import magic
-from truss.data import get_table, keys
+from truss.data import keys
+from truss.extensions import get_table
 from truss.mail import read_outbox
 
 

@@ -20,7 +20,8 @@ from tests.unit.test_pipeline_gemini import video as video
 from truss import jobs
 from truss.analysis import limits
 from truss.analysis.base import ClipLengths, Moment
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
+from truss.extensions import get_table
 
 HASHTAG = re.compile(r"^#\w{1,50}$")  # what a creator's own edit accepts (services/clips)
 INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u202e]")

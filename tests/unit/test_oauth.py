@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import AuthActions, make_app
 from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeProvider
-from truss.data import get_table
 from truss.data.creators import find_creator_by_email, find_creator_by_identity
+from truss.extensions import get_table
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from flask import Flask
 from tests.pipeline_helpers import make_video, uploaded_asset
 from truss import jobs, media
 from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
+from truss.extensions import get_storage, get_table
 from truss.services.pipeline import NO_MOMENTS, Pipeline
-from truss.storage import get_storage
 
 
 @pytest.fixture(scope="module")

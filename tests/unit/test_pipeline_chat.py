@@ -22,10 +22,10 @@ from truss.analysis.base import (
     StreamInfo,
     Usage,
 )
-from truss.data import assets, clips, get_table, keys, streams
+from truss.data import assets, clips, keys, streams
 from truss.data.table import Table
+from truss.extensions import get_storage, get_table
 from truss.services.pipeline import Loudness, Pipeline
-from truss.storage import get_storage
 from truss.streams.model import Spike
 from truss.streams.moments import TIMES
 from truss.streams.video_lag import estimate_for_video

@@ -13,7 +13,8 @@ from tests.fake_gemini import FakeGemini
 from tests.pipeline_helpers import make_video, uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
+from truss.extensions import get_table
 
 PLANTED_CUT_S = 20.0  # make_video cuts from the test pattern to red halfway through
 

@@ -14,12 +14,12 @@ from flask import Flask
 from tests.pipeline_helpers import make_video
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths
-from truss.data import assets, get_table, keys, usage
+from truss.data import assets, keys, usage
 from truss.data.assets import Asset
+from truss.extensions import get_storage, get_table
 from truss.services import quotas, uploads
 from truss.services.pipeline import Pipeline
 from truss.services.quotas import Quotas
-from truss.storage import get_storage
 
 CID = "CREATORSLOT"
 ONE_AT_ONCE = Quotas(concurrent_analyses=1)

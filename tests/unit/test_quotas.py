@@ -22,7 +22,8 @@ from tests.unit.test_assets_support import (
     put_source,
 )
 from tests.unit.test_upload_confirm import BODY, RecordingHook
-from truss.data import assets, get_table, keys, usage
+from truss.data import assets, keys, usage
+from truss.extensions import get_table
 from truss.services import quotas
 
 KB = 1024

@@ -13,12 +13,12 @@ from flask import Flask
 from tests.pipeline_helpers import make_video
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths, Usage
-from truss.data import assets, clips, get_table, keys, usage
+from truss.data import assets, clips, keys, usage
+from truss.extensions import get_storage, get_table
 from truss.services import quotas, uploads
 from truss.services.clips import delete_clip
 from truss.services.pipeline import Pipeline
 from truss.services.quotas import Quotas
-from truss.storage import get_storage
 
 A, B = "CREATORA", "CREATORB"
 

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from tests.unit.test_assets_support import csrf_headers, make_asset
 from tests.unit.test_clips_support import make_clip, ready_asset
 from truss.analysis.base import Chapter, Moment
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
 from truss.data.table import Table, dynamo_value
+from truss.extensions import get_storage, get_table
 from truss.services.chapters import save_chapters
-from truss.storage import get_storage
 
 HX = {"HX-Request": "true"}
 OTHER_CLIPS = 5000

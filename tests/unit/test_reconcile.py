@@ -17,7 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.pipeline_helpers import make_video, uploaded_asset
 from truss import jobs, queue
-from truss.data import assets, clips, get_table, keys
+from truss.data import assets, clips, keys
+from truss.extensions import get_table
 from truss.services import reconcile
 
 HOUR = 3600

@@ -23,12 +23,13 @@ from flask import Flask
 from tests.pipeline_helpers import uploaded_asset
 from truss import ffmpeg, media
 from truss.analysis.base import ClipLengths
-from truss.data import clips, get_table, keys
+from truss.data import clips, keys
+from truss.extensions import get_storage, get_table
 from truss.ffmpeg import MediaError
 from truss.media import run_ffmpeg
 from truss.range_source import GONE, SourceUnavailable, serve_object
 from truss.services.pipeline import Pipeline
-from truss.storage import ObjectInfo, Storage, get_storage
+from truss.storage import ObjectInfo, Storage
 
 LONG_S = 160
 CLIP = (100.0, 106.0)

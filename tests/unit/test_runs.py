@@ -21,13 +21,13 @@ from tests.unit.test_pipeline import FakeAnalyzer, fake_pipeline, moment
 from truss import jobs, queue
 from truss.analysis.base import AnalysisError, Usage
 from truss.cli import TrussWorker
-from truss.data import assets, clips, get_table
+from truss.data import assets, clips
 from truss.data.table import Conflict
+from truss.extensions import get_storage, get_table
 from truss.services import clips as clip_service
 from truss.services import uploads
 from truss.services.leases import Lease
 from truss.services.pipeline import Pipeline
-from truss.storage import get_storage
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,9 @@ from tests.unit.test_clips_support import (
     make_clip,
     ready_asset,
 )
-from truss.data import get_table, keys, shares
+from truss.data import keys, shares
 from truss.data.clips import Clip
+from truss.extensions import get_table
 
 CLID = "01JDDDDDDDDDDDDDDDDDDDDDDD"
 

@@ -8,9 +8,10 @@ import pytest
 from flask import Flask
 
 from tests.unit.test_assets_support import make_asset
-from truss.data import assets, get_table, keys
+from truss.data import assets, keys
 from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table
+from truss.extensions import get_table
 from truss.streams.model import Spike
 
 

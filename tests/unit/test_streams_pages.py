@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.unit.test_assets_support import make_asset
-from truss.data import assets, get_table, keys
+from truss.data import assets, keys
 from truss.data import streams as data
 from truss.data.table import Table
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 from truss.streams import live_store
 from truss.streams.model import SecondBin, Spike
 

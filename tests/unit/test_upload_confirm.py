@@ -17,11 +17,11 @@ from tests.unit.test_assets_support import (
     object_exists,
     put_source,
 )
-from truss.data import assets, get_table
+from truss.data import assets
 from truss.data.assets import Asset
 from truss.data.table import NotFound
+from truss.extensions import get_storage, get_table
 from truss.services import uploads
-from truss.storage import get_storage
 
 BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # 1000 bytes
 

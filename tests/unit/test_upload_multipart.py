@@ -148,7 +148,7 @@ def test_cancel_aborts_the_upload_and_forgets_the_asset(
     assert response.status_code == 200
     assert client.get(f"/assets/{aid}").status_code == 404
     with app.app_context():
-        from truss.storage import get_storage
+        from truss.extensions import get_storage
 
         s3 = get_storage()
         uploads_left = s3.client.list_multipart_uploads(Bucket=s3.bucket).get("Uploads", [])
@@ -163,7 +163,7 @@ def test_an_upload_s3_forgot_is_a_clear_404_so_the_page_starts_over(
     plan = start(client)
     aid, upload_id = str(plan["asset_id"]), str(plan["upload_id"])
     with app.app_context():  # the bucket's lifecycle rule aborted it overnight
-        from truss.storage import get_storage
+        from truss.extensions import get_storage
 
         s3 = get_storage()
         (upload,) = s3.client.list_multipart_uploads(Bucket=s3.bucket)["Uploads"]

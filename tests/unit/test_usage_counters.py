@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 
 from tests.unit.test_assets_support import make_asset
-from truss.data import assets, get_table, keys, usage
+from truss.data import assets, keys, usage
 from truss.data.table import Conflict, Table
-from truss.storage import get_storage
+from truss.extensions import get_storage, get_table
 
 CID = "CREATOR1"
 

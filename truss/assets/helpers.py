@@ -7,12 +7,13 @@ from typing import Any
 from flask import current_app, url_for
 
 from truss.auth.session import current_creator
-from truss.data import assets, get_table
+from truss.data import assets
 from truss.data.assets import FAILED, READY, Asset
 from truss.data.clips import Clip
 from truss.data.table import Table
+from truss.extensions import get_storage, get_table
 from truss.services.uploads import OnUploaded, UploadLimits, human_size
-from truss.storage import Storage, get_storage
+from truss.storage import Storage
 
 ON_UPLOADED_EXTENSION = "truss.on_uploaded"
 PLAYBACK_URL_EXPIRES_S = 900

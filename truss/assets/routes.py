@@ -23,12 +23,11 @@ from truss.cost_controls import counts, quotas, reanalysis_limit
 from truss.data import assets, clips
 from truss.data.table import NotFound, Throttled
 from truss.errors import render_error
-from truss.extensions import htmx
+from truss.extensions import get_storage, htmx
 from truss.polling import ASSET, poll_ref, poll_token, read_refs, was_shown
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
 from truss.services.quotas import QuotaExceeded, checked_reanalysis
-from truss.storage import get_storage
 
 PAGE_SIZE = 25
 MAX_POLLED = 250  # working rows one library poll reads (ten pages; a BatchGetItem per 100)

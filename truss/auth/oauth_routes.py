@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 from truss.auth import oauth
 from truss.auth.routes import bp, external_url, finish_sign_in
 from truss.auth.session import public, safe_next
-from truss.data import get_table
+from truss.extensions import get_table
 
 NEXT_KEY = "oauth_next"
 

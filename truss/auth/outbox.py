@@ -6,8 +6,8 @@ from flask import Blueprint, abort, current_app, render_template
 
 from truss.auth.session import public
 from truss.config import LOCAL
+from truss.extensions import get_redis
 from truss.mail import read_outbox
-from truss.queue import get_redis
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

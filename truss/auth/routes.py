@@ -31,9 +31,8 @@ from truss.auth.session import (
     sign_in,
     sign_out,
 )
-from truss.data import get_table
 from truss.data.creators import Creator, end_all_sessions, get_or_create_by_email
-from truss.extensions import htmx, limiter
+from truss.extensions import get_table, htmx, limiter
 from truss.mail import queue_email
 from truss.urls import external_url
 

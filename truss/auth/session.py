@@ -20,11 +20,9 @@ from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_htmx.responses import HTMXResponseClientRedirect
 from werkzeug.wrappers import Response
 
-from truss.data import get_table
 from truss.data.creators import Creator, get_creator
 from truss.data.table import NotFound
-from truss.extensions import htmx
-from truss.queue import get_redis
+from truss.extensions import get_redis, get_table, htmx
 
 F = TypeVar("F", bound=Callable[..., Any])
 SEEN_GRANULARITY_S = 60

@@ -8,13 +8,14 @@ from typing import Any
 from flask import current_app
 
 from truss.auth.session import current_creator
-from truss.data import assets, clips, get_table
+from truss.data import assets, clips
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.table import NotFound, Table
+from truss.extensions import get_storage, get_table
 from truss.polling import CLIP, poll_token
 from truss.services.clips import EnqueueRender, TrimLimits, clock
-from truss.storage import Storage, get_storage
+from truss.storage import Storage
 
 ENQUEUE_RENDER_EXTENSION = "truss.enqueue_render"
 MEDIA_URL_EXPIRES_S = 900

@@ -15,12 +15,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from truss.auth.session import public
 from truss.clips import share_bp
 from truss.clips.helpers import MEDIA_URL_EXPIRES_S
-from truss.data import get_table
 from truss.data.clips import Clip
 from truss.data.table import NotFound
-from truss.extensions import limiter
+from truss.extensions import get_storage, get_table, limiter
 from truss.services.shares import ShareGone, open_share
-from truss.storage import get_storage
 from truss.urls import external_url
 
 PUBLIC_LIMIT = "120 per minute"

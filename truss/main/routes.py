@@ -5,12 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, render_template
 
 from truss.auth.session import public
-from truss.data import get_probe_table
-from truss.extensions import limiter
+from truss.extensions import get_probe_storage, get_probe_table, get_redis, limiter
 from truss.health import ReadinessCache, Report, backend_report, is_ready, proxy_check
 from truss.proxy import proxy_warning
-from truss.queue import get_redis
-from truss.storage import get_probe_storage
 
 bp = Blueprint("main", __name__)
 READINESS = "truss.readiness"

@@ -139,8 +139,7 @@ def _fail(table: Table, cid: str, sid: str, message: str) -> None:
 
 def run_import(cid: str, sid: str, key: str) -> None:
     """RQ entry point (workers run inside the app context)."""
-    from truss.data import get_table
-    from truss.storage import get_storage
+    from truss.extensions import get_storage, get_table
 
     import_chat(get_table(), get_storage(), cid, sid, key)
 
@@ -168,7 +167,7 @@ def import_crashed(
     """After the last try, the stream says what happened instead of staying `importing`."""
     if job.retries_left:
         return
-    from truss.data import get_table
+    from truss.extensions import get_table
 
     cid, sid = job.args[0], job.args[1]
     log.error("chat import of %s crashed: %s", sid, value, exc_info=value)

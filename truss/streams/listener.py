@@ -439,10 +439,9 @@ def run_forever() -> None:
     (pending counts and chat written, leases released so another process takes over at once)."""
     from flask import current_app
 
-    from truss.data import get_table, lexicon
+    from truss.data import lexicon
     from truss.data.streams import TableSink
-    from truss.queue import get_redis
-    from truss.storage import get_storage
+    from truss.extensions import get_redis, get_storage, get_table
 
     logging.basicConfig(format="%(asctime)s chat %(levelname)s %(message)s")
     logging.getLogger("truss").setLevel(logging.INFO)

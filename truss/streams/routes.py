@@ -24,14 +24,12 @@ from flask_htmx.responses import HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss.auth.session import current_creator
-from truss.data import assets, get_table, keys, lexicon
+from truss.data import assets, keys, lexicon
 from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table
 from truss.errors import render_error
-from truss.extensions import htmx
+from truss.extensions import get_redis, get_storage, get_table, htmx
 from truss.polling import poll_token, was_shown
-from truss.queue import get_redis
-from truss.storage import get_storage
 from truss.streams import chart
 
 bp = Blueprint("streams", __name__)
