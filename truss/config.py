@@ -87,13 +87,17 @@ def _public_url(env: Mapping[str, str], mode: str) -> str:
     return url
 
 
+def _data_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve()
+
+
 def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables (see README's table)."""
     env = os.environ if env is None else env
     mode = env.get("TRUSS_ENV", PRODUCTION)
     if mode not in {LOCAL, PRODUCTION}:
         raise ConfigError(f"TRUSS_ENV must be 'local' or 'production', got {mode!r}")
-    data_dir = Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve()
+    data_dir = _data_dir(env)
     local = mode == LOCAL
     return {
         "TRUSS_ENV": mode,
@@ -228,6 +232,24 @@ def _quota_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "RATELIMIT_OWN_CLIPS": _rate(env, "TRUSS_RATELIMIT_OWN_CLIPS"),
         "RATELIMIT_TRIMS": _rate(env, "TRUSS_RATELIMIT_TRIMS"),
         "RATELIMIT_REANALYSES": _rate(env, "TRUSS_RATELIMIT_REANALYSES"),
+    }
+
+
+def local_stack_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`truss dev`'s own settings: its ports, names and data directory, and the kept secret."""
+    env = os.environ if env is None else env
+    data_dir = _data_dir(env)
+    return {
+        "TRUSS_DATA_DIR": str(data_dir),
+        "SECRET_KEY": _secret_key(env, LOCAL, data_dir),
+        "PORT": _int(env, "PORT", 5000),
+        "MOTO_PORT": _int(env, "TRUSS_MOTO_PORT", 5100),
+        "REDIS_PORT": _int(env, "TRUSS_REDIS_PORT", 6380),
+        "TRUSS_TABLE": env.get("TRUSS_TABLE", "truss"),
+        "TRUSS_BUCKET": env.get("TRUSS_BUCKET", "truss-media"),
+        "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
+        "FAKE_TWITCH_PORT": _int(env, "TRUSS_FAKE_TWITCH_PORT", 6667),  # 0: the real Twitch
+        "FAKE_TWITCH_BURST_S": _int(env, "TRUSS_FAKE_TWITCH_BURST_S", 90),
     }
 
 

