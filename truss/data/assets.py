@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from truss.data import keys
 from truss.data.creators import utc_now_iso
+from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
 UPLOADING = "uploading"
@@ -61,85 +62,50 @@ class InvalidTransition(ValueError):
     """A status change the life cycle does not allow (a programming error, not a race)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Asset:
-    id: str
-    creator_id: str
-    title: str
+    id: str = field(metadata=attr(name="SK", read=keys.asset_id_from_sk))
+    creator_id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
+    title: str = ""
     status: str
     created_at: str
-    updated_at: str
-    version: int
+    updated_at: str = field(metadata=attr(fallback="created_at"))
+    version: int = 1
     source_key: str
-    file_name: str
-    expected_size: int
-    declared_type: str
-    upload_mode: str
-    upload_id: str
-    part_bytes: int
-    upload_expires_at: int
-    size: int | None
-    content_type: str
-    duration_s: float | None
-    thumbnail_key: str
-    progress: int
-    error: str
+    file_name: str = ""
+    expected_size: int = 0
+    declared_type: str = ""
+    upload_mode: str = "post"
+    upload_id: str = ""
+    part_bytes: int = 0
+    upload_expires_at: int = 0
+    size: int | None = None
+    content_type: str = ""
+    duration_s: float | None = None
+    thumbnail_key: str = ""
+    progress: int = 0
+    error: str = ""
     stage: str = ""
     failed_from: str = ""
-    status_changed_at: str = ""
+    status_changed_at: str = field(metadata=attr(fallback="created_at"))
     analyzer: str = ""
     summary: str = ""
     clips_total: int = 0
     clips_done: int = 0
+    clips_failed: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     run: int = 0
     deleting: bool = False
-    gemini_file: str = ""
+    gemini_file: str = ""  # the video's upload in the Gemini Files API, reused until it expires
+    gemini_file_expires_at: float = 0.0
     claimed_by: str = ""  # the analysis attempt holding the run's lease
     lease_until: float = 0.0  # epoch seconds; renewed while the attempt runs
     stream_id: str = ""  # the stream this video is linked to ("": none, analysis reads no chat)
 
     @classmethod
     def from_item(cls, item: Item) -> Asset:
-        return cls(
-            id=keys.asset_id_from_sk(item["SK"]),
-            creator_id=keys.creator_id_from_pk(item["PK"]),
-            title=item.get("title", ""),
-            status=item["status"],
-            created_at=item["created_at"],
-            updated_at=item.get("updated_at") or item["created_at"],
-            version=int(item.get("version", 1)),
-            source_key=item["source_key"],
-            file_name=item.get("file_name", ""),
-            expected_size=int(item.get("expected_size", 0)),
-            declared_type=item.get("declared_type", ""),
-            upload_mode=item.get("upload_mode", "post"),
-            upload_id=item.get("upload_id", ""),
-            part_bytes=int(item.get("part_bytes", 0)),
-            upload_expires_at=int(item.get("upload_expires_at", 0)),
-            size=item.get("size"),
-            content_type=item.get("content_type", ""),
-            duration_s=item.get("duration_s"),
-            thumbnail_key=item.get("thumbnail_key", ""),
-            progress=int(item.get("progress", 0)),
-            error=item.get("error", ""),
-            stage=item.get("stage", ""),
-            failed_from=item.get("failed_from", ""),
-            status_changed_at=str(item.get("status_changed_at") or item["created_at"]),
-            analyzer=item.get("analyzer", ""),
-            summary=item.get("summary", ""),
-            clips_total=int(item.get("clips_total", 0)),
-            clips_done=int(item.get("clips_done", 0)),
-            input_tokens=int(item.get("input_tokens", 0)),
-            output_tokens=int(item.get("output_tokens", 0)),
-            run=int(item.get("run", 0)),
-            deleting=bool(item.get("deleting", False)),
-            gemini_file=item.get("gemini_file", ""),
-            claimed_by=item.get("claimed_by", ""),
-            lease_until=float(item.get("lease_until", 0)),
-            stream_id=str(item.get("stream_id", "")),
-        )
+        return from_item(cls, item)
 
     @property
     def part_count(self) -> int:

@@ -19,6 +19,7 @@ from ulid import ULID
 from truss.analysis.base import Moment
 from truss.data import assets, keys
 from truss.data.creators import utc_now_iso
+from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table, create_only
 
 CLIP_TYPE = "clip"
@@ -42,17 +43,22 @@ DELETED = "deleted"  # the render id of a clip being deleted
 EDITABLE = ("title", "hook", "hashtags", "transcript")
 
 
-@dataclass(frozen=True)
+def read_source(value: str) -> str:
+    """A stored source as today's value (old items say `analyzer`/`creator` or nothing)."""
+    return LEGACY_SOURCES.get(value, value)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Clip:
-    id: str
-    creator_id: str
+    id: str = field(metadata=attr(name="SK", read=keys.clip_id_from_sk))
+    creator_id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
     asset_id: str
     start: float
     end: float
-    score: int
-    title: str
-    hook: str
-    reason: str
+    score: int = 0
+    title: str = ""
+    hook: str = ""
+    reason: str = ""
     hashtags: list[str] = field(default_factory=list)
     transcript: str = ""
     rank: int = 0
@@ -62,7 +68,7 @@ class Clip:
     poster_key: str = ""
     error: str = ""
     created_at: str = ""
-    source: str = SIGNALS
+    source: str = field(default=SIGNALS, metadata=attr(read=read_source))
     share_token: str = ""
     run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
 
@@ -77,34 +83,7 @@ class Clip:
 
     @classmethod
     def from_item(cls, item: Item) -> Clip:
-        return cls(
-            id=keys.clip_id_from_sk(item["SK"]),
-            creator_id=keys.creator_id_from_pk(item["PK"]),
-            asset_id=item["asset_id"],
-            start=float(item["start"]),
-            end=float(item["end"]),
-            score=int(item.get("score", 0)),
-            title=item.get("title", ""),
-            hook=item.get("hook", ""),
-            reason=item.get("reason", ""),
-            hashtags=list(item.get("hashtags", [])),
-            transcript=item.get("transcript", ""),
-            rank=int(item.get("rank", 0)),
-            render_status=item.get("render_status", PENDING),
-            render_id=item.get("render_id", ""),
-            video_key=item.get("video_key", ""),
-            poster_key=item.get("poster_key", ""),
-            error=item.get("error", ""),
-            created_at=item.get("created_at", ""),
-            source=read_source(item.get("source", "")),
-            share_token=item.get("share_token", ""),
-            run=int(item.get("run", 0)),
-        )
-
-
-def read_source(value: str) -> str:
-    """A stored source as today's value (old items say `analyzer`/`creator` or nothing)."""
-    return LEGACY_SOURCES.get(value, value)
+        return from_item(cls, item)
 
 
 def analyzer_source(analyzer: str) -> str:

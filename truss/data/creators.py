@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ulid import ULID
 
 from truss.data import keys
+from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Item, Table, create_only
 
 
@@ -20,25 +21,18 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Creator:
-    id: str
+    id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
     email: str
-    name: str
-    plan: str
+    name: str = ""
+    plan: str = "free"
     created_at: str
-    session_version: int
+    session_version: int = 1
 
     @classmethod
     def from_item(cls, item: Item) -> Creator:
-        return cls(
-            id=keys.creator_id_from_pk(item["PK"]),
-            email=item["email"],
-            name=item.get("name", ""),
-            plan=item.get("plan", "free"),
-            created_at=item["created_at"],
-            session_version=int(item.get("session_version", 1)),
-        )
+        return from_item(cls, item)
 
 
 def default_name(email: str) -> str:

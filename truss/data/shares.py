@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from truss.data import keys
 from truss.data.clips import CLIP_TYPE, DELETED
 from truss.data.creators import utc_now_iso
+from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
 SHARE_TYPE = "share"
@@ -28,12 +29,12 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")  # token_urlsafe(24) is 32 ch
 REVOKED_KEEP_S = 365 * 86400
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Share:
-    token: str
+    token: str = field(metadata=attr(name="PK", read=keys.share_token_from_pk))
     creator_id: str
     clip_id: str
-    created_at: str
+    created_at: str = ""
     revoked_at: str = ""
 
     @property
@@ -42,13 +43,7 @@ class Share:
 
     @classmethod
     def from_item(cls, item: Item) -> Share:
-        return cls(
-            token=keys.share_token_from_pk(item["PK"]),
-            creator_id=item["creator_id"],
-            clip_id=item["clip_id"],
-            created_at=item.get("created_at", ""),
-            revoked_at=item.get("revoked_at", ""),
-        )
+        return from_item(cls, item)
 
 
 def new_token() -> str:

@@ -23,6 +23,7 @@ from boto3.dynamodb.conditions import Attr
 
 from truss.data import keys
 from truss.data.creators import new_id, utc_now_iso
+from truss.data.items import attr, from_item
 from truss.data.table import Conflict, Item, NotFound, Table
 from truss.streams.model import SOURCES, Spike
 
@@ -63,16 +64,20 @@ class Gap:
         return max(self.end_s - self.start_s, 0.0)
 
 
-@dataclass(frozen=True)
+def _newest_gaps(stored: list[Any]) -> tuple[Gap, ...]:
+    return tuple(Gap(float(g[0]), float(g[1])) for g in stored[-MAX_GAPS:])
+
+
+@dataclass(frozen=True, kw_only=True)
 class Stream:
-    id: str
-    creator_id: str
+    id: str = field(metadata=attr(name="SK", read=keys.stream_id_from_sk))
+    creator_id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
     source: str
-    channel: str  # the Twitch channel, the YouTube video id, or the imported file's name
-    title: str
+    channel: str = ""  # the Twitch channel, the YouTube video id, or the imported file's name
+    title: str = ""
     status: str
     created_at: str
-    version: int
+    version: int = 1
     started_at: str = ""
     ended_at: str = ""
     messages: int = 0
@@ -82,7 +87,7 @@ class Stream:
     lag_estimated_s: float | None = None
     lag_override_s: float | None = None
     asset_id: str = ""
-    gaps: tuple[Gap, ...] = field(default=())
+    gaps: tuple[Gap, ...] = field(default=(), metadata=attr(read=_newest_gaps))
     gaps_total: int = 0
     quota_message: str = ""
     error: str = ""
@@ -108,34 +113,7 @@ class Stream:
 
     @classmethod
     def from_item(cls, item: Item) -> Stream:
-        return cls(
-            id=keys.stream_id_from_sk(item["SK"]),
-            creator_id=keys.creator_id_from_pk(item["PK"]),
-            source=item["source"],
-            channel=item.get("channel", ""),
-            title=item.get("title", ""),
-            status=item["status"],
-            created_at=item["created_at"],
-            version=int(item.get("version", 1)),
-            started_at=item.get("started_at", ""),
-            ended_at=item.get("ended_at", ""),
-            messages=int(item.get("messages", 0)),
-            chatters=int(item.get("chatters", 0)),
-            archive_prefix=item.get("archive_prefix", ""),
-            lag_default_s=float(item.get("lag_default_s", DEFAULT_LAG_S)),
-            lag_estimated_s=_opt_float(item.get("lag_estimated_s")),
-            lag_override_s=_opt_float(item.get("lag_override_s")),
-            asset_id=item.get("asset_id", ""),
-            gaps=tuple(Gap(float(g[0]), float(g[1])) for g in item.get("gaps", [])[-MAX_GAPS:]),
-            gaps_total=int(item.get("gaps_total", 0)),
-            quota_message=item.get("quota_message", ""),
-            error=item.get("error", ""),
-            import_format=item.get("import_format", ""),
-        )
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+        return from_item(cls, item)
 
 
 def clean_title(title: str) -> str:
@@ -248,16 +226,7 @@ def spike_item(cid: str, sid: str, spike: Spike) -> Item:
 
 
 def spike_from_item(item: Item) -> Spike:
-    return Spike(
-        offset_s=float(item["offset_s"]),
-        start_s=float(item["start_s"]),
-        end_s=float(item["end_s"]),
-        intensity=float(item.get("intensity", 0)),
-        score=int(item.get("score", 0)),
-        top_emotes=tuple((str(e[0]), int(e[1])) for e in item.get("top_emotes", [])),
-        samples=tuple(str(s) for s in item.get("samples", [])),
-        marker=bool(item.get("marker", False)),
-    )
+    return from_item(Spike, item, defaults={"intensity": 0.0, "score": 0})
 
 
 def put_spike(table: Table, cid: str, sid: str, spike: Spike) -> None:
