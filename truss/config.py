@@ -152,6 +152,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_analysis_settings(env),
         **_quota_settings(env),
         **_stream_settings(env),
+        **_token_settings(env, data_dir, local),
     }
 
 
@@ -187,6 +188,19 @@ def _stream_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "YOUTUBE_API_BASE": env.get("YOUTUBE_API_BASE", "https://www.googleapis.com/youtube/v3"),
         "YOUTUBE_DAILY_QUOTA": _int(env, "YOUTUBE_DAILY_QUOTA", 10000),
         "STREAM_LEASE_S": _float(env, "TRUSS_STREAM_LEASE_S", 10.0),
+    }
+
+
+def _token_settings(env: Mapping[str, str], data_dir: Path, local: bool) -> dict[str, Any]:
+    """Platform tokens at rest (a KMS key, else a key file) and their refresh."""
+    default_file = str(data_dir / "token-keys") if local else ""
+    return {
+        "TOKEN_KMS_KEY_ID": env.get("TRUSS_TOKEN_KMS_KEY_ID", ""),
+        "TOKEN_KEY_FILE": env.get("TRUSS_TOKEN_KEY_FILE", "") or default_file,
+        "TOKEN_KEY_FILE_CREATE": local,  # production never invents a key on its own
+        "TOKEN_REFRESH_MARGIN_S": _float(env, "TRUSS_TOKEN_REFRESH_MARGIN_S", 300.0),
+        "TOKEN_LOCK_TIMEOUT_S": _float(env, "TRUSS_TOKEN_LOCK_TIMEOUT_S", 30.0),
+        "TOKEN_LOCK_WAIT_S": _float(env, "TRUSS_TOKEN_LOCK_WAIT_S", 45.0),
     }
 
 
@@ -253,54 +267,29 @@ def local_stack_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]
     }
 
 
+TEST_ENVIRON = {  # what unit tests run in, whatever the shell exported (the rest: defaults)
+    "TRUSS_ENV": LOCAL,
+    "TRUSS_DATA_DIR": "/tmp/truss-test",
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-000000",
+    "TRUSS_TABLE": "truss-test",
+    "TRUSS_BUCKET": "truss-test-media",
+    "AWS_REGION": "us-east-1",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "GOOGLE_METADATA_URL": "",  # the OAuth tests point these at their fake servers
+    "GITHUB_AUTHORIZE_URL": "",
+    "GITHUB_TOKEN_URL": "",
+    "GITHUB_API_BASE": "",
+    "TRUSS_SESSION_IDLE_MINUTES": "60",
+    "TRUSS_JOB_TIMEOUT_S": "600",
+    "TRUSS_ANALYZER": "signals",
+    "TRUSS_MAX_CLIPS": "3",
+    "TWITCH_IRC_HOST": "127.0.0.1",
+    "TWITCH_IRC_TLS": "false",
+    **NO_QUOTAS,  # tests that check a quota set it
+}
+
+
 def test_config(**overrides: Any) -> dict[str, Any]:
     """Settings for unit tests: moto in-process, fakeredis, jobs run inline."""
-    config: dict[str, Any] = {
-        "TESTING": True,
-        "TRUSS_ENV": LOCAL,
-        "TRUSS_DATA_DIR": "/tmp/truss-test",
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-000000",
-        "TRUSS_TABLE": "truss-test",
-        "TRUSS_BUCKET": "truss-test-media",
-        "AWS_REGION": "us-east-1",
-        "S3_PUBLIC_ENDPOINT": "",
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-        "GEMINI_API_KEY": "",
-        "PUBLIC_URL": "",
-        "MAX_UPLOAD_BYTES": 5 * GIB,
-        "MULTIPART_THRESHOLD_BYTES": 100 * MIB,
-        "MULTIPART_PART_BYTES": 16 * MIB,
-        "UPLOAD_URL_EXPIRES_S": 900,
-        "MAIL_FROM": "Truss <no-reply@localhost>",
-        "SMTP_URL": "",
-        "GOOGLE_CLIENT_ID": "",
-        "GOOGLE_CLIENT_SECRET": "",
-        "GOOGLE_METADATA_URL": "",
-        "GITHUB_CLIENT_ID": "",
-        "GITHUB_CLIENT_SECRET": "",
-        "GITHUB_AUTHORIZE_URL": "",
-        "GITHUB_TOKEN_URL": "",
-        "GITHUB_API_BASE": "",
-        "RATELIMIT_LINK_PER_EMAIL": "5 per 15 minutes",
-        "RATELIMIT_LINK_PER_IP": "30 per hour",
-        "RATELIMIT_SPEND_PER_IP": "30 per 15 minutes",
-        "SESSION_IDLE_MINUTES": 60,
-        "SESSION_MAX_DAYS": 14,
-        "SESSION_COOKIE_SECURE": False,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "RQ_ASYNC": False,
-        "JOB_TIMEOUT_S": 600,
-        "JOB_TIMEOUT_PER_VIDEO_S": 2.0,
-        "PROXY_HOPS": 0,
-        "READINESS_CACHE_S": 5.0,
-        "WORKER_MAINTENANCE_S": 60,
-        "WORKER_HEARTBEAT_S": 30,
-        **_analysis_settings({"TRUSS_ANALYZER": "signals", "TRUSS_MAX_CLIPS": "3"}),
-        **_quota_settings(NO_QUOTAS),  # tests that check a quota set it
-        **_stream_settings({"TWITCH_IRC_HOST": "127.0.0.1", "TWITCH_IRC_TLS": "false"}),
-    }
-    config.update(overrides)
-    return config
+    return {**from_environ(TEST_ENVIRON), "TESTING": True, "RQ_ASYNC": False, **overrides}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from truss.config import ConfigError, from_environ
+from truss import config as settings
+from truss.config import TEST_ENVIRON, ConfigError, from_environ, local_stack_settings
 
 PROD = {"TRUSS_ENV": "production", "SECRET_KEY": "x" * 40, "TRUSS_PUBLIC_URL": "https://t.example"}
 
@@ -52,3 +53,23 @@ def test_production_needs_its_public_origin_for_sign_in_links() -> None:
         env = {**PROD, "TRUSS_PUBLIC_URL": url}
         with pytest.raises(ConfigError, match="TRUSS_PUBLIC_URL"):
             from_environ(env)
+
+
+def test_the_local_stack_reads_its_ports_and_the_kept_secret_through_config(tmp_path: Path) -> None:
+    env = {"TRUSS_DATA_DIR": str(tmp_path), "PORT": "5123", "TRUSS_FAKE_TWITCH_PORT": "0"}
+    stack = local_stack_settings(env)
+    assert (stack["PORT"], stack["MOTO_PORT"], stack["FAKE_TWITCH_PORT"]) == (5123, 5100, 0)
+    assert stack["SECRET_KEY"] == from_environ({**env, "TRUSS_ENV": "local"})["SECRET_KEY"]
+    with pytest.raises(ConfigError, match="TRUSS_REDIS_PORT"):
+        local_stack_settings({**env, "TRUSS_REDIS_PORT": "many"})
+
+
+def test_test_config_is_the_environment_reading_of_a_fixed_test_environment() -> None:
+    config = settings.test_config(MAX_CLIPS=5)  # imported bare, pytest would collect it
+    assert config == {
+        **from_environ(TEST_ENVIRON),
+        "TESTING": True,
+        "RQ_ASYNC": False,
+        "MAX_CLIPS": 5,
+    }
+    assert config["TRUSS_ENV"] == "local" and config["RATELIMIT_STORAGE_URI"] == "memory://"
