@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from truss.data import assets, clips, creators, keys, shares, streams
+from truss.data import assets, clips, creators, keys, magic_links, shares, streams
 from truss.data.items import attr, from_item
 from truss.streams.model import Spike
 
@@ -132,3 +132,16 @@ def test_renamed_and_nested_fields_are_declared_once() -> None:
         key="k", next_path="/a", pairs=(("a", 1),), seen=[0.5]
     )
     assert from_item(Renamed, {"PK": "X#k"}) == Renamed(key="k")
+
+
+def test_a_magic_link_round_trips_through_its_item() -> None:
+    item = magic_links.link_item("tok", "a@b.c", "/assets", 1800000000)
+    assert item == {
+        **keys.magic_link("tok"), "type": "magic_link", "email": "a@b.c",
+        "expires_at": 1800000000, "next": "/assets",
+    }  # fmt: skip
+    assert from_item(magic_links.StoredLink, item) == magic_links.StoredLink(
+        email="a@b.c", next_path="/assets", expires_at=1800000000
+    )
+    bare = magic_links.link_item("tok", "a@b.c", None, 1)
+    assert "next" not in bare and from_item(magic_links.StoredLink, bare).next_path is None

@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from boto3.dynamodb.conditions import Attr
-
-from truss.data import keys
-from truss.data.table import Conflict, Item, Table
+from truss.data import keys, magic_links
+from truss.data.magic_links import StoredLink
+from truss.data.table import Table
 
 LINK_LIFETIME_S = 15 * 60
 TOKEN_BYTES = 32  # 256 bits
@@ -50,15 +49,7 @@ def new_token() -> str:
 def store_link(table: Table, email: str, next_path: str | None, now: float) -> str:
     """Save a new link for this email and return the raw token (which is never stored)."""
     token = new_token()
-    item: Item = {
-        **keys.magic_link(token),
-        "type": "magic_link",
-        "email": email,
-        "expires_at": int(now) + LINK_LIFETIME_S,
-    }
-    if next_path:
-        item["next"] = next_path
-    table.put_new(item)
+    magic_links.save(table, token, email, next_path, int(now) + LINK_LIFETIME_S)
     return token
 
 
@@ -88,32 +79,21 @@ def send_link(
     send(email, subject, body)
 
 
-def _usable(item: Item | None, now: float) -> bool:
-    return item is not None and int(item.get("expires_at", 0)) > now
-
-
-def _link(item: Item) -> MagicLink:
-    return MagicLink(email=str(item["email"]), next_path=item.get("next"))
+def _usable(link: StoredLink | None, now: float | None) -> MagicLink | None:
+    if link is None or not link.usable(time.time() if now is None else now):
+        return None
+    return MagicLink(email=link.email, next_path=link.next_path)
 
 
 def peek_link(table: Table, token: str, now: float | None = None) -> MagicLink | None:
     """The link if it is still good, else None. Reads only: the confirm page never spends it."""
     if not token:
         return None
-    item = table.find(keys.magic_link(token))
-    if item is None or not _usable(item, time.time() if now is None else now):
-        return None
-    return _link(item)
+    return _usable(magic_links.find(table, token), now)
 
 
 def spend_link(table: Table, token: str, now: float | None = None) -> MagicLink | None:
     """Spend the link with one conditional delete: exactly one caller ever gets it back."""
     if not token:
         return None
-    try:
-        old = table.delete(keys.magic_link(token), condition=Attr("PK").exists())
-    except Conflict:
-        return None
-    if old is None or not _usable(old, time.time() if now is None else now):
-        return None
-    return _link(old)
+    return _usable(magic_links.take(table, token), now)
