@@ -152,6 +152,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_analysis_settings(env),
         **_quota_settings(env),
         **_stream_settings(env),
+        **_publishing_settings(env),
         **_token_settings(env, data_dir, local),
     }
 
@@ -188,6 +189,17 @@ def _stream_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "YOUTUBE_API_BASE": env.get("YOUTUBE_API_BASE", "https://www.googleapis.com/youtube/v3"),
         "YOUTUBE_DAILY_QUOTA": _int(env, "YOUTUBE_DAILY_QUOTA", 10000),
         "STREAM_LEASE_S": _float(env, "TRUSS_STREAM_LEASE_S", 10.0),
+    }
+
+
+def _publishing_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where the publishing adapters send clips (tests and `truss dev` point them at fakes)."""
+    return {
+        "YOUTUBE_UPLOAD_BASE": env.get("YOUTUBE_UPLOAD_BASE", "https://www.googleapis.com/upload"),
+        "TIKTOK_API_BASE": env.get("TIKTOK_API_BASE", "https://open.tiktokapis.com"),
+        "DISCORD_API_BASE": env.get("DISCORD_API_BASE", "https://discord.com/api"),
+        "DISCORD_UPLOAD_LIMIT_BYTES": _int(env, "DISCORD_UPLOAD_LIMIT_BYTES", 10 * MIB),
+        "TWITCH_API_BASE": env.get("TWITCH_API_BASE", "https://api.twitch.tv"),
     }
 
 
