@@ -1,0 +1,1 @@
+"""Publishing clips to the creators' platforms: tokens at rest, refresh, adapters."""
