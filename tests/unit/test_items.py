@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from truss.data import assets, clips, creators, keys, magic_links, shares, streams
+from truss.data import assets, chapters, clips, creators, keys, magic_links, shares, streams
 from truss.data.items import attr, from_item
 from truss.streams.model import Spike
 
@@ -145,3 +145,17 @@ def test_a_magic_link_round_trips_through_its_item() -> None:
     )
     bare = magic_links.link_item("tok", "a@b.c", None, 1)
     assert "next" not in bare and from_item(magic_links.StoredLink, bare).next_path is None
+
+
+def test_chapters_round_trip_through_their_item() -> None:
+    rows = [{"start": 0.0, "end": 5.5, "title": "Intro", "summary": "s"}]
+    inline = chapters.chapters_item(CID, AID, rows, None)
+    assert inline == {**keys.asset_chapters(CID, AID), "type": "chapters", "asset_id": AID,
+                      "chapters": rows}  # fmt: skip
+    assert from_item(chapters.StoredChapters, inline) == chapters.StoredChapters(
+        asset_id=AID, rows=rows
+    )
+    pointer = chapters.chapters_item(CID, AID, None, "creators/c1/chapters.json")
+    assert "chapters" not in pointer
+    assert from_item(chapters.StoredChapters, pointer).object_key == "creators/c1/chapters.json"
+    assert from_item(chapters.StoredChapters, chapters.chapters_item(CID, AID, [], None)).rows == []

@@ -158,6 +158,11 @@ def asset_source_object(cid: str, aid: str) -> str:
     return asset_object_prefix(cid, aid) + "source"
 
 
+def asset_chapters_object(cid: str, aid: str) -> str:
+    """S3 key of an asset's chapters when they are too big to keep inline on the item."""
+    return asset_object_prefix(cid, aid) + "chapters.json"
+
+
 def asset_chapters(cid: str, aid: str) -> Key:
     return {"PK": creator_pk(cid), "SK": ASSET_CHAPTERS.build(aid, "CHAPTERS")}
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from truss.analysis.base import Chapter
+from truss.data import chapters as stored
 from truss.data import keys
 from truss.data.table import Table
 from truss.storage import Storage
@@ -20,27 +21,26 @@ def save_chapters(
     cid: str,
     aid: str,
     chapters: Sequence[Chapter],
-    put: Callable[[dict[str, Any]], None] | None = None,
+    run: int | None = None,
+    holder: str | None = None,
 ) -> None:
-    """Write the chapters item with `put` (the pipeline's is conditional on its run)."""
+    """Write the chapters item; given `run`, only while the asset is in it (the pipeline's)."""
     rows = [
         {"start": round(c.start, 3), "end": round(c.end, 3), "title": c.title, "summary": c.summary}
         for c in chapters
     ]
-    item: dict[str, Any] = {**keys.asset_chapters(cid, aid), "type": "chapters", "asset_id": aid}
     if len(json.dumps(rows)) > INLINE_LIMIT_BYTES:
-        key = keys.asset_object_prefix(cid, aid) + "chapters.json"
+        key = keys.asset_chapters_object(cid, aid)
         storage.put_json(key, rows)
-        item["chapters_object"] = key
+        stored.save(table, cid, aid, object_key=key, run=run, holder=holder)
     else:
-        item["chapters"] = rows
-    (put or table.put)(item)
+        stored.save(table, cid, aid, rows=rows, run=run, holder=holder)
 
 
 def load_chapters(table: Table, storage: Storage, cid: str, aid: str) -> list[dict[str, Any]]:
-    item = table.find(keys.asset_chapters(cid, aid))
-    if item is None:
+    found = stored.find(table, cid, aid)
+    if found is None:
         return []
-    if item.get("chapters_object"):
-        return list(storage.get_json(item["chapters_object"]))
-    return list(item.get("chapters", []))
+    if found.object_key:
+        return list(storage.get_json(found.object_key))
+    return list(found.rows)

@@ -39,6 +39,7 @@ from truss.analysis.base import (
     Usage,
 )
 from truss.data import assets, clips, keys
+from truss.data import chapters as stored_chapters
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
 from truss.range_source import serve_object
@@ -252,7 +253,7 @@ class Pipeline:
         ids = [clips.clip_id_for(aid, asset.run, rank) for rank in range(self.max_moments)]
         for clid in ids:
             self.storage.delete_prefix(keys.clip_object_prefix(cid, clid))
-        self.table.batch_delete([keys.asset_chapters(cid, aid), *(keys.clip(cid, c) for c in ids)])
+        stored_chapters.delete_with_clips(self.table, cid, aid, ids)
 
     def _save_probe_and_thumbnail(
         self, asset: Asset, source: Path, probe: StreamInfo, tmp: Path
@@ -271,10 +272,7 @@ class Pipeline:
         """Chapters and clips are written only while the asset is still in this run; the
         machine-made clips of earlier runs go once this run has moved the asset on."""
         cid, aid, run, holder = asset.creator_id, asset.id, asset.run, asset.claimed_by
-        save_chapters(
-            self.table, self.storage, cid, aid, result.chapters,
-            put=lambda item: assets.put_in_run(self.table, cid, aid, run, item, holder=holder),
-        )  # fmt: skip
+        save_chapters(self.table, self.storage, cid, aid, result.chapters, run, holder)
         ids = [clips.clip_id_for(aid, run, rank) for rank in range(len(ranked))]
         made_by = clips.analyzer_source(result.analyzer)
         for rank, (clid, found) in enumerate(zip(ids, ranked, strict=True)):
@@ -396,15 +394,13 @@ class Pipeline:
         ready (or failed)."""
         if not clips.count_towards_asset(self.table, cid, clid, aid, failed, run or None):
             return  # counted before, a re-render of a finished asset, or another run's clip
-        item = self.table.get(keys.asset(cid, aid))
-        done, total = int(item["clips_done"]), int(item.get("clips_total", 0))
+        asset = assets.get(self.table, cid, aid)
+        done, total = asset.clips_done, asset.clips_total
         if done < total:
             stage = f"Rendered {done} of {total} clips"
-            self._progress(
-                assets.Asset.from_item(item), assets.RENDERING, stage, 40 + 60 * done // total
-            )
+            self._progress(asset, assets.RENDERING, stage, 40 + 60 * done // total)
             return
-        self._finish_asset(cid, aid, int(item.get("clips_failed", 0)), total)
+        self._finish_asset(cid, aid, asset.clips_failed, total)
 
     def _finish_asset(self, cid: str, aid: str, failed: int, total: int) -> None:
         try:
