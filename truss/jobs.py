@@ -23,6 +23,7 @@ from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
 from truss.data import assets, clips, dynamodb_resource, streams
 from truss.data.assets import Asset
+from truss.data.gemini_files import AssetFileCache
 from truss.data.table import Conflict, NotFound, Table
 from truss.extensions import get_redis, get_storage, get_table
 from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
@@ -52,7 +53,8 @@ def ping(word: str = "pong") -> str:
 
 
 def _analyzer_for(asset: Asset, video: Path, probe: StreamInfo) -> Analyzer:
-    return build_analyzer(current_app.config, get_table(), asset, video, probe)
+    cache = AssetFileCache(get_table(), asset.creator_id, asset.id)  # the analyzer's only memory
+    return build_analyzer(current_app.config, video, probe, cache)
 
 
 def analysis_job_ids(aid: str, run: int) -> tuple[str, str]:

@@ -28,6 +28,7 @@ from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
 from truss.data import assets, clips, keys, shares
+from truss.data.gemini_files import AssetFileCache
 from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table
 from truss.services import clips as clip_service
@@ -65,7 +66,8 @@ def analyse_with(hook: Any) -> None:
     """Run the real pipeline, calling `hook(cid, aid)` while the analyzer works."""
 
     def analyzer_for(asset: assets.Asset, path: Path, probe: Any) -> Any:
-        real = build_analyzer(current_app.config, get_table(), asset, path, probe)
+        cache = AssetFileCache(get_table(), asset.creator_id, asset.id)
+        real = build_analyzer(current_app.config, path, probe, cache)
 
         class DeletedMidway:
             name = real.name
@@ -198,7 +200,7 @@ def test_a_clip_picked_while_the_video_is_being_deleted_is_refused_with_why(
     )
     assert answer.status_code == 200
     assert clip_service.VIDEO_DELETED in answer.get_data(as_text=True)
-    assert queue.calls == []
+    assert queue.renders == []
     with app.app_context():
         assert list(get_table().query_all(keys.creator_pk(creator.id), keys.clip_prefix())) == []
 

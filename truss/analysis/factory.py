@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from truss.analysis.base import Analyzer, StreamInfo
-from truss.data import assets, keys
-from truss.data.table import Table
 
-REUSE_MARGIN_S = 30 * 60  # an uploaded file expiring sooner than this is uploaded again
+if TYPE_CHECKING:
+    from truss.analysis.gemini import FileCache
 
 
 def wants_gemini(config: Mapping[str, Any]) -> bool:
@@ -19,31 +17,11 @@ def wants_gemini(config: Mapping[str, Any]) -> bool:
     return choice == "gemini" or (choice == "auto" and bool(config["GEMINI_API_KEY"]))
 
 
-class AssetFileCache:
-    """Remembers the video's Gemini upload on the asset item, so a re-analysis within its
-    48 hours reuses it instead of uploading the whole video again."""
-
-    def __init__(self, table: Table, cid: str, aid: str) -> None:
-        self.table, self.key = table, keys.asset(cid, aid)
-        self.cid, self.aid = cid, aid
-
-    def lookup(self, video: Path) -> str | None:
-        item = self.table.find(self.key) or {}
-        name = item.get("gemini_file", "")
-        fresh = float(item.get("gemini_file_expires_at", 0)) > time.time() + REUSE_MARGIN_S
-        return name if name and fresh else None
-
-    def store(self, video: Path, file: Any) -> None:
-        """Remember the upload on the asset; Conflict when the asset is gone or being deleted
-        (the analyzer then deletes the file, which nobody else could find)."""
-        expires = file.expires_at.timestamp() if file.expires_at else time.time() + 47 * 3600
-        assets.remember_gemini_file(self.table, self.cid, self.aid, file.name, int(expires))
-
-
 def build_analyzer(
-    config: Mapping[str, Any], table: Table, asset: Any, video: Path, probe: StreamInfo
+    config: Mapping[str, Any], video: Path, probe: StreamInfo, file_cache: FileCache | None = None
 ) -> Analyzer:
-    """The analyzer for one video; Gemini's clip edges are refined by the video's own signals."""
+    """The analyzer for one video; Gemini's clip edges are refined by the video's own signals,
+    and its upload is remembered in `file_cache` (the pipeline's: analyzers never see the table)."""
     if not wants_gemini(config):
         from truss.analysis.signals import SignalAnalyzer
 
@@ -56,7 +34,7 @@ def build_analyzer(
     return GeminiAnalyzer(
         gemini_settings(config),
         refine=lambda start, end: snap_edges(start, end, signals),
-        file_cache=AssetFileCache(table, asset.creator_id, asset.id),
+        file_cache=file_cache,
     )
 
 
