@@ -146,12 +146,40 @@ def chat_command() -> None:
     run_forever()
 
 
+@click.group("tokens")
+def tokens_group() -> None:
+    """Platform tokens at rest (the key that seals them)."""
+
+
+@tokens_group.command("rotate")
+@with_appcontext
+def tokens_rotate_command() -> None:
+    """Re-seal every platform token under the current master key: with a key file, a new
+    newest key is added first (old keys stay in the file); with KMS, tokens are re-wrapped
+    under TRUSS_TOKEN_KMS_KEY_ID (e.g. after changing it). Scans the whole table."""
+    from truss.extensions import get_dynamodb, get_redis, get_table
+    from truss.publishing.tokens import TokenService, TokenSettings
+    from truss.publishing.vault import VaultError, VaultSettings, make_vault
+
+    config = current_app.config
+    try:
+        vault = make_vault(VaultSettings.from_config(config))
+        key_id = vault.rotate()
+    except VaultError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"tokens: sealing with {vault.current.name} key {key_id}")
+    service = TokenService(get_table(), get_redis(), vault, TokenSettings.from_config(config))
+    count = service.reseal_all(get_dynamodb().Table(config["TRUSS_TABLE"]))
+    click.echo(f"tokens: {count} platform tokens re-sealed")
+
+
 def register(app: object) -> None:
     """Commands that need the app (they run inside its context)."""
     cli = app.cli  # type: ignore[attr-defined]
     cli.add_command(init_command)
     cli.add_command(worker_command)
     cli.add_command(chat_command)
+    cli.add_command(tokens_group)
 
 
 cli = FlaskGroup(create_app=create_app, help="Truss: long videos in, vertical clips out.")

@@ -209,3 +209,39 @@ def test_tokens_sealed_with_the_key_file_still_open_after_switching_to_kms(
     assert svc.tokens(ALICE, "youtube").access_token == ACCESS
     svc.reseal_all(raw)
     assert raw_item(raw, ALICE)["envelope"]["provider"] == KMS
+
+
+def test_the_rotate_command_reseals_the_tokens_under_a_new_key_file_key(
+    table: Table, raw: Any, redis: Any, tmp_path: Path
+) -> None:
+    from truss import create_app
+    from truss.config import test_config
+
+    app = create_app(test_config(REDIS_CONNECTION=redis, TOKEN_KEY_FILE=str(tmp_path / "keys")))
+    assert app.config["TRUSS_TABLE"] == TABLE
+    connect(service(table, redis, make_vault(VaultSettings.from_config(app.config))), ALICE)
+    old_key = raw_item(raw, ALICE)["envelope"]["key_id"]
+
+    result = app.test_cli_runner().invoke(args=["tokens", "rotate"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 platform tokens re-sealed" in result.output
+    new_key = raw_item(raw, ALICE)["envelope"]["key_id"]
+    assert new_key != old_key and new_key in result.output
+    assert "SECRET" not in result.output
+    restarted = service(table, redis, make_vault(VaultSettings.from_config(app.config)))
+    assert restarted.tokens(ALICE, "youtube").access_token == ACCESS
+
+
+def test_the_rotate_command_says_what_to_set_when_no_key_is_configured(
+    raw: Any, redis: Any
+) -> None:
+    from truss import create_app
+    from truss.config import test_config
+
+    app = create_app(test_config(REDIS_CONNECTION=redis, TOKEN_KEY_FILE=""))
+
+    result = app.test_cli_runner().invoke(args=["tokens", "rotate"])
+
+    assert result.exit_code != 0
+    assert "TRUSS_TOKEN_KMS_KEY_ID" in result.output
