@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from moto import mock_aws
 
 from tests.fake_gemini import API_KEY, FakeGemini
@@ -46,14 +47,45 @@ def redis() -> fakeredis.FakeRedis:
     return fakeredis.FakeRedis()
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Templates compiled once per session and shared by every test's app (keyed by source)."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 def make_app(redis: Any, **overrides: Any) -> Flask:
     app = create_app(test_config(REDIS_CONNECTION=redis, **overrides))
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
-        resource = boto3.resource("dynamodb", region_name="us-east-1")
+        resource, s3 = _aws_clients()
         ensure_table(resource, app.config["TRUSS_TABLE"])
-        storage = Storage(app.config["TRUSS_BUCKET"], boto3.client("s3", region_name="us-east-1"))
-        storage.ensure_bucket("us-east-1", ["http://localhost"])
+        Storage(app.config["TRUSS_BUCKET"], s3).ensure_bucket("us-east-1", ["http://localhost"])
     return app
+
+
+_CLIENTS: list[tuple[Any, Any, Any]] = []  # (the boto3 session, its resource, its client)
+
+
+def _aws_clients() -> tuple[Any, Any]:
+    """A DynamoDB resource and an S3 client, made once per boto3 session (moto starts one)."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    if not _CLIENTS or _CLIENTS[0][0] is not session:
+        dynamodb = session.resource("dynamodb", region_name="us-east-1")
+        _CLIENTS[:] = [(session, dynamodb, session.client("s3", region_name="us-east-1"))]
+    return _CLIENTS[0][1], _CLIENTS[0][2]
 
 
 @pytest.fixture

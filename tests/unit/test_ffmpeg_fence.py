@@ -14,7 +14,6 @@ from pathlib import Path
 import boto3
 import imageio_ffmpeg
 import pytest
-from moto import mock_aws
 
 from truss import ffmpeg, media
 from truss.analysis.base import StreamInfo
@@ -156,18 +155,17 @@ def test_ffmpeg_starts_without_python_code_in_the_forked_child(
 
 
 def test_a_manifest_served_for_a_render_cannot_reach_another_host(
-    canary: Canary, tmp_path: Path
+    canary: Canary, tmp_path: Path, aws: None
 ) -> None:
     """A render reads the source over loopback HTTP; a DASH manifest uploaded as the video
     would make an unfenced ffmpeg fetch any URL it names (e.g. a cloud metadata endpoint)."""
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="fence-bucket")
-        storage = Storage("fence-bucket", client)
-        target = f"http://127.0.0.1:{canary.port}/latest/meta-data/iam/security-credentials/"
-        storage.put_bytes("source", dash_manifest(target), "video/mp4")
-        with serve_object(storage, "source") as served:
-            every_reader(served.source, tmp_path)
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket="fence-bucket")
+    storage = Storage("fence-bucket", client)
+    target = f"http://127.0.0.1:{canary.port}/latest/meta-data/iam/security-credentials/"
+    storage.put_bytes("source", dash_manifest(target), "video/mp4")
+    with serve_object(storage, "source") as served:
+        every_reader(served.source, tmp_path)
     assert canary.hits == []
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr
-from moto import mock_aws
 
 from truss.data import keys
 from truss.data.creators import create_creator, find_creator_by_email, get_or_create_by_email
@@ -14,11 +13,10 @@ from truss.data.table import AlreadyExists, BadCursor, Conflict, NotFound, Table
 
 
 @pytest.fixture
-def table() -> Table:
-    with mock_aws():
-        resource = boto3.resource("dynamodb", region_name="us-east-1")
-        ensure_table(resource, "t")
-        yield Table(resource, "t", "secret-for-cursors")
+def table(aws: None) -> Table:
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    ensure_table(resource, "t")
+    return Table(resource, "t", "secret-for-cursors")
 
 
 def put_assets(table: Table, cid: str, count: int) -> list[str]:
@@ -28,16 +26,15 @@ def put_assets(table: Table, cid: str, count: int) -> list[str]:
     return ids
 
 
-def test_table_is_created_with_gsi_and_ttl() -> None:
-    with mock_aws():
-        resource = boto3.resource("dynamodb", region_name="us-east-1")
-        assert ensure_table(resource, "t") is True
-        assert ensure_table(resource, "t") is False
-        client = resource.meta.client
-        described = client.describe_table(TableName="t")["Table"]
-        assert described["GlobalSecondaryIndexes"][0]["IndexName"] == "GSI1"
-        ttl = client.describe_time_to_live(TableName="t")["TimeToLiveDescription"]
-        assert ttl["AttributeName"] == "expires_at"
+def test_table_is_created_with_gsi_and_ttl(aws: None) -> None:
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    assert ensure_table(resource, "t") is True
+    assert ensure_table(resource, "t") is False
+    client = resource.meta.client
+    described = client.describe_table(TableName="t")["Table"]
+    assert described["GlobalSecondaryIndexes"][0]["IndexName"] == "GSI1"
+    ttl = client.describe_time_to_live(TableName="t")["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "expires_at"
 
 
 def test_create_only_put_refuses_a_duplicate(table: Table) -> None:

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the bench: fakes, media makers, the app and AWS set-ups."""
