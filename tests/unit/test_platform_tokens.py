@@ -159,6 +159,26 @@ def test_a_refused_refresh_marks_the_connection_needs_reconnect(
     assert provider.calls == 1
 
 
+def test_a_refusal_of_a_token_another_worker_already_replaced_uses_the_new_one(
+    svc: TokenService, table: Table
+) -> None:
+    """A worker whose lock lapsed mid-refresh: the other worker rotated the refresh token
+    first, so this worker's old one is refused; that is no reason to disconnect."""
+    connect(svc, expires_at=NOW - 10)
+
+    def refused_after_a_rival_refresh(tokens: TokenSet) -> TokenSet:
+        rival = store.get(table, ALICE, "tiktok")
+        assert rival is not None
+        fresh = TokenSet("access-rival", "refresh-rival", NOW + 86_400).to_dict()
+        sealed = svc.vault.seal_json(fresh, store.item_context(ALICE, "tiktok"))
+        store.replace_tokens_if_version(table, ALICE, "tiktok", rival.version, sealed, NOW)
+        raise RefreshRefused("invalid_grant")
+
+    assert svc.access_token(ALICE, "tiktok", refused_after_a_rival_refresh) == "access-rival"
+    record = store.get(table, ALICE, "tiktok")
+    assert record is not None and record.status == store.CONNECTED
+
+
 def test_reconnecting_clears_needs_reconnect_and_outdates_a_stale_writer(
     svc: TokenService, table: Table
 ) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import LockError
@@ -184,11 +184,11 @@ class TokenService:
     def _refresh(self, record: PlatformToken, tokens: TokenSet, refresh: Refresher) -> str:
         cid, platform = record.creator_id, record.platform
         if not tokens.refresh_token:
-            self._give_up(record, "the platform refused the token and it cannot be refreshed")
+            return self._refused(record, "the platform refused the token and it can't be renewed")
         try:
             new = tokens.after_refresh(refresh(tokens))
         except RefreshRefused:
-            self._give_up(record, "the platform refused to refresh the token")
+            return self._refused(record, "the platform refused to renew the token")
         envelope = self.vault.seal_json(new.to_dict(), store.item_context(cid, platform))
         stored = store.replace_tokens_if_version(
             self.table, cid, platform, record.version, envelope, new.expires_at
@@ -197,11 +197,14 @@ class TokenService:
             log.warning("refreshed %s token of %s was not stored: the item changed", platform, cid)
         return new.access_token
 
-    def _give_up(self, record: PlatformToken, reason: str) -> NoReturn:
-        store.mark_needs_reconnect(
-            self.table, record.creator_id, record.platform, record.version, reason
-        )
-        raise NeedsReconnect(f"{record.platform}: {reason}; reconnect the account")
+    def _refused(self, record: PlatformToken, reason: str) -> str:
+        """Mark the connection needs_reconnect and raise NeedsReconnect, unless the item changed
+        since it was read (a worker whose lock lapsed refreshed it, or the creator reconnected):
+        then the refusal was of a superseded token, and the stored one is used."""
+        cid, platform = record.creator_id, record.platform
+        if store.mark_needs_reconnect(self.table, cid, platform, record.version, reason):
+            raise NeedsReconnect(f"{platform}: {reason}; reconnect the account")
+        return self._read(cid, platform)[1].access_token
 
     def _read(self, cid: str, platform: str) -> tuple[PlatformToken, TokenSet]:
         record = store.get(self.table, cid, platform)
