@@ -12,6 +12,7 @@ from redis import Redis
 from rq import Queue, Worker
 
 from truss import create_app
+from truss.local.fake_platforms import fake_platforms_command
 from truss.streams.fake_twitch_irc import fake_twitch_command
 
 
@@ -185,6 +186,7 @@ def register(app: object) -> None:
 cli = FlaskGroup(create_app=create_app, help="Truss: long videos in, vertical clips out.")
 cli.add_command(dev_command)
 cli.add_command(fake_twitch_command)
+cli.add_command(fake_platforms_command)
 
 
 def main() -> None:
