@@ -121,6 +121,8 @@ def test_upload_needs_sign_in_and_csrf(client: FlaskClient, auth) -> None:
     assert client.get("/upload").status_code == 302
     assert client.get("/assets").status_code == 302
     body = {"name": "a.mp4", "size": 1, "type": "video/mp4"}
-    assert client.post("/assets/uploads", json=body).status_code in {302, 400}
+    signed_out = client.post("/assets/uploads", json=body)
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"] == "/login?next=/assets/uploads"
     auth.login("a@example.com")
     assert client.post("/assets/uploads", json=body).status_code == 400  # no CSRF token
