@@ -9,12 +9,13 @@ way round).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
 from truss.data import keys
+from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Conflict, Item, Table, plain
 
 TYPE = "platform_token"
@@ -39,18 +40,24 @@ class Account:
 class PlatformToken:
     """One stored connection; `envelope` is the sealed token set (opaque here)."""
 
-    creator_id: str
-    account: Account
-    status: str
-    connected_at: int
-    access_expires_at: int | None
-    version: int
-    envelope: Mapping[str, Any]
+    creator_id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
+    platform: str
+    account_id: str = ""
+    account_name: str = ""
+    avatar_url: str = ""
+    scopes: tuple[str, ...] = ()
+    status: str = CONNECTED
+    connected_at: int = 0
+    access_expires_at: int | None = None
+    version: int = 0
+    envelope: Mapping[str, Any] = field(default_factory=dict)
     reconnect_reason: str = ""
 
     @property
-    def platform(self) -> str:
-        return self.account.platform
+    def account(self) -> Account:
+        return Account(
+            self.platform, self.account_id, self.account_name, self.avatar_url, self.scopes
+        )
 
     def __repr__(self) -> str:  # never print the envelope
         return (
@@ -66,23 +73,7 @@ def item_context(cid: str, platform: str) -> str:
 
 
 def _from_item(item: Item) -> PlatformToken:
-    expires = item.get("access_expires_at")
-    return PlatformToken(
-        creator_id=keys.creator_id_from_pk(item["PK"]),
-        account=Account(
-            platform=str(item["platform"]),
-            account_id=str(item.get("account_id", "")),
-            account_name=str(item.get("account_name", "")),
-            avatar_url=str(item.get("avatar_url", "")),
-            scopes=tuple(item.get("scopes") or ()),
-        ),
-        status=str(item.get("status", CONNECTED)),
-        connected_at=int(item.get("connected_at", 0)),
-        access_expires_at=int(expires) if expires is not None else None,
-        version=int(item.get("version", 0)),
-        envelope=dict(item.get("envelope") or {}),
-        reconnect_reason=str(item.get("reconnect_reason", "")),
-    )
+    return from_item(PlatformToken, item)
 
 
 def _fields(
