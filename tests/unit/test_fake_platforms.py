@@ -516,3 +516,20 @@ def test_faults_over_http_hit_the_next_call_only(fake_platforms: FakePlatforms) 
         fake_platforms.base_url + "/_fake/faults", json={"fault": "nope"}, timeout=5
     )
     assert bad.status_code == 400
+
+
+def test_endpoints_point_adapters_at_the_fakes(fake_platforms: FakePlatforms) -> None:
+    listed = requests.get(fake_platforms.base_url + "/_fake/endpoints", timeout=5).json()
+    assert listed == fake_platforms.endpoints()
+    tiktok = listed["tiktok"]
+    assert requests.get(tiktok["authorize_url"], timeout=5).status_code == 400  # no client
+    token = connect(fake_platforms, "tiktok")
+    profile = requests.get(
+        tiktok["profile_url"],
+        params={"fields": "open_id,display_name,avatar_url"},
+        headers=bearer(token),
+        timeout=5,
+    ).json()
+    assert profile["data"]["user"]["display_name"] == "local.tiktoker"
+    assert profile["error"]["code"] == "ok"
+    assert fake_platforms.webhook_url() == fake_platforms.webhook_url()  # reused, not piled up

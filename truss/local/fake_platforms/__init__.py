@@ -18,7 +18,7 @@ adapter's base URL is the fake's base URL plus the prefix, in place of the real 
                 /api/users/@me, /api/webhooks/<id>/<token> (also under /api/v10/)
   /discord/cdn  cdn.discordapp.com: /avatars/<user id>/<avatar hash>.png
   /_fake        the fake's own controls: GET received, GET received/<id>/video, GET/POST faults,
-                POST discord/webhooks, GET clients
+                POST discord/webhooks, GET endpoints
 
 OAuth clients: FakeSettings.clients (default client id `fake-<platform>-client`, secret
 `fake-<platform>-secret`, platform one of google, tiktok, twitch, discord). The consent page has an
@@ -191,6 +191,18 @@ class FakePlatforms:
 
     # --- what the fakes hold -------------------------------------------------------------
 
+    def endpoints(self) -> dict[str, dict[str, str]]:
+        """Per platform: the OAuth endpoints, API base URL and client credentials to configure
+        an adapter with (also at GET /_fake/endpoints)."""
+        return endpoints(self.base_url, self.settings)
+
+    def webhook_url(self) -> str:
+        """A Discord webhook URL to paste: the first one the fakes know, else a new one."""
+        hooks = list(self.state.db["webhooks"].values())
+        if not hooks:
+            return self.add_webhook()
+        return f"{self.url('discord')}/api/webhooks/{hooks[0]['id']}/{hooks[0]['token']}"
+
     def add_webhook(self, channel: str = "clips") -> str:
         """A new Discord incoming webhook; its URL (to paste into the connections page)."""
         hook = oauth.add_webhook(self.state, channel)
@@ -207,6 +219,31 @@ class FakePlatforms:
     def received_bytes(self, entry_id: str) -> bytes:
         entry = next(e for e in self.state.db["received"] if e["id"] == entry_id)
         return self.state.file_path(entry["file"]).read_bytes()
+
+
+API_BASES = {"google": "/youtube", "tiktok": "/tiktok", "twitch": "/twitch", "discord": "/discord"}
+PROFILE_PATHS = {
+    "google": "/google/v1/userinfo",
+    "tiktok": "/tiktok/v2/user/info/",
+    "twitch": "/twitch/helix/users",
+    "discord": "/discord/api/users/@me",
+}
+
+
+def endpoints(base_url: str, settings: FakeSettings) -> dict[str, dict[str, str]]:
+    result = {}
+    for platform, provider in oauth.PROVIDERS.items():
+        client_id, secret = settings.clients[platform]
+        result[platform] = {
+            "authorize_url": base_url + provider.authorize,
+            "token_url": base_url + provider.tokens[0],
+            "revoke_url": base_url + provider.revoke,
+            "profile_url": base_url + PROFILE_PATHS[platform],
+            "api_base_url": base_url + API_BASES[platform],
+            "client_id": client_id,
+            "client_secret": secret,
+        }
+    return result
 
 
 def _public_entry(entry: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -297,14 +334,9 @@ def _controls(state: State) -> Blueprint:
             {"url": f"{request.host_url}discord/api/webhooks/{hook['id']}/{hook['token']}"}, 201
         )
 
-    @bp.get("/clients")
-    def clients() -> Response:
-        return json_reply(
-            {
-                p: {"client_id": c, "client_secret": s}
-                for p, (c, s) in state.settings.clients.items()
-            }
-        )
+    @bp.get("/endpoints")
+    def all_endpoints() -> Response:
+        return json_reply(endpoints(request.host_url.rstrip("/"), state.settings))
 
     return bp
 
@@ -332,7 +364,7 @@ def fake_platforms_command(port: int, data_dir: str) -> None:
     click.echo(f"fake platforms on {fake.base_url}")
     for name in PREFIXES:
         click.echo(f"  {name:12} {fake.url(name)}")
-    click.echo(f"  a Discord webhook to paste: {fake.add_webhook()}")
+    click.echo(f"  a Discord webhook to paste: {fake.webhook_url()}")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
