@@ -18,6 +18,7 @@ Messages say what happened and what to do; they never contain a token or a URL t
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import requests
+from requests.exceptions import ChunkedEncodingError
 
 ErrorKind = Literal["retry", "reconnect", "content", "quota"]
 State = Literal["processing", "published", "failed"]
@@ -168,17 +170,13 @@ def server_error(platform: str, response: requests.Response) -> PublishError:
 def send(
     http: requests.Session, platform: str, what: str, method: str, url: str, **kwargs: Any
 ) -> requests.Response:
-    """One HTTP call; a connection failure or timeout is a `retry` PublishError whose message
-    names neither the URL nor the exception's text (both may hold a token)."""
+    """One HTTP call; a connection failure or timeout is a `retry` PublishError that carries
+    neither the URL nor the exception (whose text names the URL, which may hold a token)."""
     try:
         return http.request(method, url, **kwargs)
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise dropped(platform, what) from _without_details(exc)
-
-
-def _without_details(exc: Exception) -> Exception:
-    """A stand-in cause: the traceback keeps the exception type, never its URL-bearing text."""
-    return type(exc)("details withheld (the request URL may hold a token)")
+    except (requests.ConnectionError, requests.Timeout, ChunkedEncodingError):
+        pass  # raised below, outside the handler, so the original isn't its __context__
+    raise dropped(platform, what)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -213,7 +211,7 @@ class MultipartBody:
     """multipart/form-data with JSON fields and one file, streamed (the file from disk)."""
 
     def __init__(self, fields: Mapping[str, Any], name: str, filename: str, post: Post) -> None:
-        self.boundary = f"truss-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
+        self.boundary = f"truss-{secrets.token_hex(16)}"
         self.head = b"".join(self._json_part(k, v) for k, v in fields.items())
         self.head += self._file_header(name, filename, post.content_type)
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()

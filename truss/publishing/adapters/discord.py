@@ -88,7 +88,15 @@ class DiscordAdapter:
         if session.get("message_id"):
             return dict(session)  # already posted: never twice
         self._check_postable(post)
-        webhook_id, webhook_token = parse_webhook_url(token)
+        try:
+            webhook_id, webhook_token = parse_webhook_url(token)
+        except ValueError:
+            raise PublishError(
+                "reconnect",
+                "The saved Discord webhook isn't valid. Connect Discord again on the "
+                "Connections page.",
+                "bad-webhook",
+            ) from None
         filename = _filename(post.path)
         payload = {"content": post.text, "attachments": [{"id": 0, "filename": filename}]}
         body = MultipartBody({"payload_json": payload}, "files[0]", filename, post)
@@ -117,13 +125,21 @@ class DiscordAdapter:
             )
         limit = self.settings.upload_limit_bytes
         if limit and post.size > limit:
-            raise self._oversize(post, limit)
+            raise self._oversize(post)
 
-    def _oversize(self, post: Post, limit: int) -> PublishError:
+    def _oversize(self, post: Post, refused_by_discord: bool = False) -> PublishError:
+        """The clip is over the webhook limit: the configured limit in words, or what Discord
+        said when it refused a clip under it (its limit went down again)."""
+        limit = self.settings.upload_limit_bytes
+        if refused_by_discord:
+            upto = f" (its limit is under {size_in_words(limit)})" if limit else ""
+            said = f"Discord refused it as too large for a webhook{upto}"
+        else:
+            said = f"Discord webhooks accept files up to {size_in_words(limit)}"
         return PublishError(
             "content",
-            f"The clip is {size_in_words(post.size)}; Discord webhooks accept files up to "
-            f"{size_in_words(limit)}. Publish a shorter clip, or a smaller copy.",
+            f"The clip is {size_in_words(post.size)}; {said}. Publish a shorter clip, or a "
+            "smaller copy.",
             OVERSIZE_CODE,
         )
 
@@ -132,7 +148,7 @@ class DiscordAdapter:
         code = str(body.get("code", "") or response.status_code)
         status = response.status_code
         if status == 413 or code == OVERSIZE_CODE:
-            return self._oversize(post, self.settings.upload_limit_bytes or post.size - 1)
+            return self._oversize(post, refused_by_discord=True)
         if status in (401, 403, 404):
             return PublishError(
                 "reconnect",
