@@ -76,9 +76,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from truss.assets import bp as assets_bp
+    from truss.auth import bp as auth_bp
     from truss.auth.oauth import register_providers
     from truss.auth.outbox import bp as outbox_bp
-    from truss.auth.routes import bp as auth_bp
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
     from truss.main.routes import bp as main_bp

@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from truss.auth import oauth
-from truss.auth.routes import bp, external_url, finish_sign_in
+from truss.auth import bp, oauth
+from truss.auth.routes import finish_sign_in
 from truss.auth.session import public, safe_next
 from truss.extensions import get_table
+from truss.urls import external_url
 
 NEXT_KEY = "oauth_next"
 

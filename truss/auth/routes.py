@@ -1,14 +1,10 @@
-"""Sign-in pages: email links, sign out (here and everywhere) and the dashboard.
-
-OAuth's start/callback views live in truss.auth.oauth_routes on the same blueprint.
-"""
+"""Sign-in pages: email links, sign out (here and everywhere) and the dashboard."""
 
 from __future__ import annotations
 
 import time
 
 from flask import (
-    Blueprint,
     current_app,
     flash,
     g,
@@ -22,7 +18,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
-from truss.auth import magic, oauth, profile
+from truss.auth import bp, magic, oauth, profile
 from truss.auth.session import (
     current_creator,
     public,
@@ -36,7 +32,6 @@ from truss.extensions import get_table, htmx, limiter
 from truss.mail import queue_email
 from truss.urls import external_url
 
-bp = Blueprint("auth", __name__)
 SENT_TO = "link_sent_to"
 TOO_MANY_LINKS = (
     "You've asked for several sign-in links in a short while. The links already sent still "
@@ -220,6 +215,3 @@ def rename() -> Response | tuple[str, int] | str:
         return render_template("auth/_name_form.html", creator=creator, saved=True)
     flash("Display name saved.", "info")
     return redirect(url_for("auth.dashboard"), code=303)
-
-
-from truss.auth import oauth_routes  # noqa: E402,F401  (adds the OAuth views to bp)
