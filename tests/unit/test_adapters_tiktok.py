@@ -169,3 +169,38 @@ def test_rate_limited_is_quota_for_a_minute_and_401_is_unauthorized(
         tt.start(access, post)
     assert expired.value.provider_code == "access_token_invalid"
     assert access not in expired.value.message
+
+
+def test_an_expired_upload_link_starts_a_new_post_and_only_it_is_made(
+    fake_platforms: FakePlatforms, tmp_path: Path
+) -> None:
+    tt, _ = adapter(fake_platforms)
+    access, post = token(fake_platforms), clip_post(tmp_path, 300 * KIB, privacy="SELF_ONLY")
+    stale = tt.start(access, post)
+    stale["upload_url"] = stale["upload_url"].replace("upload_token=", "upload_token=lapsed")
+    done = tt.upload(access, post, stale, lambda *_: None)
+    assert done["publish_id"] != stale["publish_id"]
+    received = fake_platforms.received("tiktok")
+    assert [r["remote_id"] for r in received] == [done["publish_id"]]
+
+
+def test_a_session_saved_before_its_last_answer_sends_nothing_again(
+    fake_platforms: FakePlatforms, tmp_path: Path
+) -> None:
+    tt, http = adapter(fake_platforms)
+    access, post = token(fake_platforms), clip_post(tmp_path, 300 * KIB, privacy="SELF_ONLY")
+    saved = tt.start(access, post)  # the worker died after the last chunk, before saving
+    tt.upload(access, post, saved, lambda *_: None)
+    sent = len(http.ranges())
+    assert tt.upload(access, post, saved, lambda *_: None)["uploaded"] is True
+    assert len(http.ranges()) == sent and len(fake_platforms.received("tiktok")) == 1
+
+
+def test_a_token_without_the_posting_scope_asks_to_reconnect(
+    fake_platforms: FakePlatforms,
+) -> None:
+    tt, _ = adapter(fake_platforms)
+    limited = connect(fake_platforms, "tiktok", scope="user.info.basic")["access_token"]
+    with pytest.raises(PublishError) as refused:
+        tt.creator_info(str(limited))
+    assert refused.value.kind == "reconnect" and not isinstance(refused.value, Unauthorized)

@@ -172,3 +172,14 @@ def test_a_401_is_unauthorized_and_after_a_refresh_the_upload_resumes(
     fake_platforms.expire_access_tokens("google")
     with pytest.raises(Unauthorized):
         yt.check(access, done)
+
+
+def test_a_token_without_the_upload_scope_asks_to_reconnect(
+    fake_platforms: FakePlatforms, tmp_path: Path
+) -> None:
+    yt, _ = adapter(fake_platforms)
+    limited = str(connect(fake_platforms, "google", scope="openid profile")["access_token"])
+    with pytest.raises(PublishError) as refused:
+        yt.start(limited, clip_post(tmp_path, 1000))
+    assert refused.value.kind == "reconnect" and "allow uploads" in refused.value.message
+    assert refused.value.provider_code == "insufficientPermissions"

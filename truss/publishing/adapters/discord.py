@@ -157,7 +157,7 @@ class DiscordAdapter:
                 code,
             )
         if status == 429:
-            wait = float(body.get("retry_after") or response.headers.get("Retry-After") or 60)
+            wait = _seconds(body.get("retry_after") or response.headers.get("Retry-After"))
             return PublishError(
                 "quota",
                 "Discord asked Truss to slow down; the post will be tried again shortly.",
@@ -168,6 +168,13 @@ class DiscordAdapter:
             return server_error(PLATFORM, response)
         said = provider_words(body.get("message")) or f"HTTP {status}"
         return PublishError("content", f"Discord refused the post: {said}.", code)
+
+
+def _seconds(value: object, default: float = 60.0) -> float:
+    try:
+        return max(0.0, float(str(value)))
+    except ValueError:
+        return default
 
 
 def _filename(path: Path) -> str:

@@ -44,6 +44,7 @@ from truss.publishing.adapters.base import (
 
 PLATFORM = "TikTok"
 MB = 1024 * 1024
+EXPIRED = "upload_url_expired"
 VIDEO_URL = "https://www.tiktok.com/@{user}/video/{id}"
 FAIL_REASONS = {
     "file_format_check_failed": "TikTok can't read the video's format",
@@ -179,7 +180,7 @@ class TikTokAdapter:
         session = dict(session)
         if session.get("uploaded"):
             return session
-        session["next_chunk"] = self._first_missing_chunk(token, session)
+        self._continue_from_what_tiktok_holds(token, post, session)
         resumes = 0
         while not session.get("uploaded"):
             try:
@@ -188,7 +189,10 @@ class TikTokAdapter:
                 if exc.kind != "retry" or resumes >= self.settings.resume_attempts:
                     raise
                 resumes += 1
-                self.sleep(self.settings.resume_pause_s * resumes)
+                if exc.provider_code == EXPIRED:  # the upload URL lapsed (after an hour)
+                    session = {**self.start(token, post), "next_chunk": 0}
+                else:
+                    self.sleep(self.settings.resume_pause_s * resumes)
         return session
 
     def check(self, token: str, session: Session) -> Status:
@@ -227,10 +231,14 @@ class TikTokAdapter:
             on_progress(start + length, post.size)
         session["uploaded"] = True
 
-    def _first_missing_chunk(self, token: str, session: Session) -> int:
-        """Where a saved upload continues: the chunk after the bytes TikTok reports holding."""
+    def _continue_from_what_tiktok_holds(self, token: str, post: Post, session: Session) -> None:
+        """A saved upload continues with the chunk after the bytes TikTok reports holding
+        (all of them: nothing left to send)."""
         held = int(self._status(token, str(session["publish_id"])).get("uploaded_bytes") or 0)
-        return min(held // int(session["chunk_size"]), int(session["chunk_count"]) - 1)
+        session["uploaded"] = held >= post.size
+        session["next_chunk"] = min(
+            held // int(session["chunk_size"]), int(session["chunk_count"]) - 1
+        )
 
     def _status(self, token: str, publish_id: str) -> dict[str, Any]:
         body = {"publish_id": publish_id}
@@ -252,8 +260,6 @@ class TikTokAdapter:
 
     def _error(self, response: requests.Response, code: str, said: str) -> PublishError:
         status = response.status_code
-        if status == 401 or code == "access_token_invalid":
-            return Unauthorized(PLATFORM, code or "401")
         if code == "scope_not_authorized":
             return PublishError(
                 "reconnect",
@@ -261,6 +267,8 @@ class TikTokAdapter:
                 "Connections page and allow posting.",
                 code,
             )
+        if status == 401 or code == "access_token_invalid":
+            return Unauthorized(PLATFORM, code or "401")
         if status == 429 or code == "rate_limit_exceeded":
             return PublishError(
                 "quota",
@@ -284,6 +292,8 @@ class TikTokAdapter:
     def _upload_error(self, response: requests.Response) -> PublishError:
         if response.status_code >= 500:
             return server_error(PLATFORM, response)
+        if response.status_code in (404, 410):
+            return PublishError("retry", "TikTok's upload link expired.", EXPIRED)
         code = str(response.status_code)
         return PublishError("content", f"TikTok refused a part of the video (HTTP {code}).", code)
 
