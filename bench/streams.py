@@ -77,7 +77,7 @@ def spike_figures() -> list[Figure]:
     30-minute chats with a drifting baseline, noise bursts, a raid and a spam bot; false spikes
     on chats with a raid, a spam bot and growth but nothing planted; messages per second binned
     and detected. In this process: pure Python, no I/O."""
-    from tests.chat_traces import chat_trace, match
+    from tests.support.chat_traces import chat_trace, match
     from truss.streams.spikes import SpikeTracker, bin_messages, find_spikes
 
     started = time.perf_counter()

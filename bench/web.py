@@ -53,7 +53,7 @@ def fake_credentials() -> None:
 
 
 def make_app(**overrides: Any) -> Flask:
-    """The app as the unit tests build it (tests/conftest.py make_app): table and bucket made."""
+    """The app as the unit tests build it (tests/support/app.py make_app): table and bucket made."""
     app = create_app(test_config(REDIS_CONNECTION=fakeredis.FakeRedis(), **overrides))
     with app.app_context():
         ensure_table(boto3.resource("dynamodb", region_name=REGION), app.config["TRUSS_TABLE"])

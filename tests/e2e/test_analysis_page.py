@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page, wait_until
-from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
+from tests.support.pipeline import make_video
 
 pytestmark = pytest.mark.e2e
 ANALYSIS_WAIT_S = 300

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
-from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
+from tests.support.pipeline import make_video
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.pipeline_helpers import make_video
 from tests.stack import LocalStack
+from tests.support.pipeline import make_video
 from truss import create_app, jobs
 from truss.config import from_environ
 from truss.data import assets, clips

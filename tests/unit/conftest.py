@@ -1,14 +1,20 @@
-"""Unit-test fixtures: moto started once per session with the app's table and bucket made once;
-each test that asks for `aws` starts from that table and bucket, empty, and nothing else."""
+"""Unit-test fixtures. Scopes: moto, the app's table and bucket, once per session (each test
+that asks for `aws` starts from them, empty); the fake Gemini server once per module (reset
+before each test); the app, its fakeredis and client, once per test."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import fakeredis
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from moto import mock_aws
 
+from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.aws import AwsSlate
+from tests.support.fake_gemini import API_KEY, FakeGemini
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +29,60 @@ def aws(_moto_session: AwsSlate) -> None:
     """The app's table and bucket, present and empty; tables, buckets and uploads an earlier
     test made (or an older-schema table it put in the app's table's place) are gone."""
     _moto_session.clean()
+
+
+@pytest.fixture
+def redis() -> fakeredis.FakeRedis:
+    return fakeredis.FakeRedis()
+
+
+@pytest.fixture
+def app(aws: None, redis: fakeredis.FakeRedis) -> Flask:
+    return make_app(redis)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def auth(app: Flask, client: FlaskClient) -> AuthActions:
+    return AuthActions(app, client)
+
+
+@pytest.fixture
+def signin(app: Flask, redis: fakeredis.FakeRedis) -> SignInHelper:
+    return SignInHelper(app, redis)
+
+
+@pytest.fixture(scope="module")
+def _gemini_server() -> Iterator[FakeGemini]:
+    server = FakeGemini().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake(_gemini_server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> FakeGemini:
+    """The fake Gemini server on localhost (one per module, with nothing scripted, stored or
+    recorded), with the environment's own Gemini settings cleared."""
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    _gemini_server.reset()
+    return _gemini_server
+
+
+@pytest.fixture
+def gemini_app(aws: None, fake: FakeGemini) -> Flask:
+    """An app that analyses with Gemini (the real client) against the fake server."""
+    return make_app(
+        fakeredis.FakeRedis(),
+        ANALYZER="auto",
+        GEMINI_API_KEY=API_KEY,
+        GEMINI_BASE_URL=fake.base_url,
+        GEMINI_POLL_INTERVAL_S=0.01,
+        GEMINI_RETRY_INITIAL_DELAY_S=0.01,
+        CLIP_MIN_S=5.0,
+        CLIP_MAX_S=20.0,
+    )

@@ -7,7 +7,7 @@ import time
 import pytest
 from flask import Flask
 
-from tests.unit.test_assets_support import item_keys, make_asset
+from tests.support.assets import item_keys, make_asset
 from truss.data import assets, keys
 from truss.data.table import Conflict, NotFound
 from truss.extensions import get_table

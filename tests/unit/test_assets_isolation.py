@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import csrf_headers, item_keys, load, make_asset, put_source
+from tests.support.assets import csrf_headers, item_keys, load, make_asset, put_source
 
 BODY = b"v" * 1000
 
@@ -61,6 +61,6 @@ def test_every_asset_route_hides_another_creators_asset(
     assert stored.status == "uploading"
     assert item_keys(app, owner.id) == before
     assert client.get("/assets").get_data(as_text=True).count(theirs.id) == 0
-    from tests.unit.test_assets_support import object_exists
+    from tests.support.assets import object_exists
 
     assert object_exists(app, key)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.conftest import make_app
+from tests.support.app import make_app
 from truss.mail import MailNotConfigured, read_outbox, send_email_job
 
 

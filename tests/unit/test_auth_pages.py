@@ -7,7 +7,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, SignInHelper
+from tests.support.app import AuthActions, SignInHelper
 
 
 def _text(response: object) -> str:

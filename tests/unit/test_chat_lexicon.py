@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.listener_fakes import MemoryArchive, MemorySink
+from tests.support.listener_fakes import MemoryArchive, MemorySink
 from tests.unit.test_listener import STARTED, Clock, scripted
 from tests.unit.test_streams_pages import csrf, start_import, stored
 from truss.data import lexicon

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_clips_support import clip_id, make_clip, ready_asset
+from tests.support.clips import clip_id, make_clip, ready_asset
 from truss.data import clips, keys
 from truss.data.schema import backfill
 from truss.extensions import get_table

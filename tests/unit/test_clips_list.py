@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_clips_support import clip_id, fail, make_clip, ready_asset
+from tests.support.clips import clip_id, fail, make_clip, ready_asset
 from truss.data.clip_queries import BEST, NEWEST, ClipFilters, fill_page, search_words
 from truss.data.clips import Clip
 from truss.extensions import get_table
@@ -58,7 +58,7 @@ def library(app: Flask, auth: Any) -> dict[str, Any]:
 
 
 def expected(app: Flask, library: dict[str, Any], keep: Any) -> set[str]:
-    from tests.unit.test_clips_support import load_clip
+    from tests.support.clips import load_clip
 
     return {c.id for c in library["clips"] if keep(load_clip(app, library["cid"], c.id))}
 
@@ -145,7 +145,7 @@ def test_filters_and_search_return_exactly_the_matching_clips(
 def test_a_search_finds_words_typed_into_the_hook_after_an_edit(
     app: Flask, client: FlaskClient, library: dict[str, Any]
 ) -> None:
-    from tests.unit.test_clips_support import htmx_headers
+    from tests.support.clips import htmx_headers
 
     target = clip_id(1)
     headers = htmx_headers(client)

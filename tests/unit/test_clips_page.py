@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import object_exists
-from tests.unit.test_clips_support import (
+from tests.support.assets import object_exists
+from tests.support.clips import (
     htmx_headers,
     install_queue,
     load_clip,

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_clips_support import (
+from tests.support.clips import (
     fail,
     htmx_headers,
     install_queue,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, SignInHelper
+from tests.support.app import AuthActions, SignInHelper
 
 
 def _name(client: FlaskClient) -> str:

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, SignInHelper, make_app
-from tests.unit.test_assets_support import csrf_headers, json_of
+from tests.support.app import AuthActions, SignInHelper, make_app
+from tests.support.assets import csrf_headers, json_of
 
 MIB = 1024**2
 PART = 5 * MIB

@@ -14,16 +14,16 @@ import pytest
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.fake_gemini import FakeGemini, answer_reply, error_reply
-from tests.pipeline_helpers import make_video, uploaded_asset
-from tests.unit.test_clips_support import (
+from tests.support.app import AuthActions, make_app
+from tests.support.clips import (
     htmx_headers,
     install_queue,
     load_clip,
     make_clip,
     ready_asset,
 )
+from tests.support.fake_gemini import FakeGemini, answer_reply, error_reply
+from tests.support.pipeline import make_video, uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter

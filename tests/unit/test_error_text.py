@@ -8,7 +8,7 @@ import logging
 import fakeredis
 import pytest
 
-from tests.conftest import SignInHelper, make_app
+from tests.support.app import SignInHelper, make_app
 
 INTERNALS = ("ResourceNotFound", "truss-test-gone", "arn:", "Traceback", "botocore")
 

@@ -1,17 +1,16 @@
-"""GeminiAnalyzer through the real google-genai client, answered by tests/fake_gemini.py."""
+"""GeminiAnalyzer through the real google-genai client, answered by tests/support/fake_gemini.py."""
 
 from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fake_gemini import API_KEY, FakeGemini, Recorded, Reply, error_reply
+from tests.support.fake_gemini import API_KEY, FakeGemini, Recorded, Reply, error_reply
 from truss.analysis.base import AnalysisError, ClipLengths, StreamInfo, Usage
 from truss.analysis.gemini import (
     UNREACHABLE,
@@ -38,12 +37,12 @@ GENAI_ENV = (
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGemini]:
+def fake(_gemini_server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> FakeGemini:
+    """The module's fake Gemini server, reset, with every setting the client reads cleared."""
     for name in GENAI_ENV:
         monkeypatch.delenv(name, raising=False)
-    server = FakeGemini().start()
-    yield server
-    server.stop()
+    _gemini_server.reset()
+    return _gemini_server
 
 
 @pytest.fixture

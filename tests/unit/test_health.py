@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import Worker
 
-from tests.conftest import AuthActions, make_app
+from tests.support.app import AuthActions, make_app
 from truss.extensions import get_probe_storage, get_probe_table
 from truss.health import NOT_MEASURED, ReadinessCache
 from truss.main import routes

@@ -2,7 +2,7 @@
 
 Flask-WTF's strict check (WTF_CSRF_SSL_STRICT, left on) refuses an HTTPS POST without a
 same-origin Referer, so each form is posted with the Referer a browser would send under the
-Referrer-Policy its page was served with (tests/referrer.py), never a hard-coded one.
+Referrer-Policy its page was served with (tests/support/referrer.py), never a hard-coded one.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.conftest import make_app
-from tests.referrer import referrer
+from tests.support.app import make_app
+from tests.support.referrer import referrer
 from truss.mail import read_outbox
 
 ORIGIN = "https://truss.example"

@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import (
+from tests.support.assets import (
     csrf_headers,
     item_keys,
     load,
@@ -65,7 +65,7 @@ def test_chapters_items_are_not_listed_as_videos(app: Flask, client: FlaskClient
 
 def test_tampered_or_foreign_cursor_is_a_clear_400(app: Flask, client: FlaskClient, auth) -> None:
     other = app.test_client()
-    from tests.conftest import AuthActions
+    from tests.support.app import AuthActions
 
     b = AuthActions(app, other).login("b@example.com")
     for n in range(30):

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import fakeredis
 import pytest
 
-from tests.fake_twitch_irc import FakeTwitchIrc
-from tests.fake_youtube_chat import FakeYouTubeChat
-from tests.listener_fakes import MemoryArchive, MemorySink
+from tests.support.fake_twitch_irc import FakeTwitchIrc
+from tests.support.fake_youtube_chat import FakeYouTubeChat
+from tests.support.listener_fakes import MemoryArchive, MemorySink
 from truss.streams import live_store
 from truss.streams.listener import Capture, Listener, ListenerSettings
 from truss.streams.live_store import LiveRef

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import SignInHelper, make_app
+from tests.support.app import SignInHelper, make_app
 from truss.auth import magic
 from truss.data import keys
 from truss.extensions import get_table

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_fixtures import CUT_AT, LOUD, Videos, audio_only, frame_rgb, videos
+from tests.support.media import CUT_AT, LOUD, Videos, audio_only, frame_rgb, videos
 from truss import ffmpeg, media
 from truss.analysis.base import StreamInfo
 from truss.ffmpeg import RemoteSource

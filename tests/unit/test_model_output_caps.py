@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from tests.fake_gemini import FakeGemini
-from tests.pipeline_helpers import uploaded_asset
+from tests.support.fake_gemini import FakeGemini
+from tests.support.pipeline import uploaded_asset
 from tests.unit.test_gemini import answer, make_analyzer, moment, probe
 from tests.unit.test_gemini import fake as fake
 from tests.unit.test_gemini import video as small_file  # noqa: F401 (fixture)

@@ -13,8 +13,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeProvider
+from tests.support.app import AuthActions, make_app
+from tests.support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeProvider
 from truss.data.creators import find_creator_by_email, find_creator_by_identity
 from truss.extensions import get_table
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.support.pipeline import make_video, uploaded_asset
 from truss import jobs, media
 from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
 from truss.data import assets, clips, keys

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.support.pipeline import make_video, uploaded_asset
 from truss import jobs
 from truss.analysis.base import (
     AnalysisError,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.conftest import AuthActions
-from tests.fake_gemini import FakeGemini
-from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.support.app import AuthActions
+from tests.support.fake_gemini import FakeGemini
+from tests.support.pipeline import make_video, uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.data import assets, clips, keys
@@ -74,7 +74,7 @@ def test_re_analysis_within_48_hours_reuses_the_uploaded_file(
 def test_a_gemini_error_fails_the_asset_with_the_reason(
     gemini_app: Flask, fake: FakeGemini, video: Path
 ) -> None:
-    from tests.fake_gemini import error_reply
+    from tests.support.fake_gemini import error_reply
 
     bad = error_reply(400, "Request contains an invalid argument.", "INVALID_ARGUMENT")
     fake.script("generate", bad)

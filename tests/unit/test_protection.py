@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import IntegerConverter, PathConverter, Rule, UUIDConverter
 
-from tests.conftest import AuthActions, SignInHelper
+from tests.support.app import AuthActions, SignInHelper
 from truss.auth.session import safe_next
 
 PUBLIC = {
@@ -148,7 +148,7 @@ def test_signed_in_creator_visiting_login_goes_on(client: FlaskClient, auth: Aut
 
 
 def test_dev_outbox_is_404_in_production(aws: None, redis: Any) -> None:
-    from tests.conftest import make_app
+    from tests.support.app import make_app
 
     app = make_app(redis, TRUSS_ENV="production")
     assert app.test_client().get("/dev/outbox").status_code == 404

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import SignInHelper, make_app
+from tests.support.app import SignInHelper, make_app
 from truss.config import from_environ
 from truss.proxy import EXTENSION, QUIET_S, WINDOW, ProxyCheck
 

@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.unit.test_clips_support import htmx_headers, make_clip, ready_asset
+from tests.support.app import AuthActions, make_app
+from tests.support.clips import htmx_headers, make_clip, ready_asset
 
 PUBLIC_URL = "https://truss.example"
 CLID = "01JEEEEEEEEEEEEEEEEEEEEEEE"

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.unit.test_clips_support import htmx_headers, install_queue, make_clip, ready_asset
+from tests.support.app import AuthActions, make_app
+from tests.support.clips import htmx_headers, install_queue, make_clip, ready_asset
 from tests.unit.test_upload_confirm import RecordingHook
 from truss.data import assets, clips, keys, usage
 from truss.extensions import get_table

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.pipeline_helpers import make_video
+from tests.support.pipeline import make_video
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths
 from truss.data import assets, keys, usage

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.unit.test_assets_support import (
+from tests.support.app import AuthActions, make_app
+from tests.support.assets import (
     MP4,
     csrf_headers,
     json_of,

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import csrf_headers, make_asset
-from tests.unit.test_clips_support import make_clip, ready_asset
+from tests.support.assets import csrf_headers, make_asset
+from tests.support.clips import make_clip, ready_asset
 from truss.analysis.base import Chapter, Moment
 from truss.data import assets, clips, keys
 from truss.data.table import Table, dynamo_value

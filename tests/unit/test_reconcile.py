@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.support.pipeline import make_video, uploaded_asset
 from truss import jobs, queue
 from truss.data import assets, clips, keys
 from truss.extensions import get_table

@@ -11,7 +11,7 @@ import pytest
 from fakeredis import TcpFakeServer
 from flask import Flask
 
-from tests.conftest import make_app
+from tests.support.app import make_app
 from truss import queue
 from truss.services import reconcile
 

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
 
-from tests.pipeline_helpers import uploaded_asset
+from tests.support.pipeline import uploaded_asset
 from truss import ffmpeg, media
 from truss.analysis.base import ClipLengths
 from truss.data import clips, keys

@@ -15,8 +15,8 @@ from rq import Queue, Worker
 from rq.job import Job
 from rq.utils import utcformat
 
-from tests.conftest import make_app
-from tests.pipeline_helpers import make_video, uploaded_asset
+from tests.support.app import make_app
+from tests.support.pipeline import make_video, uploaded_asset
 from tests.unit.test_pipeline import FakeAnalyzer, fake_pipeline, moment
 from truss import jobs, queue
 from truss.analysis.base import AnalysisError, Usage

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, SignInHelper
+from tests.support.app import AuthActions, SignInHelper
 
 
 def _sid(client: FlaskClient) -> Any:

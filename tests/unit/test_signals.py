@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.media_fixtures import CUT_AT, LOUD, Videos, videos
+from tests.support.media import CUT_AT, LOUD, Videos, videos
 from truss import media
 from truss.analysis.base import AnalysisResult, ClipLengths, Moment
 from truss.analysis.signals import SignalAnalyzer, clock, snap_edges

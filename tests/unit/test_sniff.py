@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import json_of, load, make_asset, object_exists, put_source
+from tests.support.assets import json_of, load, make_asset, object_exists, put_source
 from tests.unit.test_upload_confirm import RecordingHook, confirm, hook  # noqa: F401 (fixture)
 from truss.data import keys
 from truss.services.sniff import SNIFF_BYTES, looks_like_video

@@ -6,7 +6,7 @@ from functools import cache
 
 import pytest
 
-from tests.chat_traces import SPAM, Trace, chat_trace, match
+from tests.support.chat_traces import SPAM, Trace, chat_trace, match
 from truss.streams.model import ChatMessage, SecondBin, Spike
 from truss.streams.spikes import (
     DEFAULT_LEXICON,

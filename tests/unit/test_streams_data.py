@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.unit.test_assets_support import make_asset
+from tests.support.assets import make_asset
 from truss.data import assets, keys
 from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table

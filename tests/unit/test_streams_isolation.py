@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import make_asset
+from tests.support.assets import make_asset
 from truss.data import assets, keys
 from truss.data import streams as data
 from truss.extensions import get_storage, get_table

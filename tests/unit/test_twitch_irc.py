@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.fake_twitch_irc import FakeTwitchIrc
+from tests.support.fake_twitch_irc import FakeTwitchIrc
 from truss.streams.model import ChatMessage
 from truss.streams.twitch_irc import (
     MAX_LINE_BUFFER,

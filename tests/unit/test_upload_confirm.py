@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq import Queue
 
-from tests.unit.test_assets_support import (
+from tests.support.assets import (
     csrf_headers,
     json_of,
     load,
@@ -123,7 +123,7 @@ def test_wrong_object_is_deleted_and_the_asset_failed(
 
 
 def test_object_over_the_limit_is_refused(aws: None, redis) -> None:
-    from tests.conftest import AuthActions, make_app
+    from tests.support.app import AuthActions, make_app
 
     app = make_app(redis, MAX_UPLOAD_BYTES=500)
     client = app.test_client()

@@ -9,8 +9,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import AuthActions, make_app
-from tests.unit.test_assets_support import csrf_headers, json_of, load, object_exists
+from tests.support.app import AuthActions, make_app
+from tests.support.assets import csrf_headers, json_of, load, object_exists
 
 MIB = 1024**2
 PART = 5 * MIB  # S3's (and moto's) smallest part

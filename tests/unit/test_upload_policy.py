@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import csrf_headers, item_keys, json_of, load
+from tests.support.assets import csrf_headers, item_keys, json_of, load
 
 GIB = 1024**3
 
@@ -70,7 +70,7 @@ def test_client_file_name_never_becomes_the_key(app: Flask, client: FlaskClient,
 
 
 def test_size_limit_is_configurable(aws: None, redis: object) -> None:
-    from tests.conftest import AuthActions, make_app
+    from tests.support.app import AuthActions, make_app
 
     app = make_app(redis, MAX_UPLOAD_BYTES=50_000_000, MULTIPART_THRESHOLD_BYTES=60_000_000)
     client = app.test_client()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.unit.test_assets_support import make_asset
+from tests.support.assets import make_asset
 from truss.data import assets, keys, usage
 from truss.data.table import Conflict, Table
 from truss.extensions import get_storage, get_table
@@ -85,7 +85,7 @@ def test_minutes_are_counted_once_per_run_and_per_month(app: Flask, table: Table
 def test_truss_init_counts_storage_used_before_quotas_existed(app: Flask, table: Table) -> None:
     """Videos and rendered clips written by a release without quotas: `truss init` charges
     each once (per creator), a second run or a run after live charges adds nothing."""
-    from tests.unit.test_clips_support import make_clip
+    from tests.support.clips import make_clip
 
     other, being_deleted = "CREATOR2", make_asset(app, CID, status=assets.READY)
     video = make_asset(app, CID, status=assets.READY)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 
-from tests.fake_youtube_chat import FakeYouTubeChat
+from tests.support.fake_youtube_chat import FakeYouTubeChat
 from truss.streams.model import ChatMessage
 from truss.streams.youtube_chat import (
     NO_KEY,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.unit.test_assets_support import make_asset
+from tests.support.assets import make_asset
 from truss.analysis.base import Moment
 from truss.clips.helpers import ENQUEUE_RENDER_EXTENSION
 from truss.data import assets, clips, keys

@@ -93,17 +93,9 @@ def answer_reply(payload: Any, prompt_tokens: int = 1000, output_tokens: int = 1
 
 class FakeGemini:
     def __init__(self, api_key: str = API_KEY, api_versions: tuple[str, ...] = ("v1beta",)):
-        self.api_key = api_key
-        self.api_versions = api_versions
-        self.requests: list[Recorded] = []
-        self.files: dict[str, dict[str, Any]] = {}
-        self.file_states: list[str] = ["ACTIVE"]
-        self.failure_message = "Video could not be processed"
-        self._pending_states: dict[str, list[str]] = {}
-        self._uploads: dict[str, dict[str, Any]] = {}
-        self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
-        self._ids = itertools.count(1)
+        self._made_with = (api_key, api_versions)
         self._lock = threading.Lock()
+        self.reset()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -123,6 +115,20 @@ class FakeGemini:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def reset(self) -> None:
+        """Back to how it was made: nothing scripted, stored or recorded (a server shared by
+        several tests is reset before each)."""
+        with self._lock:
+            self.api_key, self.api_versions = self._made_with
+            self.requests: list[Recorded] = []
+            self.files: dict[str, dict[str, Any]] = {}
+            self.file_states: list[str] = ["ACTIVE"]
+            self.failure_message = "Video could not be processed"
+            self._pending_states: dict[str, list[str]] = {}
+            self._uploads: dict[str, dict[str, Any]] = {}
+            self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
+            self._ids = itertools.count(1)
 
     # --- scripting -----------------------------------------------------------------------
 
