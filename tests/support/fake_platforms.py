@@ -47,7 +47,14 @@ def consent(
         "state": "st-123",
         **params,
     }
-    page = requests.get(f"{fake.base_url}{provider.authorize}?{urlencode(query)}", timeout=5)
+    location = press(f"{fake.base_url}{provider.authorize}?{urlencode(query)}", account, decision)
+    return parse_qs(urlsplit(location).query)
+
+
+def press(authorize_url: str, account: str = "", decision: str = "allow") -> str:
+    """What a browser does on the consent page: load it, press Allow (or Deny); where the
+    provider sends the browser back to."""
+    page = requests.get(authorize_url, timeout=5)
     page.raise_for_status()
     assert 'value="allow"' in page.text
     form = {html.unescape(k): html.unescape(v) for k, v in _HIDDEN.findall(page.text)}
@@ -56,9 +63,8 @@ def consent(
         form["account"] = account
     answer = requests.post(page.url, data=form, allow_redirects=False, timeout=5)
     assert answer.status_code == 302
-    location = answer.headers["Location"]
-    assert location.startswith(REDIRECT_URI)
-    return parse_qs(urlsplit(location).query)
+    location: str = answer.headers["Location"]
+    return location
 
 
 def token_request(fake: FakePlatforms, platform: str, **form: str) -> requests.Response:

@@ -17,6 +17,7 @@ from tests.support.fake_platforms import (
     connect,
     consent,
     fake_platforms,  # noqa: F401  (fixture)
+    press,
     token_request,
 )
 from truss.local.fake_platforms import FakePlatforms, FakeSettings
@@ -178,6 +179,32 @@ def test_issued_tokens_survive_a_restart_with_the_same_data_dir(tmp_path: Path) 
             second.url("discord") + "/api/users/@me", headers=bearer(token), timeout=5
         )
         assert me.json()["username"] == "Grace"
+
+
+def test_authlibs_client_connects_refreshes_and_revokes(fake_platforms: FakePlatforms) -> None:
+    """The OAuth client the adapters use works against the fakes unchanged (PKCE included)."""
+    from authlib.integrations.requests_client import OAuth2Session
+
+    urls = fake_platforms.endpoints()["discord"]
+    session = OAuth2Session(
+        urls["client_id"],
+        urls["client_secret"],
+        scope="identify webhook.incoming",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )
+    verifier = "v" * 64
+    url, _ = session.create_authorization_url(urls["authorize_url"], code_verifier=verifier)
+    back = press(url, account="Linus")
+    token = session.fetch_token(
+        urls["token_url"], authorization_response=back, code_verifier=verifier
+    )
+    assert token["webhook"]["url"].startswith(fake_platforms.url("discord") + "/api/webhooks/")
+    me = session.get(urls["profile_url"], timeout=5).json()
+    assert me["username"] == "Linus"
+    session.refresh_token(urls["token_url"], refresh_token=token["refresh_token"])
+    assert session.revoke_token(urls["revoke_url"], token=token["refresh_token"]).status_code == 200
+    assert session.get(urls["profile_url"], timeout=5).status_code == 401
 
 
 # --- YouTube --------------------------------------------------------------------------------
