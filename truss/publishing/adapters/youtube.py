@@ -163,6 +163,8 @@ class YouTubeAdapter:
             if held is None:
                 on_progress(total, total)
                 return
+            if held <= offset:  # kept nothing of the chunk: ask again rather than loop
+                raise PublishError("retry", "YouTube kept none of the last part sent.", "308")
             offset = held
             on_progress(offset, total)
         # YouTube holds every byte but hasn't answered with the video: ask again (as a resume).
