@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from truss.api import bp as api_bp
     from truss.assets import bp as assets_bp
     from truss.auth import bp as auth_bp
     from truss.auth.oauth import register_providers
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(assets_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(clips_bp)

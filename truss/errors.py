@@ -8,7 +8,7 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from truss.data.table import BadCursor
+from truss.data.table import BadCursor, NotFound
 from truss.extensions import htmx
 
 SIGN_OUT_ENDPOINT = "auth.logout"
@@ -70,6 +70,12 @@ def register(app: Flask) -> None:
         if wants_json():
             return jsonify(error=f"{title}. {hint}"), 400
         return render_error(400, hint, title)
+
+    @app.errorhandler(NotFound)
+    def missing_item(exc: NotFound) -> tuple[str, int]:
+        """A video, clip or stream that doesn't exist or isn't this creator's (the get-or-404
+        helpers raise it): a 404 page, everywhere (the API and the share page say it their way)."""
+        return render_error(404)
 
     @app.errorhandler(BadCursor)
     def bad_cursor(exc: BadCursor) -> tuple[str, int]:

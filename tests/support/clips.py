@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.assets import make_asset
+from tests.support.queues import Queued
 from truss.analysis.base import Moment
-from truss.clips.helpers import ENQUEUE_RENDER_EXTENSION
 from truss.data import assets, clips, keys
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.extensions import get_storage, get_table
 
 
-@dataclass
-class FakeRenderQueue:
-    """Stands in for truss.jobs.enqueue_render: records what would have been enqueued."""
-
-    calls: list[tuple[str, str, str]] = field(default_factory=list)
-    broken: bool = False
-
-    def __call__(self, cid: str, clid: str, render_id: str) -> object:
-        if self.broken:
-            raise ConnectionError("redis is down")
-        self.calls.append((cid, clid, render_id))
-        return None
-
-
-def install_queue(app: Flask) -> FakeRenderQueue:
-    queue = FakeRenderQueue()
-    app.extensions[ENQUEUE_RENDER_EXTENSION] = queue
-    return queue
+def install_queue(app: Flask) -> Queued:
+    """From now on the app only queues renders; the test reads them from the queue."""
+    return Queued(app)
 
 
 def ready_asset(app: Flask, cid: str, title: str = "Launch talk", duration: float = 120.0) -> Asset:

@@ -7,6 +7,7 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.queues import Queued
 from truss.analysis.base import Moment
 from truss.data import assets, clips, keys
 from truss.extensions import get_table
@@ -81,8 +82,7 @@ def test_a_failed_analysis_can_be_retried_from_the_page(
 ) -> None:
     creator = auth.login()
     working_asset(app, creator.id, assets.ANALYZING)
-    started: list[str] = []
-    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.id)
+    queued = Queued(app)
     with app.app_context():
         assets.fail(get_table(), creator.id, AID, "Analysis stopped unexpectedly. Press Retry.")
     page = client.get(f"/assets/{AID}").get_data(as_text=True)
@@ -90,7 +90,7 @@ def test_a_failed_analysis_can_be_retried_from_the_page(
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(f"/assets/{AID}/retry", data={"csrf_token": token})
     assert response.status_code == 302
-    assert started == [AID]
+    assert queued.analyses == [AID]
 
 
 def test_a_failed_upload_cannot_be_retried_as_an_analysis(
@@ -104,15 +104,14 @@ def test_a_failed_upload_cannot_be_retried_as_an_analysis(
             declared_type="video/mp4", upload_mode="post", upload_expires_at=2**40,
         )  # fmt: skip
         assets.fail(table, creator.id, AID, "The file never arrived.")
-    started: list[str] = []
-    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.id)
+    queued = Queued(app)
     page = client.get(f"/assets/{AID}").get_data(as_text=True)
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(
         f"/assets/{AID}/retry", data={"csrf_token": token}, follow_redirects=True
     )
     assert "upload it again" in response.get_data(as_text=True)
-    assert started == []
+    assert queued.analyses == []
 
 
 def test_a_ready_video_can_be_analysed_again_from_its_page(
@@ -120,13 +119,12 @@ def test_a_ready_video_can_be_analysed_again_from_its_page(
 ) -> None:
     creator = auth.login()
     working_asset(app, creator.id, assets.READY)
-    started: list[str] = []
-    app.extensions["truss.on_uploaded"] = lambda asset: started.append(asset.status)
+    queued = Queued(app)
     page = client.get(f"/assets/{AID}").get_data(as_text=True)
     assert "Re-analyse this video" in page
     token = page.split('name="csrf_token" value="')[1].split('"')[0]
     client.post(f"/assets/{AID}/retry", data={"csrf_token": token})
-    assert started == [assets.READY]
+    assert queued.analyses == [AID]
 
 
 def test_each_poll_reads_exactly_one_item(app: Flask, client: FlaskClient, auth) -> None:

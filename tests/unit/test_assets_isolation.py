@@ -11,10 +11,10 @@ BODY = b"v" * 1000
 
 
 def asset_routes(app: Flask) -> list[tuple[str, str]]:
-    """Every (method, rule) of the assets blueprint that takes an asset id."""
+    """Every (method, rule) of the assets and upload API blueprints that takes an asset id."""
     found = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("assets.") and "aid" in rule.arguments:
+        if rule.endpoint.startswith(("assets.", "api.")) and "aid" in rule.arguments:
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 found.append((method, rule.rule))
     return found

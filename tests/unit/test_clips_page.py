@@ -171,7 +171,7 @@ def test_a_clip_of_ones_own_from_the_asset_page(app: Flask, client: FlaskClient,
         f"/assets/{asset.id}/clips", data={"start": "50", "end": "40"}, headers=headers
     )
     assert "The end must come after the start." in bad.get_data(as_text=True)
-    assert queue.calls == []
+    assert queue.renders == []
 
     made = client.post(
         f"/assets/{asset.id}/clips",
@@ -187,7 +187,7 @@ def test_a_clip_of_ones_own_from_the_asset_page(app: Flask, client: FlaskClient,
         "manual",
     )
     assert clip.title == "Podcast 1:00 to 1:30"
-    assert queue.calls == [(creator.id, clid, clip.render_id)]
+    assert queue.renders == [(creator.id, clid, clip.render_id)]
     page = client.get(f"/clips/{clid}").get_data(as_text=True)
     assert "Your pick" in page and "every 2s" in page
 

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions, make_app
 from tests.support.clips import htmx_headers, install_queue, make_clip, ready_asset
-from tests.unit.test_upload_confirm import RecordingHook
 from truss.data import assets, clips, keys, usage
 from truss.extensions import get_table
 from truss.services import quotas
@@ -35,8 +34,7 @@ def text(response: Any) -> str:
 def app_with(aws: None, redis: Any) -> Any:
     def build(**settings: Any) -> Flask:
         app = make_app(redis, **settings)
-        install_queue(app)
-        app.extensions["truss.on_uploaded"] = RecordingHook()
+        install_queue(app)  # renders and analyses are only queued: no job runs here
         return app
 
     return build

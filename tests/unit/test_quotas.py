@@ -21,7 +21,8 @@ from tests.support.assets import (
     object_exists,
     put_source,
 )
-from tests.unit.test_upload_confirm import BODY, RecordingHook
+from tests.support.queues import Queued
+from tests.unit.test_upload_confirm import BODY
 from truss.data import assets, keys, usage
 from truss.extensions import get_table
 from truss.services import quotas
@@ -31,7 +32,7 @@ KB = 1024
 
 def quota_app(redis: Any, **settings: Any) -> Flask:
     app = make_app(redis, **settings)
-    app.extensions["truss.on_uploaded"] = RecordingHook()
+    Queued(app)  # analyses are only queued: no job runs in these tests
     return app
 
 
@@ -104,17 +105,16 @@ def test_uploads_finishing_together_cannot_pass_the_storage_limit(signed_in: Any
 @pytest.mark.parametrize("signed_in", [{"QUOTA_CONCURRENT_ANALYSES": 1}], indirect=True)
 def test_analyses_at_once_limit_fails_the_new_video_with_a_retry(signed_in: Any) -> None:
     app, a_client, b_client, a, b = signed_in
-    hook: RecordingHook = app.extensions["truss.on_uploaded"]
+    waiting = Queued(app)
     busy_id, queued = upload(app, a_client, a.id)
     assert queued["status"] == "queued"
     busy = load(app, a.id, busy_id)
-    hook.calls.clear()
 
     aid, confirmed = upload(app, a_client, a.id)
     assert confirmed["status"] == "failed"
     assert "You already have 1 video waiting for or in analysis" in confirmed["error"]
     assert "limit is 1 at once" in confirmed["error"] and "Retry" in confirmed["error"]
-    assert hook.calls == []  # nothing queued: no analysis spend
+    assert waiting.analyses == [busy_id]  # nothing more queued: no analysis spend
     assert object_exists(app, keys.asset_source_object(a.id, aid))  # the file stays for Retry
 
     _, other = upload(app, b_client, b.id)

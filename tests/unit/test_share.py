@@ -213,7 +213,7 @@ def test_creator_a_cannot_touch_creator_bs_clip_on_any_route(
             plain = client.get(url)  # without htmx, the status poll is a plain 404 too
             assert plain.status_code == 404, f"{method} {rule} → {plain.status_code}"
     assert load_clip(app, owner.id, CLID) == before
-    assert queue.calls == []
+    assert queue.renders == []
     assert object_exists(app, before.video_key)
     assert client.get(urlsplit(shared["link"]).path).status_code == 200  # still shared
 

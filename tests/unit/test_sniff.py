@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.assets import json_of, load, make_asset, object_exists, put_source
-from tests.unit.test_upload_confirm import RecordingHook, confirm, hook  # noqa: F401 (fixture)
+from tests.support.queues import Queued
+from tests.unit.test_upload_confirm import confirm, queued  # noqa: F401 (fixture)
 from truss.data import keys
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 
@@ -30,7 +31,7 @@ def test_a_text_file_starting_with_g_is_refused_at_confirmation(
     app: Flask,
     client: FlaskClient,
     auth,
-    hook: RecordingHook,  # noqa: F811
+    queued: Queued,  # noqa: F811
 ) -> None:
     line = b"Good morning! These are my notes for the talk.\n"
     body = line * 40  # 47-byte lines: a "G" every 188 bytes, like TS sync bytes
@@ -44,7 +45,7 @@ def test_a_text_file_starting_with_g_is_refused_at_confirmation(
     assert answer["status"] == "failed"
     stored = load(app, creator.id, asset.id)
     assert stored.status == "failed" and "isn't a video" in stored.error
-    assert hook.calls == []  # never queued for the worker
+    assert queued.analyses == []  # never queued for the worker
     assert not object_exists(app, keys.asset_source_object(creator.id, asset.id))
 
 
@@ -53,7 +54,7 @@ def test_a_real_transport_stream_is_confirmed(
     app: Flask,
     client: FlaskClient,
     auth,
-    hook: RecordingHook,  # noqa: F811
+    queued: Queued,  # noqa: F811
     tmp_path: Path,
     m2ts: bool,
 ) -> None:
@@ -63,7 +64,7 @@ def test_a_real_transport_stream_is_confirmed(
     put_source(app, creator.id, asset.id, body)
 
     assert json_of(confirm(client, asset.id))["status"] == "queued"
-    assert [a.id for a in hook.calls] == [asset.id]
+    assert queued.analyses == [asset.id]
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def test_a_text_file_saying_im_free_is_refused_at_confirmation(
     app: Flask,
     client: FlaskClient,
     auth,
-    hook: RecordingHook,  # noqa: F811
+    queued: Queued,  # noqa: F811
 ) -> None:
     body = b"I'm free on Tuesday. Notes for the talk follow.\n" * 30
     creator = auth.login("free@example.com")
@@ -111,7 +112,7 @@ def test_a_text_file_saying_im_free_is_refused_at_confirmation(
 
     assert json_of(confirm(client, asset.id))["status"] == "failed"
     assert "isn't a video" in load(app, creator.id, asset.id).error
-    assert hook.calls == []
+    assert queued.analyses == []
 
 
 @pytest.mark.parametrize(

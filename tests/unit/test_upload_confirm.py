@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -17,8 +15,8 @@ from tests.support.assets import (
     object_exists,
     put_source,
 )
+from tests.support.queues import Queued
 from truss.data import assets
-from truss.data.assets import Asset
 from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table
 from truss.services import uploads
@@ -26,22 +24,10 @@ from truss.services import uploads
 BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # 1000 bytes
 
 
-class RecordingHook:
-    """Stands in for the analysis pipeline's enqueue: records, and moves the asset on."""
-
-    def __init__(self) -> None:
-        self.calls: list[Asset] = []
-
-    def __call__(self, asset: Asset) -> None:
-        self.calls.append(asset)
-        assets.transition(get_table(), asset.creator_id, asset.id, asset.status, assets.QUEUED)
-
-
 @pytest.fixture
-def hook(app: Flask) -> Iterator[RecordingHook]:
-    recorder = RecordingHook()
-    app.extensions["truss.on_uploaded"] = recorder
-    yield recorder
+def queued(app: Flask) -> Queued:
+    """The analyses the confirmations queued (the app only queues: no job runs here)."""
+    return Queued(app)
 
 
 def confirm(client: FlaskClient, aid: str) -> object:
@@ -52,7 +38,7 @@ def nothing_enqueued(redis: object) -> bool:
     return all(Queue(name, connection=redis).count == 0 for name in ("default", "analysis"))
 
 
-def test_right_object_is_confirmed_once(app, client, auth, hook, redis) -> None:
+def test_right_object_is_confirmed_once(app, client, auth, queued, redis) -> None:
     creator = auth.login("a@example.com")
     asset = make_asset(app, creator.id, size=len(BODY))
     put_source(app, creator.id, asset.id, BODY)
@@ -64,15 +50,15 @@ def test_right_object_is_confirmed_once(app, client, auth, hook, redis) -> None:
     assert stored.status == "queued"
     assert stored.size == len(BODY)
     assert stored.content_type == "video/mp4"
-    assert [a.id for a in hook.calls] == [asset.id]
+    assert queued.analyses == [asset.id]
 
     again = confirm(client, asset.id)  # the browser retried: no second follow-up
     assert json_of(again)["status"] == "queued"
-    assert len(hook.calls) == 1
+    assert len(queued.analyses) == 1
 
 
 def test_a_follow_up_that_never_ran_runs_on_the_next_confirmation(
-    app, client, auth, hook, redis
+    app, client, auth, queued, redis
 ) -> None:
     creator = auth.login("a@example.com")
     asset = make_asset(app, creator.id, size=len(BODY))
@@ -80,17 +66,17 @@ def test_a_follow_up_that_never_ran_runs_on_the_next_confirmation(
     with app.app_context():  # confirmed, then the process died before the follow-up
         assets.transition(get_table(), creator.id, asset.id, assets.UPLOADING, assets.UPLOADED)
     assert json_of(confirm(client, asset.id))["status"] == "queued"
-    assert [a.id for a in hook.calls] == [asset.id]
+    assert queued.analyses == [asset.id]
 
 
-def test_missing_object_fails_with_a_reason(app, client, auth, hook, redis) -> None:
+def test_missing_object_fails_with_a_reason(app, client, auth, queued, redis) -> None:
     creator = auth.login("a@example.com")
     asset = make_asset(app, creator.id, size=len(BODY))
     data = json_of(confirm(client, asset.id))
     assert data["status"] == "failed"
     assert "Upload the video again" in data["error"]
     assert load(app, creator.id, asset.id).status == "failed"
-    assert hook.calls == []
+    assert queued.analyses == []
     assert nothing_enqueued(redis)
 
 
@@ -105,7 +91,7 @@ def test_missing_object_fails_with_a_reason(app, client, auth, hook, redis) -> N
     ],
 )
 def test_wrong_object_is_deleted_and_the_asset_failed(
-    app, client, auth, hook, redis, body: bytes, content_type: str, reason: str
+    app, client, auth, queued, redis, body: bytes, content_type: str, reason: str
 ) -> None:
     creator = auth.login("a@example.com")
     asset = make_asset(app, creator.id, size=len(BODY))
@@ -118,7 +104,7 @@ def test_wrong_object_is_deleted_and_the_asset_failed(
     assert stored.status == "failed"
     assert stored.error == data["error"]
     assert not object_exists(app, key)
-    assert hook.calls == []
+    assert queued.analyses == []
     assert nothing_enqueued(redis)
 
 
@@ -136,7 +122,9 @@ def test_object_over_the_limit_is_refused(aws: None, redis) -> None:
     assert not object_exists(app, key)
 
 
-def test_another_creators_asset_is_not_found_and_untouched(app, client, auth, hook, redis) -> None:
+def test_another_creators_asset_is_not_found_and_untouched(
+    app, client, auth, queued, redis
+) -> None:
     owner = auth.login("b@example.com")
     theirs = make_asset(app, owner.id, size=len(BODY))
     key = put_source(app, owner.id, theirs.id, BODY)
@@ -146,7 +134,7 @@ def test_another_creators_asset_is_not_found_and_untouched(app, client, auth, ho
     assert response.status_code == 404
     assert load(app, owner.id, theirs.id).status == "uploading"
     assert object_exists(app, key)
-    assert hook.calls == []
+    assert queued.analyses == []
     assert nothing_enqueued(redis)
 
 

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions, make_app
 from tests.support.assets import csrf_headers, json_of, load, object_exists
+from tests.support.queues import Queued
 
 MIB = 1024**2
 PART = 5 * MIB  # S3's (and moto's) smallest part
@@ -63,8 +64,7 @@ def complete(client: FlaskClient, aid: str, upload_id: str) -> object:
 
 def test_create_sign_list_resume_complete(app: Flask, client: FlaskClient, auth) -> None:
     creator = auth.login("a@example.com")
-    calls: list[str] = []
-    app.extensions["truss.on_uploaded"] = lambda asset: calls.append(asset.id)
+    queued = Queued(app)
     plan = start(client)
     aid, upload_id = str(plan["asset_id"]), str(plan["upload_id"])
     assert plan["mode"] == "multipart"
@@ -92,11 +92,11 @@ def test_create_sign_list_resume_complete(app: Flask, client: FlaskClient, auth)
     put_part(fresh["2"], data[PART:])
     done = complete(client, aid, upload_id)
     assert done.status_code == 200
-    assert json_of(done)["status"] == "uploaded"
+    assert json_of(done)["status"] == "queued"  # confirmed, then queued for analysis
     asset = load(app, creator.id, aid)
-    assert asset.status == "uploaded"
+    assert asset.status == "queued"
     assert asset.size == SIZE
-    assert calls == [aid]
+    assert queued.analyses == [aid]
 
     # a finished upload signs no more parts
     assert sign(client, aid, upload_id, [1]).status_code == 400

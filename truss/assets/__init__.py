@@ -1,4 +1,5 @@
-"""Uploads, the video library and the asset page: one blueprint, "assets"."""
+"""The upload page, the video library and the asset page: one blueprint, "assets" (the
+upload JSON API is truss.api)."""
 
 from __future__ import annotations
 
@@ -6,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("assets", __name__)
 
-from truss.assets import api, routes  # noqa: E402, F401  (attach the views to bp)
+from truss.assets import routes  # noqa: E402, F401  (attach the views to bp)

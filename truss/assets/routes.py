@@ -8,23 +8,24 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
+from truss import jobs
 from truss.analysis.factory import gemini_file_deleter
 from truss.assets import bp
 from truss.assets.helpers import (
     PLAYBACK_URL_EXPIRES_S,
-    collaborators,
+    gone_from_the_page,
     is_stuck,
     limits,
-    on_uploaded_hook,
+    own_asset,
     template_helpers,
     thumbnail_url,
 )
+from truss.auth.session import current_creator
 from truss.cost_controls import counts, quotas, reanalysis_limit
 from truss.data import assets, clips
 from truss.data.table import NotFound, Throttled
-from truss.errors import render_error
-from truss.extensions import get_storage, htmx
-from truss.polling import ASSET, poll_ref, poll_token, read_refs, was_shown
+from truss.extensions import get_storage, get_table, htmx
+from truss.polling import ASSET, poll_ref, poll_token, read_refs
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
 from truss.services.quotas import QuotaExceeded, checked_reanalysis
@@ -32,11 +33,6 @@ from truss.services.quotas import QuotaExceeded, checked_reanalysis
 PAGE_SIZE = 25
 MAX_POLLED = 250  # working rows one library poll reads (ten pages; a BatchGetItem per 100)
 TERMINAL = {assets.READY, assets.FAILED, "abandoned"}
-
-
-@bp.errorhandler(NotFound)
-def not_found(exc: NotFound) -> tuple[str, int]:
-    return render_error(404)
 
 
 @bp.context_processor
@@ -71,7 +67,7 @@ def status_filter() -> str | None:
 
 @bp.get("/assets")
 def library() -> str:
-    table, _, cid = collaborators()
+    table, cid = get_table(), current_creator().id
     status = status_filter()
     cursor = request.args.get("cursor") or None
     items, next_cursor = assets.page(table, cid, cursor, PAGE_SIZE, status)
@@ -84,8 +80,7 @@ def library() -> str:
 
 @bp.get("/assets/<aid>")
 def detail(aid: str) -> str:
-    table, storage, cid = collaborators()
-    asset = assets.get(table, cid, aid)
+    table, storage, asset = get_table(), get_storage(), own_asset(aid)
     # a failed analysis keeps its source: only a failed upload has nothing to play
     playable = asset.status != assets.UPLOADING and asset.failed_from != assets.UPLOADING
     video_url = storage.presigned_get(asset.source_key, PLAYBACK_URL_EXPIRES_S) if playable else ""
@@ -93,8 +88,8 @@ def detail(aid: str) -> str:
         "assets/detail.html",
         asset=asset,
         video_url=video_url,
-        chapters=load_chapters(table, storage, cid, aid),
-        clips=clips.for_asset(table, cid, aid),
+        chapters=load_chapters(table, storage, asset.creator_id, aid),
+        clips=clips.for_asset(table, asset.creator_id, aid),
     )
 
 
@@ -104,10 +99,10 @@ def working() -> Response | str:
     4 KiB request line): the statuses of the rows it lists as working (`id`, a signed ref), read
     by BatchGetItem and swapped out of band, a "deleted" note for rows deleted meanwhile; 286
     once none of them is working."""
-    table, _, cid = collaborators()
+    cid = current_creator().id
     ids, shown = read_refs(request.form.getlist("id")[:MAX_POLLED], cid, ASSET)
     try:
-        found = assets.get_many(table, cid, ids)
+        found = assets.get_many(get_table(), cid, ids)
     except Throttled:
         return ""  # DynamoDB is busy: nothing changes on the page, the next poll asks again
     deleted = [aid for aid in dict.fromkeys(ids) if aid in shown and aid not in found]
@@ -119,14 +114,10 @@ def working() -> Response | str:
 
 @bp.get("/assets/<aid>/status")
 def status(aid: str) -> Response | str:
-    table, _, cid = collaborators()
     try:
-        asset = assets.get(table, cid, aid)
-    except NotFound:
-        if not (htmx and was_shown(request.args.get("t", ""), cid, ASSET, aid)):
-            raise  # never this creator's: 404 like every other route
-        gone = '<p class="status-note muted" role="status">This video was deleted.</p>'
-        return HTMXResponseStopPolling(gone)  # stop polling a video deleted in another tab
+        asset = own_asset(aid)
+    except NotFound:  # deleted in another tab (or never this creator's: 404)
+        return gone_from_the_page(ASSET, aid, "assets/_status_gone.html")
     on_detail = request.args.get("page") == "detail"
     html = render_template("assets/_status.html", asset=asset, status_page=request.args.get("page"))
     if asset.display_status not in TERMINAL:
@@ -140,10 +131,9 @@ def status(aid: str) -> Response | str:
 @bp.post("/assets/<aid>/retry")
 @reanalysis_limit
 def retry(aid: str) -> BaseResponse:
-    table, _, cid = collaborators()
-    asset = assets.get(table, cid, aid)
+    table, asset = get_table(), own_asset(aid)
     try:
-        start = checked_reanalysis(on_uploaded_hook(), table, quotas())
+        start = checked_reanalysis(jobs.request_analysis, table, quotas())
         analysis.run_again(table, asset, stuck=is_stuck(asset), start=start)
     except (analysis.CannotRetry, QuotaExceeded) as exc:
         flash(str(exc), "error")
@@ -156,19 +146,17 @@ def retry(aid: str) -> BaseResponse:
 
 @bp.get("/assets/<aid>/title")
 def title(aid: str) -> str:
-    table, _, cid = collaborators()
-    asset = assets.get(table, cid, aid)
+    asset = own_asset(aid)
     template = "assets/_title_form.html" if request.args.get("edit") else "assets/_title.html"
     return render_template(template, asset=asset)
 
 
 @bp.post("/assets/<aid>/title")
 def rename(aid: str) -> BaseResponse | str:
-    table, _, cid = collaborators()
     try:
-        asset = assets.rename(table, cid, aid, request.form.get("title", ""))
+        asset = assets.rename(get_table(), current_creator().id, aid, request.form.get("title", ""))
     except ValueError as exc:
-        asset = assets.get(table, cid, aid)
+        asset = own_asset(aid)
         return render_template("assets/_title_form.html", asset=asset, error=str(exc))
     if htmx:
         return render_template("assets/_title.html", asset=asset)
@@ -177,10 +165,11 @@ def rename(aid: str) -> BaseResponse | str:
 
 @bp.post("/assets/<aid>/delete")
 def delete(aid: str) -> BaseResponse:
-    table, storage, cid = collaborators()
-    asset = assets.get(table, cid, aid)
+    asset = own_asset(aid)
     deleter = gemini_file_deleter(current_app.config) or uploads.keep_remote_file
-    uploads.delete_asset(table, storage, cid, aid, deleter, current_app.config["MAX_CLIPS"])
+    uploads.delete_asset(
+        get_table(), get_storage(), asset.creator_id, aid, deleter, current_app.config["MAX_CLIPS"]
+    )
     flash(f"Deleted “{asset.title}” and everything made from it.", "info")
     target = url_for("assets.library")
     return HTMXResponseClientRedirect(target) if htmx else redirect(target)

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from truss.auth.session import public
 from truss.clips import share_bp
-from truss.clips.helpers import MEDIA_URL_EXPIRES_S
+from truss.clips.helpers import media_url
 from truss.data.clips import Clip
 from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table, limiter
@@ -45,7 +45,7 @@ def never_cached(response: Response) -> Response:
 
 
 def presigned(key: str) -> str:
-    return get_storage().presigned_get(key, MEDIA_URL_EXPIRES_S) if key else ""
+    return media_url(get_storage(), key)
 
 
 @share_bp.get("/s/<token>")

@@ -1,23 +1,30 @@
-"""The clips page (filters, search, sort, "Load more"), the clip page, download, delete."""
+"""The signed-in clip views: the clips page (filters, search, sort, "Load more"), the clip
+page and its actions: edit a field, trim and re-render, the render status poll, download,
+share, delete, and a clip of one's own from the asset page."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_htmx.responses import HTMXResponseClientRedirect
+from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
+from truss import jobs
+from truss.assets.helpers import gone_from_the_page, own_asset
+from truss.auth.session import current_creator
 from truss.clips import bp
 from truss.clips.helpers import (
     DOWNLOAD_URL_EXPIRES_S,
+    FIELD_LABELS,
     asset_titles,
-    collaborators,
     media_url,
     own_clip,
     source_asset,
     template_helpers,
+    trim_limits,
 )
+from truss.cost_controls import counts, own_clip_limit, render_room, trim_limit
 from truss.data import assets, keys
 from truss.data.clip_queries import (
     SORTS,
@@ -29,17 +36,12 @@ from truss.data.clip_queries import (
 )
 from truss.data.clips import Clip
 from truss.data.table import NotFound
-from truss.errors import render_error
-from truss.extensions import htmx
+from truss.extensions import get_storage, get_table, htmx
+from truss.polling import CLIP
 from truss.services import clips as service
 
 PAGE_SIZE = 24
 VIDEO_CHOICES = 100
-
-
-@bp.errorhandler(NotFound)
-def not_found(exc: NotFound) -> tuple[str, int]:
-    return render_error(404, "That clip or video doesn't exist any more, or it isn't yours.")
 
 
 @bp.context_processor
@@ -85,7 +87,7 @@ def filter_args(filters: ClipFilters) -> dict[str, Any]:
 
 @bp.get("/clips")
 def index() -> str:
-    table, _, cid = collaborators()
+    table, cid = get_table(), current_creator().id
     filters = filters_from_request()
     cursor = request.args.get("cursor") or None
     page = fill_page(table, cid, filters, cursor, PAGE_SIZE)
@@ -107,36 +109,159 @@ def index() -> str:
 
 def detail_context(clip: Clip) -> dict[str, Any]:
     """Everything the clip page shows (used again when a form comes back with errors)."""
-    table, storage, _ = collaborators()
-    asset = source_asset(table, clip)
+    asset = source_asset(get_table(), clip)
     return {
         "clip": clip,
         "asset": asset,
-        "source_url": media_url(storage, asset.source_key) if asset else "",
+        "source_url": media_url(get_storage(), asset.source_key) if asset else "",
     }
 
 
 @bp.get("/clips/<clid>")
 def detail(clid: str) -> str:
-    _, _, clip = own_clip(clid)
-    return render_template("clips/detail.html", **detail_context(clip))
+    return render_template("clips/detail.html", **detail_context(own_clip(clid)))
 
 
 @bp.get("/clips/<clid>/download")
 def download(clid: str) -> BaseResponse:
     """A short-lived presigned GET that saves the file under a name made from the title."""
-    _, storage, clip = own_clip(clid)
+    clip = own_clip(clid)
     if not clip.video_key:
         flash("This clip has no file yet. Wait until it has rendered, then download it.", "error")
         return redirect(url_for("clips.detail", clid=clid))
     name = service.download_name(clip)
-    return redirect(storage.presigned_get(clip.video_key, DOWNLOAD_URL_EXPIRES_S, name))
+    return redirect(get_storage().presigned_get(clip.video_key, DOWNLOAD_URL_EXPIRES_S, name))
 
 
 @bp.post("/clips/<clid>/delete")
 def delete(clid: str) -> BaseResponse:
-    table, storage, clip = own_clip(clid)
-    service.delete_clip(table, storage, clip)
+    clip = own_clip(clid)
+    service.delete_clip(get_table(), get_storage(), clip)
     flash(f"Deleted the clip “{clip.title}”.", "info")
     target = url_for("clips.index")
     return HTMXResponseClientRedirect(target) if htmx else redirect(target)
+
+
+# -- editable fields (title, hook, hashtags, transcript): one fragment each ---------------
+
+
+def field_name(name: str) -> str:
+    if name not in FIELD_LABELS:
+        abort(404)
+    return name
+
+
+def render_field(
+    clip: Clip, name: str, editing: bool, error: str = "", value: str = "", oob: bool = False
+) -> str:
+    """The field's fragment; after a save, `oob` also refreshes the page heading."""
+    template = "clips/_field_form.html" if editing else "clips/_field.html"
+    return render_template(template, clip=clip, name=name, error=error, value=value, oob=oob)
+
+
+@bp.get("/clips/<clid>/fields/<name>")
+def field(clid: str, name: str) -> str:
+    """The field as shown, or (with ?edit=1) its form."""
+    clip = own_clip(clid)
+    return render_field(clip, field_name(name), editing=bool(request.args.get("edit")))
+
+
+@bp.post("/clips/<clid>/fields/<name>")
+def save_field(clid: str, name: str) -> BaseResponse | str:
+    clip = own_clip(clid)
+    name = field_name(name)
+    text = request.form.get("value", "")
+    try:
+        clip = service.edit_field(get_table(), clip.creator_id, clip.id, name, text)
+    except service.FieldError as exc:
+        return render_field(clip, name, editing=True, error=str(exc), value=text)
+    if htmx:
+        return render_field(clip, name, editing=False, oob=True)
+    return redirect(url_for("clips.detail", clid=clid))
+
+
+# -- rendering: trim and re-render, the status poll, a clip of one's own -------------------
+
+
+@bp.post("/clips/<clid>/trim")
+@trim_limit
+def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
+    """Validate, go back to pending, enqueue; the form comes back with the status poll."""
+    clip = own_clip(clid)
+    start, end = request.form.get("start", ""), request.form.get("end", "")
+    context = detail_context(clip)
+    asset = context["asset"]
+    try:
+        if asset is None:
+            raise service.TrimError({"start": "The source video was deleted: it can't be trimmed."})
+        render_room()
+        clip = service.trim(
+            get_table(), clip, asset, start, end, jobs.enqueue_rerender, trim_limits()
+        )
+        counts()  # a refused trim doesn't use up the allowance
+    except service.TrimError as exc:
+        form = {"errors": exc.errors, "start": start, "end": end}
+        if htmx:
+            return render_template("clips/_trim_form.html", **context, form=form)
+        return render_template("clips/detail.html", **context, form=form), 400
+    if not htmx:
+        return redirect(url_for("clips.detail", clid=clid))
+    return render_template("clips/_trim_response.html", **{**context, "clip": clip})
+
+
+@bp.get("/clips/<clid>/status")
+def status(clid: str) -> BaseResponse | str:
+    """Polled every 2 s while rendering; at ready/failed, stop and swap in the player."""
+    try:
+        clip = own_clip(clid)
+    except NotFound:  # deleted in another tab (or never this creator's: 404)
+        return gone_from_the_page(CLIP, clid, "clips/_status_gone.html")
+    html = render_template("clips/_status.html", clip=clip, swap_player=not clip.working)
+    return html if clip.working else HTMXResponseStopPolling(html)
+
+
+@bp.post("/assets/<aid>/clips")
+@own_clip_limit
+def create(aid: str) -> BaseResponse | str:
+    """A clip the creator picked on the asset page; errors come back in the form."""
+    asset = own_asset(aid)
+    start, end = request.form.get("start", ""), request.form.get("end", "")
+    title = request.form.get("title", "")
+    try:
+        render_room()
+        clip = service.add_own_clip(
+            get_table(), asset, start, end, title, jobs.enqueue_rerender, trim_limits()
+        )
+        counts()  # a refused clip doesn't use up the allowance
+    except service.TrimError as exc:
+        form = {"errors": exc.errors, "start": start, "end": end, "title": title}
+        if htmx:
+            return render_template("clips/_new_clip_form.html", asset=asset, form=form)
+        for message in exc.errors.values():
+            flash(message, "error")
+        return redirect(url_for("assets.detail", aid=aid))
+    target = url_for("clips.detail", clid=clip.id)
+    return HTMXResponseClientRedirect(target) if htmx else redirect(target)
+
+
+# -- the owner's side of share links (htmx fragments) -------------------------------------
+
+
+def share_fragment(clip: Clip) -> BaseResponse | str:
+    if htmx:
+        return render_template("clips/_share.html", clip=clip)
+    return redirect(url_for("clips.detail", clid=clip.id))
+
+
+@bp.post("/clips/<clid>/share")
+def share(clid: str) -> BaseResponse | str:
+    clip = own_clip(clid)
+    service.start_sharing(get_table(), clip)  # NotFound (deleted in another tab) → 404
+    return share_fragment(own_clip(clid))
+
+
+@bp.post("/clips/<clid>/share/revoke")
+def revoke_share(clid: str) -> BaseResponse | str:
+    clip = own_clip(clid)
+    service.stop_sharing(get_table(), clip)
+    return share_fragment(own_clip(clid))

@@ -43,7 +43,7 @@ VIDEO_TYPES: Mapping[str, str] = {
     "video/ogg": "Ogg video",
 }
 
-OnUploaded = Callable[[Asset], None]
+OnUploaded = Callable[[Asset], object]  # e.g. truss.jobs.request_analysis
 
 
 class UploadError(ValueError):

@@ -27,10 +27,10 @@ from truss.auth.session import current_creator
 from truss.data import assets, keys, lexicon
 from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table
-from truss.errors import render_error
 from truss.extensions import get_redis, get_storage, get_table, htmx
 from truss.polling import poll_token, was_shown
 from truss.streams import chart
+from truss.streams.jobs import enqueue_import
 
 bp = Blueprint("streams", __name__)
 PAGE_SIZE = 25
@@ -44,11 +44,6 @@ ARCHIVE_URL_EXPIRES_S = 900
 TWITCH_CHANNEL = re.compile(r"[A-Za-z0-9_]{3,25}")
 YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
 YOUTUBE_URL_ID = re.compile(r"(?:v=|youtu\.be/|/live/)([A-Za-z0-9_-]{11})")
-
-
-@bp.errorhandler(NotFound)
-def not_found(exc: NotFound) -> tuple[str, int]:
-    return render_error(404)
 
 
 def live_store() -> ModuleType:
@@ -194,8 +189,6 @@ def import_key(cid: str, sid: str) -> str:
 @bp.post("/streams/<sid>/imported")
 def confirm_import(sid: str) -> tuple[Response, int] | Response:
     """The browser says the file is in S3: check it there, then queue the import."""
-    from truss.streams.jobs import enqueue_import
-
     table, cid, stream = owned(sid)
     if stream.status != data.IMPORTING:
         return jsonify(page=url_for("streams.detail", sid=sid))

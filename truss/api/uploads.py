@@ -1,44 +1,19 @@
-"""JSON endpoints for static/js/upload.js: sign, resume, complete, confirm, cancel."""
+"""The upload endpoints: sign, resume, complete, confirm, cancel (JSON in, JSON out)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
-from truss.assets import bp
-from truss.assets.helpers import collaborators, limits, on_uploaded_hook
+from truss import jobs
+from truss.api import bp
+from truss.assets.helpers import limits
+from truss.auth.session import current_creator
 from truss.cost_controls import quotas
 from truss.data.assets import Asset
-from truss.data.table import Conflict, NotFound
-from truss.extensions import limiter
+from truss.extensions import get_storage, get_table, limiter
 from truss.services import uploads
-from truss.services.quotas import QuotaExceeded
-
-F = TypeVar("F", bound=Callable[..., Any])
-NOT_FOUND = "We couldn't find that upload. Reload the page and choose the file again."
-CONFLICT = "This video changed while you were working on it. Reload the page."
-
-
-def json_errors(view: F) -> F:
-    """Turn the service's refusals into JSON with a message the page can show."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except uploads.UploadError as exc:
-            return jsonify(error=str(exc)), 400
-        except QuotaExceeded as exc:
-            return jsonify(error=str(exc)), 403
-        except NotFound:
-            return jsonify(error=NOT_FOUND), 404
-        except Conflict:
-            return jsonify(error=CONFLICT), 409
-
-    return wrapper  # type: ignore[return-value]
 
 
 def body() -> dict[str, Any]:
@@ -74,14 +49,12 @@ def asset_json(asset: Asset) -> dict[str, Any]:
 
 @bp.post("/assets/uploads")
 @limiter.limit("120 per minute")
-@json_errors
 def start_upload() -> tuple[Response, int]:
     data = body()
-    table, storage, cid = collaborators()
     plan = uploads.start_upload(
-        table,
-        storage,
-        cid,
+        get_table(),
+        get_storage(),
+        current_creator().id,
         str(data.get("name", ""))[:500],
         whole_number(data.get("size"), "size"),
         str(data.get("type", "")),
@@ -94,26 +67,23 @@ def start_upload() -> tuple[Response, int]:
 
 
 @bp.get("/assets/<aid>/upload")
-@json_errors
 def upload_state(aid: str) -> Response:
-    table, storage, cid = collaborators()
     upload_id = request.args.get("upload_id", "")
-    return jsonify(uploads.uploaded_parts(table, storage, cid, aid, upload_id))
+    cid = current_creator().id
+    return jsonify(uploads.uploaded_parts(get_table(), get_storage(), cid, aid, upload_id))
 
 
 @bp.post("/assets/<aid>/parts")
 @limiter.limit("600 per minute")
-@json_errors
 def part_urls(aid: str) -> Response:
     data = body()
     numbers = data.get("parts")
     if not isinstance(numbers, list):
         raise uploads.UploadError("parts must be a list of part numbers.")
-    table, storage, cid = collaborators()
     urls = uploads.part_urls(
-        table,
-        storage,
-        cid,
+        get_table(),
+        get_storage(),
+        current_creator().id,
         aid,
         str(data.get("upload_id", "")),
         [whole_number(n, "A part number") for n in numbers],
@@ -123,27 +93,27 @@ def part_urls(aid: str) -> Response:
 
 
 @bp.post("/assets/<aid>/complete")
-@json_errors
 def complete_upload(aid: str) -> Response:
-    table, storage, cid = collaborators()
+    """Join the parts; a right file is queued for analysis (jobs.request_analysis)."""
     upload_id = str(body().get("upload_id", ""))
     asset = uploads.complete_multipart(
-        table, storage, cid, aid, upload_id, limits(), on_uploaded_hook(), quota=quotas()
-    )
+        get_table(), get_storage(), current_creator().id, aid, upload_id, limits(),
+        jobs.request_analysis, quota=quotas(),
+    )  # fmt: skip
     return jsonify(asset_json(asset))
 
 
 @bp.post("/assets/<aid>/confirm")
-@json_errors
 def confirm_upload(aid: str) -> Response:
-    table, storage, cid = collaborators()
-    asset = uploads.confirm(table, storage, cid, aid, limits(), on_uploaded_hook(), quota=quotas())
+    """Check the file S3 holds; a right one is queued for analysis (jobs.request_analysis)."""
+    asset = uploads.confirm(
+        get_table(), get_storage(), current_creator().id, aid, limits(),
+        jobs.request_analysis, quota=quotas(),
+    )  # fmt: skip
     return jsonify(asset_json(asset))
 
 
 @bp.post("/assets/<aid>/cancel")
-@json_errors
 def cancel_upload(aid: str) -> Response:
-    table, storage, cid = collaborators()
-    uploads.cancel(table, storage, cid, aid)
+    uploads.cancel(get_table(), get_storage(), current_creator().id, aid)
     return jsonify(cancelled=True)
