@@ -259,6 +259,32 @@ def test_youtube_resumable_upload_in_chunks_with_308_and_range(
     assert played.content == data and played.headers["Content-Type"] == "video/mp4"
 
 
+def test_youtube_takes_chunks_sent_with_chunked_transfer_encoding(
+    fake_platforms: FakePlatforms,
+) -> None:
+    token = connect(fake_platforms, "google")
+    data = video_bytes(300 * KIB)
+    session = start_youtube(fake_platforms, token, len(data))
+    pieces = (data[i : i + 64 * KIB] for i in range(0, len(data), 64 * KIB))
+    streamed = requests.put(
+        session,
+        data=pieces,
+        headers={"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"},
+        timeout=10,
+    )
+    assert streamed.status_code == 200
+    [entry] = fake_platforms.received("youtube")
+    assert fake_platforms.received_bytes(entry["id"]) == data
+
+
+def test_token_endpoint_faults(fake_platforms: FakePlatforms) -> None:
+    token = connect(fake_platforms, "tiktok")
+    fake_platforms.fail_next("tiktok.token", "server_error")
+    refresh = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
+    assert token_request(fake_platforms, "tiktok", **refresh).status_code == 503
+    assert token_request(fake_platforms, "tiktok", **refresh).status_code == 200
+
+
 def test_youtube_processing_finishes_after_polls_unless_told_never_to(
     fake_platforms: FakePlatforms,
 ) -> None:

@@ -192,7 +192,11 @@ def blueprint(state: State) -> Blueprint:
         client_id, secret = client_credentials(request, provider.id_field)
         if not _client_ok(state, platform, client_id, secret):
             return token_error(platform, 401, "invalid_client", "Unauthorized client")
-        if state.faults.take(f"{platform}.token"):
+        if kind := state.faults.take(f"{platform}.token"):
+            if kind == "unauthorized":
+                return token_error(platform, 401, "invalid_client", "Unauthorized client")
+            if kind in ("quota", "rate_limited"):
+                return token_error(platform, 429, "rate_limit_exceeded", "Too many requests")
             return token_error(platform, 503, "temporarily_unavailable", "Try again later")
         grant_type = request.form.get("grant_type")
         with state.lock:

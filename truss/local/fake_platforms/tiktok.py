@@ -207,7 +207,7 @@ def blueprint(state: State) -> Blueprint:
             )
         parsed = content_range(request.headers.get("Content-Range"))
         size, chunk, count = publish["video_size"], publish["chunk_size"], publish["count"]
-        length = request.content_length or 0
+        length = request.content_length  # None with chunked transfer encoding
         if parsed is None or parsed[0] is None or parsed[1] is None or parsed[2] != size:
             drain(request)
             return tiktok_envelope(
@@ -218,7 +218,8 @@ def blueprint(state: State) -> Blueprint:
         index = first // chunk if chunk else 0
         expected_last = size - 1 if index >= count - 1 else first + chunk - 1
         in_order = first % chunk == 0 and first <= publish["received"] and index < count
-        if not in_order or last != expected_last or last - first + 1 != length:
+        wrong_length = length is not None and last - first + 1 != length
+        if not in_order or last != expected_last or wrong_length:
             drain(request)
             return tiktok_envelope(
                 {},
@@ -226,13 +227,16 @@ def blueprint(state: State) -> Blueprint:
                 "invalid_params",
                 "chunks must be uploaded in order, each chunk_size bytes (the last takes the rest)",
             )
-        cut = drop_point(state.faults.drop_at.get("tiktok"), first, length, size)
+        cut = drop_point(state.faults.drop_at.get("tiktok"), first, last - first + 1, size)
         if cut is not None:
             state.faults.drop_at.pop("tiktok", None)
             read_partly(request, cut)  # a chunk is kept whole or not at all
             return drop_connection(request)
         path = state.file_path(f"tt-{publish['upload_id']}")
-        write_body(request, path, first)
+        if write_body(request, path, first) != last - first + 1:
+            return tiktok_envelope(
+                {}, 400, "invalid_params", "the body does not match Content-Range"
+            )
         with state.lock:
             publish["received"] = max(publish["received"], last + 1)
             publish["content_type"] = mime

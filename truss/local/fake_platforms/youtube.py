@@ -165,15 +165,12 @@ def blueprint(state: State) -> Blueprint:
             drain(request)
             return json_reply(video_resource(state, state.db["videos"][session["video_id"]]))
         header = request.headers.get("Content-Range")
+        length = request.content_length  # None with chunked transfer encoding
         parsed = content_range(header) if header else (0, None, None)
         if parsed is None:
             drain(request)
             return google_error(400, "badContent", "Invalid Content-Range")
         first, last, total = parsed
-        length = request.content_length or 0
-        if header is None:  # a single PUT of the whole file
-            total = length
-            last = length - 1 if length else None
         if total is not None:
             if session["total"] not in (None, total):
                 drain(request)
@@ -182,16 +179,17 @@ def blueprint(state: State) -> Blueprint:
         if first is None:  # `bytes */total`: where does it stand?
             drain(request)
             return _progress(session)
-        assert last is not None
-        if last - first + 1 != length:
+        expected = None if last is None else last - first + 1  # None: the whole file, one PUT
+        if expected is not None and length is not None and expected != length:
             drain(request)
             return google_error(400, "badContent", "Content-Range does not match Content-Length")
         if first > session["received"]:
             drain(request)  # a gap: keep nothing, say what we have
             return _progress(session)
         path = state.file_path(f"yt-{session['id']}")
+        size = expected if expected is not None else (length or 0)
         cut = drop_point(
-            state.faults.drop_at.get("youtube"), first, length, session["total"] or first + length
+            state.faults.drop_at.get("youtube"), first, size, session["total"] or first + size
         )
         if cut is not None:
             state.faults.drop_at.pop("youtube", None)
@@ -201,6 +199,12 @@ def blueprint(state: State) -> Blueprint:
                 state.save()
             return drop_connection(request)
         written = write_body(request, path, first)
+        if expected is not None and written != expected:
+            return google_error(400, "badContent", "The body does not match Content-Range")
+        if header is None:
+            if session["total"] not in (None, written):
+                return google_error(400, "badContent", "The body is not X-Upload-Content-Length")
+            session["total"] = written
         end = first + written
         final = session["total"] is not None and end >= session["total"]
         if not final:
