@@ -402,9 +402,9 @@ def refuse_long_keys(app: Flask) -> None:
         refuse(params["Key"], "GetItem")
 
     with app.app_context():
-        from truss.data import _shared_resource
+        from truss.extensions import get_dynamodb
 
-        events = _shared_resource().meta.client.meta.events
+        events = get_dynamodb().meta.client.meta.events
         events.register("before-parameter-build.dynamodb.BatchGetItem", check)
         events.register("before-parameter-build.dynamodb.GetItem", check_one)
 
@@ -552,9 +552,9 @@ def record_batch_gets(app: Flask) -> list[dict[str, Any]]:
         requests.extend(params["RequestItems"].values())
 
     with app.app_context():
-        from truss.data import _shared_resource
+        from truss.extensions import get_dynamodb
 
-        events = _shared_resource().meta.client.meta.events
+        events = get_dynamodb().meta.client.meta.events
         events.register("before-parameter-build.dynamodb.BatchGetItem", keep)
     return requests
 
