@@ -5,42 +5,12 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Any
 
-from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import LocalStack
 
 MAIL_WAIT_S = 60
-POLL_MS = 100
-
-
-def wait_until(page: Page, expression: str, arg: Any = None, timeout_s: float = 30.0) -> Any:
-    """Evaluate `expression` (a JS expression or function, called with `arg`) until it is truthy
-    and return its value. Each try is a one-off `page.evaluate`, which the app's CSP allows;
-    Playwright's `wait_for_function` with a string re-evaluates it inside the page with `eval`,
-    which a CSP without 'unsafe-eval' refuses as soon as the first try is false.
-
-    A try that throws (an element not there yet, "Execution context was destroyed" while the
-    page navigates) counts as "not yet", like `wait_for_function`; if the deadline passes, the
-    last error is raised so the test says what went wrong."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        error: PlaywrightError | None = None
-        try:
-            value = page.evaluate(expression, arg)
-        except PlaywrightError as exc:
-            if page.is_closed():
-                raise
-            error, value = exc, None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            if error is not None:
-                raise error
-            raise AssertionError(f"still false after {timeout_s} s: {expression}")
-        page.wait_for_timeout(POLL_MS)
 
 
 def mails_to(page: Page, base: str, email: str) -> Locator:

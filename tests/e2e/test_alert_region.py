@@ -13,8 +13,9 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 UNREACHABLE = "Truss couldn't be reached"
@@ -57,7 +58,7 @@ def test_a_repeated_failure_is_announced_again_where_the_person_is(
     expect(alert).to_be_in_viewport(ratio=1)
 
     save.click()  # the same failure again: said again, not silently left as it was
-    wait_until(page, SHOWN_TWICE, UNREACHABLE, timeout_s=10)
+    wait_in_page(page, SHOWN_TWICE, UNREACHABLE, timeout_s=10)
     expect(alert).to_contain_text(UNREACHABLE)
     expect(alert).to_be_in_viewport(ratio=1)
 

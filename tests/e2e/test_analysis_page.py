@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
-from tests.support.pipeline import make_video
+from tests.support.media import make_video
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 ANALYSIS_WAIT_S = 300
@@ -68,11 +69,11 @@ def test_upload_watch_the_stages_and_play_a_clip(
     rows.first.get_by_role("link").first.click()  # the clip's own page
     video = page.locator("video").first
     expect(video).to_be_visible()
-    wait_until(
+    wait_in_page(
         page, "() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }"
     )
     page.evaluate("() => document.querySelector('video').play()")
-    wait_until(page, "() => document.querySelector('video').currentTime > 0.3")
+    wait_in_page(page, "() => document.querySelector('video').currentTime > 0.3")
     dims = page.evaluate(
         "() => { const v = document.querySelector('video'); return [v.videoWidth, v.videoHeight]; }"
     )

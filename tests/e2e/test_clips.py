@@ -13,8 +13,9 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 from truss.services.clips import clock
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +90,7 @@ def test_trim_rerender_download_and_share_a_clip(
         "t => { const v = document.getElementById('source-player'); v.currentTime = t; }",
         new_start,
     )
-    wait_until(
+    wait_in_page(
         page,
         "t => Math.abs(document.getElementById('source-player').currentTime - t) < 0.05",
         new_start,
@@ -133,7 +134,7 @@ def test_trim_rerender_download_and_share_a_clip(
         other.goto(share_url)
         expect(other.get_by_role("heading", name=title)).to_be_visible()
         expect(other.get_by_role("link", name="Clips")).to_have_count(0)
-        wait_until(
+        wait_in_page(
             other,
             "document.getElementById('shared-video').readyState >= 1",
             timeout_s=RENDER_WAIT_MS / 1000,

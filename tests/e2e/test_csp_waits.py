@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from tests.e2e.helpers import wait_until
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 TESTS = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def string_waits(root: Path) -> list[str]:
 
 def test_no_test_waits_by_evaluating_a_string() -> None:
     offenders = string_waits(TESTS)
-    assert offenders == [], "use wait_until() or expect(): the app's CSP refuses string eval"
+    assert offenders == [], "use wait_in_page() or expect(): the app's CSP refuses string eval"
 
 
 def test_the_guard_sees_string_waits_in_any_test_folder(tmp_path: Path) -> None:
@@ -81,16 +81,16 @@ def test_a_wait_that_starts_false_works_under_the_apps_csp(
         page.wait_for_function("window.never", timeout=2_000)  # the old call, shown failing
 
     # The shared helper: false on the first two tries, true on the third.
-    assert wait_until(page, COUNT_TO_THREE, timeout_s=10) is True
+    assert wait_in_page(page, COUNT_TO_THREE, timeout_s=10) is True
     assert page.evaluate("window.__n") == 3
 
 
 def test_wait_until_keeps_trying_through_errors(local_stack: LocalStack, page: Page) -> None:
     page.goto(local_stack.url + "/")
-    assert wait_until(page, APPEARS_ON_THIRD_TRY, timeout_s=10) == "late"
+    assert wait_in_page(page, APPEARS_ON_THIRD_TRY, timeout_s=10) == "late"
     assert page.evaluate("window.__m") == 3
 
-    assert wait_until(page, NAVIGATES_AWAY, timeout_s=20) == "/login"
+    assert wait_in_page(page, NAVIGATES_AWAY, timeout_s=20) == "/login"
 
 
 def test_wait_until_raises_the_last_error_when_time_runs_out(
@@ -98,6 +98,6 @@ def test_wait_until_raises_the_last_error_when_time_runs_out(
 ) -> None:
     page.goto(local_stack.url + "/")
     with pytest.raises(PlaywrightError, match="Cannot read properties of null"):
-        wait_until(page, "() => document.getElementById('no-such-element').id", timeout_s=1)
+        wait_in_page(page, "() => document.getElementById('no-such-element').id", timeout_s=1)
     with pytest.raises(AssertionError, match="still false"):
-        wait_until(page, "() => false", timeout_s=1)
+        wait_in_page(page, "() => false", timeout_s=1)

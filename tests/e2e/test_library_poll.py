@@ -11,9 +11,8 @@ import os
 import re
 import signal
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -23,6 +22,7 @@ from playwright.sync_api import Page, Request, Response, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import page_sleep, wait_until
 
 pytestmark = pytest.mark.e2e
 ANALYSIS_WAIT_MS = 240_000
@@ -56,14 +56,6 @@ def worker_held(stack: LocalStack) -> Iterator[None]:
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
-
-
-def wait_for(page: Page, condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
-    """Let the page run (and its request events fire) until `condition` holds."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        page.wait_for_timeout(100)
 
 
 def polled_ids(body: str | None) -> list[str]:
@@ -108,14 +100,14 @@ def test_one_poll_follows_every_working_row_until_done(
             "inputs => inputs.map(i => i.value.split('.')[0])"
         )
         assert len(working) == 2  # both rows are working: the page polls
-        wait_for(page, lambda: bool(polls), "the library's first poll")
+        wait_until(lambda: bool(polls), 30, "the library's first poll", 0.1, sleep=page_sleep(page))
         assert polled_ids(polls[0]) == sorted(working)  # one request, all rows
     for row in (rows.nth(0), rows.nth(1)):
         expect(row.locator(".asset-status .badge")).to_have_text("ready", timeout=ANALYSIS_WAIT_MS)
 
     assert loads["count"] == 0  # swapped in place, no reload
     assert row_polls == []  # no row polls by itself
-    wait_for(page, lambda: 286 in answers, "the poll's last answer (286)")
+    wait_until(lambda: 286 in answers, 30, "the last answer (286)", 0.1, sleep=page_sleep(page))
     settled = len(polls)
     page.wait_for_timeout(5_000)  # more than two poll intervals
     assert len(polls) == settled  # the last answer (286) stopped the poll

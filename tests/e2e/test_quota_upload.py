@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
 from tests.stack import LocalStack
-from tests.support.pipeline import make_video
+from tests.support.media import make_video
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,9 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 BURST_EVERY_S = 30
@@ -141,7 +142,7 @@ def test_a_live_stream_on_the_fake_channel_becomes_chat_clips(
     cards.first.locator("h2 a").click()
     expect(page.get_by_text(EVIDENCE).first).to_be_visible(timeout=PAGE_WAIT_MS)
     expect(page.locator("#clip-status .badge")).to_have_text("Ready", timeout=RENDER_WAIT_MS)
-    wait_until(
+    wait_in_page(
         page,
         "(() => { const v = document.getElementById('clip-video');"
         " return v && v.readyState >= 1 && v.duration > 0; })()",

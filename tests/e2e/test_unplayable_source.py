@@ -13,8 +13,9 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 
@@ -110,6 +111,6 @@ def test_a_video_the_browser_plays_keeps_its_player(
     open_asset_page(page, local_stack, h264)
 
     player = page.locator("video#player")
-    wait_until(page, "() => document.getElementById('player').videoWidth", timeout_s=30)
+    wait_in_page(page, "() => document.getElementById('player').videoWidth", timeout_s=30)
     expect(player).to_be_visible()
     expect(page.locator("#player-problem")).to_be_hidden()

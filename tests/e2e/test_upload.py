@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from tests.e2e.helpers import sign_in, upload_through_page, wait_until
+from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 UPLOAD_WAIT_MS = 60_000
@@ -76,7 +77,7 @@ def test_upload_a_video_see_progress_library_and_player(
     expect(page.get_by_role("heading", name="launch-talk.mp4")).to_be_visible()
     player = page.locator("video#player")
     expect(player).to_be_visible()
-    wait_until(page, "document.querySelector('video#player').readyState >= 1", timeout_s=60)
+    wait_in_page(page, "document.querySelector('video#player').readyState >= 1", timeout_s=60)
     assert page.evaluate("document.querySelector('video#player').duration") > 9
     assert errors == []
 

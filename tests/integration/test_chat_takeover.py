@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.waits import wait_until
 from truss import create_app
 from truss.config import from_environ
 from truss.data import streams as data
@@ -39,16 +40,6 @@ def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
     return create_app(from_environ())
 
 
-def wait_for(check: object, timeout: float) -> float:
-    """Seconds until check() held (AssertionError past the timeout)."""
-    begin = time.monotonic()
-    while not check():  # type: ignore[operator]
-        if time.monotonic() - begin > timeout:
-            raise AssertionError(f"not within {timeout} s")
-        time.sleep(0.25)
-    return time.monotonic() - begin
-
-
 def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -58,10 +49,12 @@ def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
         data.set_status(table, CID, stream.id, data.LIVE, data.WAITING)
         live_store.add_live(redis, CID, stream.id, "twitch", "truss_demo", time.time())
         bins = lambda: live_store.recent_bins(redis, CID, stream.id)  # noqa: E731
-        wait_for(lambda: sum(b.messages for b in bins()) > 0, 60)  # chat is being captured
+        wait_until(lambda: sum(b.messages for b in bins()) > 0, 60, "chat being captured", 0.25)
         first = stack.child_pid("chat")
         os.kill(first, signal.SIGKILL)
-        took = wait_for(lambda: data.get(table, CID, stream.id).gaps, 60)
+        killed_at = time.monotonic()
+        wait_until(lambda: data.get(table, CID, stream.id).gaps, 60, "the gap recorded", 0.25)
+        took = time.monotonic() - killed_at
         after = data.get(table, CID, stream.id)
         assert stack.child_pid("chat") != first
         (gap,) = after.gaps
@@ -69,4 +62,5 @@ def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
         print(f"\nchat takeover after SIGKILL: {took:.1f} s (gap {gap.length_s:.1f} s)")
         assert took <= TAKEOVER_DEADLINE_S
         seen = after.messages
-        wait_for(lambda: data.get(table, CID, stream.id).messages > seen, 30)  # capturing again
+        capturing_again = lambda: data.get(table, CID, stream.id).messages > seen  # noqa: E731
+        wait_until(capturing_again, 30, "chat captured again", 0.25)

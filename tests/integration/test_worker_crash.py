@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 
 from tests.stack import LocalStack
-from tests.support.pipeline import make_video
+from tests.support.media import make_video
+from tests.support.waits import wait_until
 from truss import create_app, jobs
 from truss.config import from_environ
 from truss.data import assets, clips
@@ -61,15 +62,6 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def wait_for(check, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_killed_worker_does_not_leave_the_video_stuck(
     stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,7 +77,7 @@ def test_a_killed_worker_does_not_leave_the_video_stuck(
         asset = assets.transition(table, CID, AID, assets.UPLOADING, assets.UPLOADED)
         first_worker = stack.child_pid("worker")
         jobs.request_analysis(asset)
-        wait_for(
+        wait_until(
             lambda: assets.get(table, CID, AID).status != assets.QUEUED, 30, "the analysis to start"
         )
         horses = children_of(first_worker)
@@ -93,16 +85,16 @@ def test_a_killed_worker_does_not_leave_the_video_stuck(
         for pid in [*horses, first_worker]:  # the worker and the job it runs die at once
             os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
-        wait_for(lambda: stack.child_pid("worker") != first_worker, 30, "a new worker")
+        wait_until(lambda: stack.child_pid("worker") != first_worker, 30, "a new worker")
         before = assets.get(table, CID, AID)  # every write of the killed worker has landed
         killed_in = before.status
-        wait_for(
+        wait_until(
             lambda: assets.get(table, CID, AID).updated_at != before.updated_at,
             RERUN_DEADLINE_S, "the abandoned analysis to run again",
         )  # fmt: skip
         rerun_after = time.monotonic() - killed_at
         print(f"kill-to-rerun: {rerun_after:.1f} s (deadline {RERUN_DEADLINE_S} s)")
-        wait_for(
+        wait_until(
             lambda: assets.get(table, CID, AID).status in {assets.READY, assets.FAILED},
             240, "the asset to finish after the crash",
         )  # fmt: skip

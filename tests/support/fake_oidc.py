@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -56,6 +56,17 @@ class FakeProvider:
     )
     github_token: str = ""
     server: ThreadingHTTPServer | None = None
+
+    def reset(self) -> None:
+        """Back to the defaults (no grants, no requests seen), keeping the key and the server:
+        one server serves a whole test module."""
+        for spec in fields(self):
+            if spec.name in ("key", "server"):
+                continue
+            if spec.default_factory is not MISSING:
+                setattr(self, spec.name, spec.default_factory())
+            else:
+                setattr(self, spec.name, spec.default)
 
     @property
     def url(self) -> str:

@@ -1,11 +1,11 @@
-"""Small synthetic videos made with the bundled ffmpeg: planted cuts, a loud part, no audio."""
+"""Small synthetic videos made with the bundled ffmpeg (the one synthesiser of the tests):
+planted cuts, a loud part, no audio; the unit tests share them through `Videos` (made once per
+session in one folder)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from truss.media import run_ffmpeg
 
@@ -23,23 +23,26 @@ class Spec:
     loud: tuple[float, float] | None = LOUD
     audio: bool = True
     x264_params: str = ""
+    rate: int = 25
+    cut_to: str = "0x2050e0"  # the solid colour after the cut
+    quiet: float = 0.004  # the tone's volume outside the loud part
 
 
 def synth_video(dest: Path, spec: Spec) -> Path:
     """Write an H.264 (+AAC) MP4 with the planted cut and loud section; reuse if present."""
     if dest.is_file():
         return dest
-    d = spec.duration
-    picture = f"testsrc=s={spec.size}:r=25:d={d}"
+    d, r = spec.duration, spec.rate
+    picture = f"testsrc=s={spec.size}:r={r}:d={d}"
     if spec.cut_at is not None:
-        before = f"testsrc=s={spec.size}:r=25:d={spec.cut_at}"
-        after = f"color=c=0x2050e0:s={spec.size}:r=25:d={d - spec.cut_at}"
+        before = f"testsrc=s={spec.size}:r={r}:d={spec.cut_at}"
+        after = f"color=c={spec.cut_to}:s={spec.size}:r={r}:d={d - spec.cut_at}"
         picture = f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0"
     args = ["-y", "-v", "error", "-f", "lavfi", "-i", picture]
     maps = ["-map", "0:v"]
     if spec.audio:
         lo, hi = spec.loud or (d + 1, d + 2)
-        gain = f"volume='if(between(t,{lo},{hi}),0.9,0.004)':eval=frame"
+        gain = f"volume='if(between(t,{lo},{hi}),0.9,{spec.quiet})':eval=frame"
         args += ["-f", "lavfi", "-i", f"sine=f=440:r=44100:d={d},{gain}"]
         maps += ["-map", "1:a", "-c:a", "aac"]
     encode = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
@@ -47,6 +50,13 @@ def synth_video(dest: Path, spec: Spec) -> Path:
         encode += ["-x264-params", spec.x264_params]
     run_ffmpeg([*args, *maps, *encode, "-t", str(d), str(dest)], 120, "Making a test video")
     return dest
+
+
+def make_video(dest: Path, seconds: int, size: str = "320x180") -> Path:
+    """A small test video: moving test pattern, a hard cut to red halfway, a steady tone."""
+    half = float(seconds // 2)
+    spec = Spec(float(seconds), size, cut_at=half, loud=None, rate=15, cut_to="red", quiet=1.0)
+    return synth_video(dest, spec)
 
 
 def synth_portrait(dest: Path, size: str = "180x320", border: int = 12) -> Path:
@@ -98,15 +108,13 @@ class Videos:
         """A 10-second video."""
         return synth_video(self.root / "short.mp4", Spec(duration=10.0, cut_at=None, loud=None))
 
+    def cut_halfway(self, seconds: int, size: str = "320x180") -> Path:
+        """make_video's video (test pattern, red from halfway, a steady tone)."""
+        return make_video(self.root / f"cut_halfway_{seconds}s_{size}.mp4", seconds, size)
+
     def portrait(self) -> Path:
         return synth_portrait(self.root / "portrait_9x16.mp4")
 
     def narrow(self) -> Path:
         """3:4 portrait, narrower than 16:9 but wider than 9:16."""
         return synth_portrait(self.root / "portrait_3x4.mp4", size="240x320")
-
-
-@pytest.fixture(scope="session")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
-    """Shared synthetic videos (made on first use)."""
-    return Videos(tmp_path_factory.getbasetemp() / "truss-media")

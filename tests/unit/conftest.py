@@ -1,6 +1,7 @@
 """Unit-test fixtures. Scopes: moto, the app's table and bucket, once per session (each test
 that asks for `aws` starts from them, empty); the fake Gemini server once per module (reset
-before each test); the app, its fakeredis and client, once per test."""
+before each test); the synthetic videos once per session (made on first use); the app, its
+fakeredis and client, once per test."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from moto import mock_aws
 from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.aws import AwsSlate
 from tests.support.fake_gemini import API_KEY, FakeGemini
+from tests.support.media import Videos
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,12 @@ def aws(_moto_session: AwsSlate) -> None:
     """The app's table and bucket, present and empty; tables, buckets and uploads an earlier
     test made (or an older-schema table it put in the app's table's place) are gone."""
     _moto_session.clean()
+
+
+@pytest.fixture(scope="session")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
+    """The synthetic test videos, each made on first use and shared by the whole session."""
+    return Videos(tmp_path_factory.getbasetemp() / "truss-media")
 
 
 @pytest.fixture

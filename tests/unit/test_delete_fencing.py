@@ -23,7 +23,8 @@ from tests.support.clips import (
     ready_asset,
 )
 from tests.support.fake_gemini import FakeGemini, answer_reply, error_reply
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
@@ -36,8 +37,8 @@ from truss.services import uploads
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("fence") / "talk.mp4", 30)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(30)
 
 
 def delete_video(cid: str, aid: str) -> None:

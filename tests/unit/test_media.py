@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.media import CUT_AT, LOUD, Videos, audio_only, frame_rgb, videos
+from tests.support.media import CUT_AT, LOUD, Videos, audio_only, frame_rgb
 from truss import ffmpeg, media
 from truss.analysis.base import StreamInfo
 from truss.ffmpeg import RemoteSource
 from truss.media import MediaError
-
-__all__ = ["videos"]
 
 
 def test_probe_reads_duration_size_and_audio(videos: Videos) -> None:

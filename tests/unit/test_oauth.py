@@ -19,11 +19,18 @@ from truss.data.creators import find_creator_by_email, find_creator_by_identity
 from truss.extensions import get_table
 
 
-@pytest.fixture
-def provider() -> Iterator[FakeProvider]:
+@pytest.fixture(scope="module")
+def _provider_server() -> Iterator[FakeProvider]:
     fake = FakeProvider().start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def provider(_provider_server: FakeProvider) -> FakeProvider:
+    """The module's fake identity provider, reset before each test."""
+    _provider_server.reset()
+    return _provider_server
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from truss import jobs, media
 from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
 from truss.data import assets, clips, keys
@@ -17,8 +18,8 @@ from truss.services.pipeline import NO_MOMENTS, Pipeline
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("media") / "talk.mp4", 40)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(40)
 
 
 @pytest.fixture

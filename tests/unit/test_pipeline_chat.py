@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from truss import jobs
 from truss.analysis.base import (
     AnalysisError,
@@ -34,8 +35,8 @@ LAG_S = 8.0
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("media") / "stream.mp4", 40)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(40)
 
 
 @pytest.fixture

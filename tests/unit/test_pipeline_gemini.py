@@ -10,7 +10,8 @@ from flask import Flask
 
 from tests.support.app import AuthActions
 from tests.support.fake_gemini import FakeGemini
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.data import assets, clips, keys
@@ -20,8 +21,8 @@ PLANTED_CUT_S = 20.0  # make_video cuts from the test pattern to red halfway thr
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("gemini") / "talk.mp4", 40)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(40)
 
 
 def test_gemini_moments_are_snapped_to_the_cut_and_usage_lands_on_the_asset(

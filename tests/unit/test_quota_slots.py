@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.support.pipeline import make_video
+from tests.support.media import Videos
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths
 from truss.data import assets, keys, usage
@@ -27,8 +27,8 @@ LIMITS = uploads.UploadLimits(5 * 1024**3, 100 * 1024**2, 16 * 1024**2, 900)
 
 
 @pytest.fixture(scope="module")
-def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("media") / "talk.mp4", 12)
+def talk(videos: Videos) -> Path:
+    return videos.cut_halfway(12)
 
 
 @pytest.fixture

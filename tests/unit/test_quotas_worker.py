@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.support.pipeline import make_video
+from tests.support.media import Videos
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths, Usage
 from truss.data import assets, clips, keys, usage
@@ -24,13 +24,13 @@ A, B = "CREATORA", "CREATORB"
 
 
 @pytest.fixture(scope="module")
-def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("media") / "talk.mp4", 40)
+def talk(videos: Videos) -> Path:
+    return videos.cut_halfway(40)
 
 
 @pytest.fixture(scope="module")
-def long_talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("media") / "long.mp4", 66, size="160x90")
+def long_talk(videos: Videos) -> Path:
+    return videos.cut_halfway(66, "160x90")
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import pytest
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from truss import jobs, queue
 from truss.data import assets, clips, keys
 from truss.extensions import get_table
@@ -26,8 +27,8 @@ GRACE = 60
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("reconcile") / "v.mp4", 30)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(30)
 
 
 @pytest.fixture

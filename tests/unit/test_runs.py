@@ -16,7 +16,8 @@ from rq.job import Job
 from rq.utils import utcformat
 
 from tests.support.app import make_app
-from tests.support.pipeline import make_video, uploaded_asset
+from tests.support.media import Videos
+from tests.support.pipeline import uploaded_asset
 from tests.unit.test_pipeline import FakeAnalyzer, fake_pipeline, moment
 from truss import jobs, queue
 from truss.analysis.base import AnalysisError, Usage
@@ -31,8 +32,8 @@ from truss.services.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")
-def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_video(tmp_path_factory.mktemp("runs") / "talk.mp4", 30)
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(30)
 
 
 @pytest.fixture

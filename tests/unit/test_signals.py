@@ -7,13 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.media import CUT_AT, LOUD, Videos, videos
+from tests.support.media import CUT_AT, LOUD, Videos
 from truss import media
 from truss.analysis.base import AnalysisResult, ClipLengths, Moment
 from truss.analysis.signals import SignalAnalyzer, clock, snap_edges
 from truss.media import Signals
-
-__all__ = ["videos"]
 
 LENGTHS = ClipLengths(min_s=10.0, max_s=25.0)
 

@@ -8,7 +8,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support.fake_twitch_irc import FakeTwitchIrc
+from tests.support.waits import wait_until
 from truss.streams.model import ChatMessage
 from truss.streams.twitch_irc import (
     MAX_LINE_BUFFER,
@@ -30,14 +31,6 @@ from truss.streams.twitch_irc import (
 )
 
 STARTED = 1_700_000_000.0
-
-
-def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def test_privmsg_tags_become_a_chat_message() -> None:
@@ -109,7 +102,7 @@ def test_reads_the_channel_and_answers_ping(
     _, got = client
     server.say("streamer", "hello KEKW", user="Alice", user_id="42", message_id="m1")
     server.ping()
-    until(lambda: got.ids() == {"m1"} and server.pongs != [])
+    wait_until(lambda: got.ids() == {"m1"} and server.pongs != [], poll_s=0.01)
     assert got.messages[0].author == "Alice"
     assert got.messages[0].emotes == ("KEKW",)
     assert server.pongs == [":tmi.twitch.tv"]
@@ -122,7 +115,7 @@ def test_reconnect_joins_the_new_connection_before_leaving_the_old(
     sent = [f"a{i}" for i in range(50)]
     for message_id in sent:
         assert server.say("streamer", "pog", message_id=message_id) >= 1
-    until(lambda: got.ids() >= set(sent))
+    wait_until(lambda: got.ids() >= set(sent), poll_s=0.01)
     old = server.open_clients()
     server.reconnect(grace_s=30)
     n = 0
@@ -135,7 +128,7 @@ def test_reconnect_joins_the_new_connection_before_leaving_the_old(
     for i in range(50):
         assert server.say("streamer", "after", message_id=f"c{i}") == 1
         sent.append(f"c{i}")
-    until(lambda: got.ids() >= set(sent))
+    wait_until(lambda: got.ids() >= set(sent), poll_s=0.01)
     assert got.ids() == set(sent)
     assert got.gaps == []
     assert chat.connections == 2
@@ -147,13 +140,13 @@ def test_a_dropped_connection_is_reconnected_and_the_gap_recorded(
     chat, got = client
     for i in range(20):
         server.say("streamer", "before", message_id=f"a{i}")
-    until(lambda: len(got.ids()) == 20)
+    wait_until(lambda: len(got.ids()) == 20, poll_s=0.01)
     server.drop_all()
     lost = server.say("streamer", "nobody hears this", message_id="lost")
     assert server.wait_joined("streamer")
     for i in range(20):
         server.say("streamer", "after", message_id=f"c{i}")
-    until(lambda: len(got.ids()) == 40 and len(got.gaps) == 1)
+    wait_until(lambda: len(got.ids()) == 40 and len(got.gaps) == 1, poll_s=0.01)
     if lost == 0:  # sent before the client was back: nobody heard it
         assert "lost" not in got.ids()
     ((start, end),) = got.gaps
@@ -207,7 +200,7 @@ def test_reads_chat_over_tls(tmp_path: Path) -> None:
         sent = {f"t{i}" for i in range(500)}
         for message_id in sorted(sent):
             server.say("streamer", "over TLS", message_id=message_id)
-        until(lambda: got.ids() == sent)
+        wait_until(lambda: got.ids() == sent, poll_s=0.01)
         chat.stop()
         thread.join(timeout=5)
     assert got.messages[0].text == "over TLS"
@@ -241,7 +234,7 @@ def test_a_hostile_line_is_skipped_and_capture_goes_on(
     send_raw(server, privmsg("odd1", "²"))
     send_raw(server, privmsg("odd2", "9" * 5000, emotes="25:0-" + "9" * 5000))
     server.say("streamer", "still here", message_id="after")
-    until(lambda: "after" in got.ids())
+    wait_until(lambda: "after" in got.ids(), poll_s=0.01)
     assert got.ids() == {"odd1", "odd2", "after"}
     assert got.gaps == []
 
@@ -251,10 +244,10 @@ def test_a_line_longer_than_the_buffer_cap_drops_the_connection_with_a_gap(
 ) -> None:
     chat, got = client
     send_raw(server, "@" + "a" * (4 * MAX_LINE_BUFFER))  # no CRLF until far past the cap
-    until(lambda: chat.connections == 2 and len(got.gaps) == 1)
+    wait_until(lambda: chat.connections == 2 and len(got.gaps) == 1, poll_s=0.01)
     assert server.wait_joined("streamer")
     server.say("streamer", "back", message_id="back")
-    until(lambda: "back" in got.ids())
+    wait_until(lambda: "back" in got.ids(), poll_s=0.01)
 
 
 def test_lines_split_across_reads_are_joined() -> None:
