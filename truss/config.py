@@ -153,6 +153,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_quota_settings(env),
         **_stream_settings(env),
         **_publishing_settings(env),
+        **_platform_oauth_settings(env),
         **_token_settings(env, data_dir, local),
     }
 
@@ -200,7 +201,66 @@ def _publishing_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "DISCORD_API_BASE": env.get("DISCORD_API_BASE", "https://discord.com/api"),
         "DISCORD_UPLOAD_LIMIT_BYTES": _int(env, "DISCORD_UPLOAD_LIMIT_BYTES", 10 * MIB),
         "TWITCH_API_BASE": env.get("TWITCH_API_BASE", "https://api.twitch.tv"),
+        "DISCORD_CDN_BASE": env.get("DISCORD_CDN_BASE", "https://cdn.discordapp.com"),
+        "PUBLISH_PROCESSING_DEADLINE_S": _int(env, "TRUSS_PUBLISH_PROCESSING_DEADLINE_S", 1800),
     }
+
+
+# Publishing OAuth clients, one per platform: (id setting, secret setting) and the provider's
+# endpoints (authorize, token, revoke, profile). A platform is offered only when both are set.
+PLATFORM_OAUTH = {
+    "youtube": (
+        ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET"),
+        (
+            "https://accounts.google.com/o/oauth2/v2/auth",
+            "https://oauth2.googleapis.com/token",
+            "https://oauth2.googleapis.com/revoke",
+            "https://www.googleapis.com/youtube/v3/channels",
+        ),
+    ),
+    "tiktok": (
+        ("TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET"),
+        (
+            "https://www.tiktok.com/v2/auth/authorize/",
+            "https://open.tiktokapis.com/v2/oauth/token/",
+            "https://open.tiktokapis.com/v2/oauth/revoke/",
+            "https://open.tiktokapis.com/v2/user/info/",
+        ),
+    ),
+    "twitch": (
+        ("TWITCH_CLIENT_ID", "TWITCH_CLIENT_SECRET"),
+        (
+            "https://id.twitch.tv/oauth2/authorize",
+            "https://id.twitch.tv/oauth2/token",
+            "https://id.twitch.tv/oauth2/revoke",
+            "https://api.twitch.tv/helix/users",
+        ),
+    ),
+    "discord": (
+        ("DISCORD_CLIENT_ID", "DISCORD_CLIENT_SECRET"),
+        (
+            "https://discord.com/oauth2/authorize",
+            "https://discord.com/api/oauth2/token",
+            "https://discord.com/api/oauth2/token/revoke",
+            "https://discord.com/api/users/@me",
+        ),
+    ),
+}
+OAUTH_ENDPOINTS = ("AUTHORIZE_URL", "TOKEN_URL", "REVOKE_URL", "PROFILE_URL")
+
+
+def _platform_oauth_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Connecting YouTube, TikTok, Twitch and Discord for publishing (separate from sign-in's
+    GOOGLE_*): e.g. YOUTUBE_CLIENT_ID, YOUTUBE_CLIENT_SECRET, YOUTUBE_AUTHORIZE_URL, ...;
+    TRUSS_FAKE_PLATFORMS_URL is the local fakes' origin (`truss dev` sets it)."""
+    result: dict[str, Any] = {"FAKE_PLATFORMS_URL": env.get("TRUSS_FAKE_PLATFORMS_URL", "")}
+    for platform, (credentials, defaults) in PLATFORM_OAUTH.items():
+        for name in credentials:
+            result[name] = env.get(name, "")
+        for suffix, default in zip(OAUTH_ENDPOINTS, defaults, strict=True):
+            name = f"{platform.upper()}_{suffix}"
+            result[name] = env.get(name, "") or default
+    return result
 
 
 def _token_settings(env: Mapping[str, str], data_dir: Path, local: bool) -> dict[str, Any]:
@@ -276,6 +336,7 @@ def local_stack_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]
         "AWS_REGION": env.get("AWS_REGION", "us-east-1"),
         "FAKE_TWITCH_PORT": _int(env, "TRUSS_FAKE_TWITCH_PORT", 6667),  # 0: the real Twitch
         "FAKE_TWITCH_BURST_S": _int(env, "TRUSS_FAKE_TWITCH_BURST_S", 90),
+        "FAKE_PLATFORMS_PORT": _int(env, "TRUSS_FAKE_PLATFORMS_PORT", 5200),  # 0: no fakes
     }
 
 

@@ -23,6 +23,8 @@ from redis.retry import Retry as RedisRetry
 
 from truss.data import PROBE_BOTO_CONFIG, dynamodb_resource
 from truss.data.table import Table
+from truss.publishing.tokens import TokenService, TokenSettings
+from truss.publishing.vault import Vault, VaultSettings, make_vault
 from truss.storage import Storage
 
 T = TypeVar("T")
@@ -109,3 +111,19 @@ def get_probe_storage() -> Storage:
     """The app's bucket through a client that gives up fast, made once per process: for
     readiness checks only (same endpoint and credentials as get_storage)."""
     return _once("truss.storage.probe", lambda: _connect_storage(probe=True))
+
+
+def get_vault() -> Vault:
+    """The platform tokens' vault, made once per process; VaultNotConfigured (each time it is
+    asked for) when neither a KMS key nor a key file is set."""
+    return _once("truss.vault", lambda: make_vault(VaultSettings.from_config(current_app.config)))
+
+
+def get_token_service() -> TokenService:
+    """Platform tokens for this request or job (on its table); VaultNotConfigured as above."""
+    if "truss_token_service" not in g:
+        g.truss_token_service = TokenService(
+            get_table(), get_redis(), get_vault(), TokenSettings.from_config(current_app.config)
+        )
+    service: TokenService = g.truss_token_service
+    return service

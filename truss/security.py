@@ -20,19 +20,48 @@ def _s3_origin() -> str:
     return " ".join(f"https://{host}" for host in hosts)
 
 
+# Where connected accounts' pictures come from (YouTube, Google, TikTok, Discord, Twitch).
+AVATAR_ORIGINS = (
+    "https://yt3.ggpht.com https://*.googleusercontent.com https://*.tiktokcdn.com "
+    "https://*.tiktokcdn-us.com https://cdn.discordapp.com https://static-cdn.jtvnw.net"
+)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def _platform_origins() -> tuple[str, str]:
+    """(the publishing providers' consent pages, which the Connect buttons' forms redirect to;
+    the local fake platforms, whose avatars and received videos local pages show)."""
+    from truss.publishing.providers import PLATFORMS, client_settings, configured
+
+    config = current_app.config
+    consent = {
+        _origin(client_settings(p, config).authorize_url)
+        for p in PLATFORMS
+        if configured(p, config)
+    }
+    local = config.get("TRUSS_ENV") == "local"
+    fake = _origin(str(config.get("FAKE_PLATFORMS_URL") or "")) if local else ""
+    return " ".join(sorted(consent - {""})), fake
+
+
 def content_security_policy() -> str:
     s3 = _s3_origin()
+    consent, fake = _platform_origins()
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
-            f"img-src 'self' data: {s3}",
-            f"media-src 'self' blob: {s3}",
+            f"img-src 'self' data: {s3} {AVATAR_ORIGINS} {fake}".rstrip(),
+            f"media-src 'self' blob: {s3} {fake}".rstrip(),
             f"connect-src 'self' {s3}",
             "object-src 'none'",
             "base-uri 'self'",
-            "form-action 'self'",
+            f"form-action 'self' {consent}".rstrip(),
             "frame-ancestors 'none'",
         ]
     )

