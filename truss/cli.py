@@ -78,7 +78,7 @@ def _count_existing_storage(raw: Any, force: bool) -> None:
 
 
 @click.command("worker")
-@click.option("--queues", default="default,analysis,render", show_default=True)
+@click.option("--queues", default="default,analysis,render,publish", show_default=True)
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @with_appcontext
 def worker_command(queues: str, burst: bool) -> None:
@@ -129,6 +129,15 @@ class TrussWorker(Worker):
             return
         if requeued:
             self.log.warning("reconcile queued again: %s", ", ".join(requeued))
+        from truss.jobs import reconcile_publications
+
+        try:
+            posts = reconcile_publications()
+        except Exception:  # maintenance must never stop the worker
+            self.log.exception("publish reconcile failed")
+            return
+        if posts:
+            self.log.warning("reconcile queued posts again: %s", ", ".join(posts))
 
 
 def worker_ttl_for(maintenance_s: int, heartbeat_s: int) -> int:

@@ -9,6 +9,8 @@ a render job the clip's render id (`render-<clid>-<render_id>`). Enqueuing check
 from __future__ import annotations
 
 import logging
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,8 +26,11 @@ from truss.analysis.factory import build_analyzer
 from truss.data import assets, clips, dynamodb_resource, streams
 from truss.data.assets import Asset
 from truss.data.gemini_files import AssetFileCache
+from truss.data.publications import Publication
 from truss.data.table import Conflict, NotFound, Table
-from truss.extensions import get_redis, get_storage, get_table
+from truss.extensions import get_redis, get_storage, get_table, get_token_service
+from truss.publishing import providers, runner
+from truss.publishing.adapters import adapter_for
 from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
 from truss.services import reconcile
 from truss.services.leases import Lease
@@ -169,7 +174,7 @@ def enqueue_analysis(
     """Queue the run's analysis once; its timeout grows with the video's length (a video
     not probed yet gets the timeout of ASSUMED_DURATION_S and hands over if longer: the
     new job takes the run's lease over from `handed_from`)."""
-    extra = {"handed_from": handed_from} if handed_from else {}
+    extra: dict[str, Any] = {"handed_from": handed_from} if handed_from else {}
     return enqueue_once(
         get_queue("analysis"), analyze_asset, cid, aid, run, **extra,
         job_id=job_id or analysis_job_ids(aid, run)[0],
@@ -217,6 +222,93 @@ def reconcile_work() -> reconcile.Work:
 def reconcile_working_assets() -> list[str]:
     """Run by every worker's maintenance: queue again the work of assets whose jobs RQ lost."""
     return reconcile.reconcile(get_redis(), get_table(), reconcile_work())
+
+
+# --- publishing (truss/publishing/runner.py does the work) -------------------------------
+
+PUBLISH_RETRY = Retry(max=4, interval=[10, 60, 300, 900])
+
+
+def publish_job_id(pub: Publication) -> str:
+    """One job per (post, time it is due): a double click or an enqueue after a reschedule
+    to the same time queues nothing more; a reschedule to another time is a new job (the old
+    one finds the post not due and does nothing)."""
+    return f"publish-{pub.clip_id}-{pub.platform}-{pub.scheduled_at}"
+
+
+def enqueue_publication(pub: Publication, run_at: datetime | None = None) -> object:
+    """Queue the post's job: now, or at `run_at` (timezone-aware UTC) through RQ's
+    scheduler. The post also goes into the due set the reconcile reads, first, so a lost
+    enqueue (Redis hiccup, a scheduler that never ran) is found."""
+    redis = get_redis()
+    runner.watch(redis, pub)
+    at = run_at.astimezone(UTC) if run_at is not None else None
+    if at is not None and at <= datetime.now(UTC):
+        at = None
+    try:
+        return enqueue_once(
+            get_queue("publish"), publish_clip, pub.creator_id, pub.clip_id, pub.platform,
+            job_id=publish_job_id(pub), at=at, retry=PUBLISH_RETRY,
+        )  # fmt: skip
+    except RedisError:  # the reconcile queues it within a maintenance period
+        log.exception("could not enqueue the post %s; the reconcile will", pub.member)
+        return None
+
+
+def schedule_publication_check(pub: Publication, delay_s: float) -> object:
+    """A status check of a post the platform is still processing, in `delay_s` seconds."""
+    at = datetime.now(UTC) + timedelta(seconds=delay_s)
+    return enqueue_once(
+        get_queue("publish"), publish_clip, pub.creator_id, pub.clip_id, pub.platform,
+        job_id=f"{publish_job_id(pub)}-check-{pub.checks}", at=at, retry=PUBLISH_RETRY,
+    )  # fmt: skip
+
+
+def publish_runner() -> runner.Runner:
+    config = current_app.config
+    lease = Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"])
+    settings = runner.RunnerSettings(
+        lease_s=lease.seconds,
+        renew_every_s=lease.renew_every_s,
+        processing_deadline_s=float(config.get("PUBLISH_PROCESSING_DEADLINE_S", 1800)),
+        discord_limit_bytes=int(config["DISCORD_UPLOAD_LIMIT_BYTES"]),
+    )
+    return runner.Runner(
+        table=get_table(),
+        storage=get_storage(),
+        tokens=get_token_service(),
+        adapter_for=lambda platform: adapter_for(platform, config),
+        refresher_for=lambda platform: providers.refresher(platform, config),
+        schedule_check=schedule_publication_check,
+        settings=settings,
+        lease_table=_own_table,
+    )
+
+
+def publish_clip(cid: str, clid: str, platform: str) -> None:
+    """The publish job: one attempt at one post (RetryLater makes RQ try again later)."""
+    job = get_current_job()
+    last_try = job is None or not job.retries_left or not current_app.config["RQ_ASYNC"]
+    worker = job.id if job is not None else ""
+    publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
+
+
+def publication_active(pub: Publication) -> bool:
+    redis = get_redis()
+    first = publish_job_id(pub)
+    return job_active(redis, first) or job_active(redis, f"{first}-check-{pub.checks}")
+
+
+def reconcile_publications() -> list[str]:
+    """Run by every worker's maintenance: queue the posts whose job RQ lost (see
+    runner.reconcile_due)."""
+    config = current_app.config
+    work = runner.DueWork(
+        enqueue=lambda pub: enqueue_publication(pub),
+        active=publication_active,
+        grace_s=float(config["WORKER_MAINTENANCE_S"]),
+    )
+    return runner.reconcile_due(get_redis(), get_table(), work, time.time())
 
 
 def analyze_asset(cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:

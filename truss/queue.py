@@ -15,7 +15,7 @@ from rq.worker import BaseWorker
 
 from truss.extensions import get_redis
 
-QUEUES = ("default", "analysis", "render")
+QUEUES = ("default", "analysis", "render", "publish")
 ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
 ENQUEUE_LOCK_S = 10
 ASSUMED_DURATION_S = 3600.0  # a video not probed yet; a longer one hands over (see jobs)
@@ -53,8 +53,11 @@ def job_active(redis: Redis, job_id: str) -> bool:
     return job.get_status(refresh=False) in ACTIVE
 
 
-def enqueue_once(queue: Queue, func: Any, *args: Any, job_id: str, **kwargs: Any) -> Job | None:
-    """Enqueue unless a job with this id is still active (RQ would run it a second time).
+def enqueue_once(
+    queue: Queue, func: Any, *args: Any, job_id: str, at: datetime | None = None, **kwargs: Any
+) -> Job | None:
+    """Enqueue unless a job with this id is still active (RQ would run it a second time);
+    with `at` (timezone-aware), scheduled for then (RQ's scheduler queues it).
 
     A short Redis lock makes two enqueuers racing on the same id enqueue it once; the one
     that loses returns None (the winner's job does the work)."""
@@ -65,6 +68,8 @@ def enqueue_once(queue: Queue, func: Any, *args: Any, job_id: str, **kwargs: Any
     try:
         if job_active(redis, job_id):
             return Job.fetch(job_id, connection=redis)
+        if at is not None:
+            return queue.enqueue_at(at, func, *args, job_id=job_id, **kwargs)
         return queue.enqueue(func, *args, job_id=job_id, **kwargs)
     finally:
         redis.delete(lock)

@@ -70,6 +70,7 @@ CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("sid", "offset"))
 CHAT_LEXICON = KeyTemplate("CHAT_LEXICON")  # the creator's emote/keyword weights (one item)
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
+PUBLICATION = KeyTemplate("PUBLICATION", ("clid", "platform"))  # one clip's post on a platform
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
 USAGE_MONTH = KeyTemplate("USAGE", ("month",))  # seconds of video analysed in a UTC month
 HEALTH = KeyTemplate("HEALTH")  # PK and SK of the key readiness reads; no item ever has it
@@ -78,7 +79,7 @@ SCHEMA = KeyTemplate("SCHEMA")  # PK and SK of the table's schema marker (backfi
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
-    PLATFORM_TOKEN, CHAT_LEXICON, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA,
+    PLATFORM_TOKEN, CHAT_LEXICON, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA, PUBLICATION,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -281,6 +282,22 @@ def analytics_daily(cid: str, day: str) -> Key:
 
 def platform_token(cid: str, platform: str) -> Key:
     return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}
+
+
+def publication(cid: str, clid: str, platform: str) -> Key:
+    """`PUBLICATION#<clid>#<platform>`: one clip's post on one platform."""
+    return {"PK": creator_pk(cid), "SK": PUBLICATION.build(clid, platform)}
+
+
+def publication_prefix(clid: str | None = None) -> str:
+    """SK prefix of every post of a creator (None) or of one clip."""
+    return PUBLICATION.prefix_for(clid) if clid else PUBLICATION.prefix_for()
+
+
+def publication_from_sk(sk: str) -> tuple[str, str]:
+    """(clip id, platform) of a PUBLICATION sort key."""
+    clid, platform = PUBLICATION.parse(sk)
+    return clid, platform
 
 
 def health_probe() -> Key:
