@@ -1,7 +1,7 @@
-"""Unit-test fixtures. Scopes: moto, the app's table and bucket, once per session (each test
-that asks for `aws` starts from them, empty); the fake Gemini server once per module (reset
-before each test); the synthetic videos once per session (made on first use); the app, its
-fakeredis and client, once per test."""
+"""Unit-test fixtures. Scopes: moto and its boto3 clients once per session (each test that
+asks for `aws` gets the app's table and bucket made again, empty); the fake Gemini server once
+per module (reset before each test); the synthetic videos once per session (made on first
+use); the app, its fakeredis and client, once per test."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ def _moto_session() -> Iterator[AwsSlate]:
 
 @pytest.fixture
 def aws(_moto_session: AwsSlate) -> None:
-    """The app's table and bucket, present and empty; tables, buckets and uploads an earlier
-    test made (or an older-schema table it put in the app's table's place) are gone."""
+    """The app's table and bucket, made again, empty; whatever an earlier test made in moto
+    (tables, buckets, uploads, KMS keys, an older-schema table in the app's table's place)
+    is gone."""
     _moto_session.clean()
 
 
