@@ -57,6 +57,7 @@ class LocalStack:
     def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.port, self.moto_port, self.redis_port = free_port(), free_port(), free_port()
+        self.fake_platforms_port = free_port()
         self.env = {
             **os.environ,
             "TRUSS_DATA_DIR": str(data_dir),
@@ -65,6 +66,7 @@ class LocalStack:
             "TRUSS_REDIS_PORT": str(self.redis_port),
             "TRUSS_READINESS_CACHE_S": "1",  # see a worker come up within a second
             "TRUSS_FAKE_TWITCH_PORT": str(free_port()),  # the fake live channel
+            "TRUSS_FAKE_PLATFORMS_PORT": str(self.fake_platforms_port),  # publishing's fakes
             **(extra_env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -72,6 +74,11 @@ class LocalStack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def fake_platforms_url(self) -> str:
+        """`truss fake-platforms` (GET /_fake/received, /_fake/endpoints, POST /_fake/faults)."""
+        return f"http://127.0.0.1:{self.fake_platforms_port}"
 
     @property
     def moto_url(self) -> str:

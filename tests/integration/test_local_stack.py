@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -55,6 +57,12 @@ def test_stack_is_healthy_runs_a_job_and_stops_without_orphans(tmp_path: Path) -
         assert result.return_value == "hello from the test"  # type: ignore[attr-defined]
         children = stack.child_pids()
         assert len(children) >= 4  # redis, moto, worker, web (+ the worker's scheduler)
+        assert "fake-platforms" in stack._children()  # publishing's fakes run too ...
+        with urllib.request.urlopen(stack.fake_platforms_url + "/_fake/endpoints") as answer:
+            assert json.load(answer)["tiktok"]["client_id"]
+        with urllib.request.urlopen(stack.url + "/login") as page:  # ... and the app uses them
+            csp = page.headers["Content-Security-Policy"]
+        assert f"form-action 'self' {stack.fake_platforms_url}" in csp
     finally:
         code = stack.stop()
     assert code == 0

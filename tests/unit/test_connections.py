@@ -420,3 +420,21 @@ def test_dev_platforms_is_404_outside_local(
     client = app.test_client()
     AuthActions(app, client).login()
     assert client.get("/dev/platforms").status_code == 404
+
+
+def test_truss_dev_wires_each_platform_to_the_fakes_unless_its_client_id_is_set(
+    tmp_path: Path,
+) -> None:
+    from truss.local.dev import StackSettings
+
+    settings = StackSettings(tmp_path, fake_platforms_port=5299)
+    env = fake_platforms_env(settings.fake_platforms_url, {"TIKTOK_CLIENT_KEY": "real-key"})
+    assert env["TRUSS_FAKE_PLATFORMS_URL"] == "http://127.0.0.1:5299"
+    assert env["YOUTUBE_CLIENT_ID"] == "fake-google-client"
+    assert env["YOUTUBE_UPLOAD_BASE"] == "http://127.0.0.1:5299/youtube/upload"
+    assert env["DISCORD_API_BASE"] == "http://127.0.0.1:5299/discord/api"
+    assert env["TWITCH_API_BASE"] == "http://127.0.0.1:5299/twitch"
+    assert "TIKTOK_CLIENT_KEY" not in env and "TIKTOK_API_BASE" not in env  # the real TikTok
+    config = from_environ({**TEST_ENVIRON, **env, "TIKTOK_CLIENT_KEY": "real-key"})
+    assert providers.is_local("youtube", config) and not providers.is_local("tiktok", config)
+    assert StackSettings(tmp_path, fake_platforms_port=0).fake_platforms_env() == {}

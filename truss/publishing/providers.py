@@ -20,7 +20,7 @@ Nothing here logs, or puts in an exception message, a token, a code or a secret.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ YOUTUBE_UPLOAD = "https://www.googleapis.com/auth/youtube.upload"
 YOUTUBE_READONLY = "https://www.googleapis.com/auth/youtube.readonly"
 # What a refresh answer means for the connection: refused (reconnect) vs. try again later.
 REFUSED_ERRORS = {"invalid_grant", "bad request", "invalid_token", "invalid_request"}
+TRANSIENT_ERRORS = {"temporarily_unavailable", "server_error", "rate_limit_exceeded"}
 MAX_PROVIDER_WORDS = 200
 
 
@@ -221,6 +222,8 @@ def exchange(
     s = spec(platform)
     client = client_settings(platform, config)
     session = _session(platform, config, redirect_uri=redirect_uri)
+    statuses: list[int] = []
+    session.register_compliance_hook("access_token_response", _noting(statuses))
     extra = {"code_verifier": code_verifier} if code_verifier else {}
     try:
         token = session.fetch_token(
@@ -231,7 +234,8 @@ def exchange(
             **_id_params(platform, config),
         )
     except Exception as exc:
-        raise _provider_error(s, "didn't accept the sign-in", exc) from None
+        status = statuses[-1] if statuses else 0
+        raise _provider_error(s, "didn't accept the sign-in", exc, status) from None
     return _token_set(platform, config, dict(token))
 
 
@@ -390,6 +394,8 @@ def refresher(platform: str, config: Mapping[str, Any]) -> Refresher:
         if not tokens.refresh_token:
             raise RefreshRefused(f"{s.label} gave no refresh token")
         session = _session(platform, config)
+        statuses: list[int] = []
+        session.register_compliance_hook("refresh_token_response", _noting(statuses))
         try:
             token = session.refresh_token(
                 client.token_url,
@@ -397,9 +403,11 @@ def refresher(platform: str, config: Mapping[str, Any]) -> Refresher:
                 **_id_params(platform, config),
             )
         except AuthlibBaseError as exc:
-            if str(getattr(exc, "error", "")).lower() in REFUSED_ERRORS:
+            status = statuses[-1] if statuses else 0
+            refused = str(getattr(exc, "error", "")).lower() in REFUSED_ERRORS
+            if refused and status in (0, 400, 401):
                 raise RefreshRefused(f"{s.label} refused to renew the token") from None
-            raise _provider_error(s, "couldn't renew the token", exc) from None
+            raise _provider_error(s, "couldn't renew the token", exc, status) from None
         except Exception as exc:
             raise _provider_error(s, "couldn't renew the token", exc) from None
         return _renewed(platform, config, tokens, dict(token))
@@ -556,14 +564,24 @@ def _words(body: Any, status: int) -> tuple[str, str]:
     return said or f"HTTP {status}", code or str(status)
 
 
-def _provider_error(s: Spec, what: str, exc: BaseException) -> ProviderError:
+def _noting(statuses: list[int]) -> Callable[[requests.Response], requests.Response]:
+    """An authlib compliance hook that notes the token endpoint's HTTP status."""
+
+    def hook(response: requests.Response) -> requests.Response:
+        statuses.append(response.status_code)
+        return response
+
+    return hook
+
+
+def _provider_error(s: Spec, what: str, exc: BaseException, status: int = 0) -> ProviderError:
     """A ProviderError in words from whatever authlib/requests raised (never its text: it can
-    hold URLs)."""
+    hold URLs). `status`: the HTTP status, when known (429 and 5xx are worth retrying)."""
     if isinstance(exc, AuthlibBaseError):
         code = str(getattr(exc, "error", "") or "error")
         words = str(getattr(exc, "description", "") or "")[:MAX_PROVIDER_WORDS]
         said = f"{words}; code {code}" if words else f"code {code}"
-        transient = code in {"temporarily_unavailable", "server_error", "rate_limit_exceeded"}
+        transient = status == 429 or status >= 500 or code in TRANSIENT_ERRORS
         return ProviderError(
             f"{s.label} {what} ({said}). Try connecting again.", code, transient=transient
         )
