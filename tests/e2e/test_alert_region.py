@@ -5,16 +5,15 @@ failure is announced again, and a later successful action anywhere on the page c
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
@@ -65,17 +64,8 @@ def test_a_repeated_failure_is_announced_again_where_the_person_is(
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("media") / "alert-test.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=duration=3:size=320x240:rate=25",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path),
-        ],
-        check=True,
-        timeout=120,
-    )  # fmt: skip
-    return path
+    spec = Spec(3.0, "320x240", cut_at=None, loud=None, audio=False, preset="ultrafast")
+    return synth_video(tmp_path_factory.mktemp("media") / "alert-test.mp4", spec)
 
 
 def test_a_later_success_elsewhere_clears_the_alert(

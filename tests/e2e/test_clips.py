@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import wait_in_page
 from truss.services.clips import clock
 
@@ -27,22 +29,9 @@ NEW_LENGTH_S = 6.0
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 40 s H.264/AAC MP4: test pattern, a hard cut to red halfway, a tone throughout."""
-    path = tmp_path_factory.mktemp("media") / "demo-day.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=20",
-            "-f", "lavfi", "-i", "color=c=red:size=320x240:rate=25:duration=20",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=40",
-            "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]",
-            "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-movflags", "+faststart",
-            str(path),
-        ],
-        check=True,
-        timeout=120,
-    )  # fmt: skip
-    return path
+    spec = Spec(40.0, "320x240", cut_at=20.0, loud=None, cut_to="red", quiet=1.0)
+    fast = replace(spec, preset="ultrafast", faststart=True)
+    return synth_video(tmp_path_factory.mktemp("media") / "demo-day.mp4", fast)
 
 
 def probe(path: Path) -> tuple[int, int, float]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -22,6 +22,7 @@ from playwright.sync_api import Page, Request, Response, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import page_sleep, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -31,20 +32,8 @@ ROW_POLL = re.compile(r"/assets/\w+/status")
 
 
 def short_video(dest: Path) -> Path:
-    import imageio_ffmpeg
-
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=duration=30:size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=30",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-            "-shortest", "-movflags", "+faststart", str(dest),
-        ],
-        check=True,
-        timeout=120,
-    )  # fmt: skip
-    return dest
+    spec = Spec(30.0, "320x240", cut_at=None, loud=None, quiet=1.0, preset="ultrafast")
+    return synth_video(dest, replace(spec, faststart=True))
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from playwright.sync_api import Page, Route, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
@@ -23,38 +23,8 @@ ARRIVED = re.compile(r"uploaded|queued|analyzing|rendering|ready")
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real 10-second H.264/AAC MP4 made with the ffmpeg from imageio-ffmpeg."""
-    import imageio_ffmpeg
-
-    path = tmp_path_factory.mktemp("media") / "launch-talk.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=10:size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=10",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            "-movflags",
-            "+faststart",
-            str(path),
-        ],
-        check=True,
-        timeout=120,
-    )
-    return path
+    spec = Spec(10.0, "320x240", cut_at=None, loud=None, quiet=1.0, preset="medium", faststart=True)
+    return synth_video(tmp_path_factory.mktemp("media") / "launch-talk.mp4", spec)
 
 
 def test_upload_a_video_see_progress_library_and_player(

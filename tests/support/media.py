@@ -26,6 +26,8 @@ class Spec:
     rate: int = 25
     cut_to: str = "0x2050e0"  # the solid colour after the cut
     quiet: float = 0.004  # the tone's volume outside the loud part
+    preset: str = "veryfast"
+    faststart: bool = False  # the index first, as a browser streaming it wants
 
 
 def synth_video(dest: Path, spec: Spec) -> Path:
@@ -45,9 +47,11 @@ def synth_video(dest: Path, spec: Spec) -> Path:
         gain = f"volume='if(between(t,{lo},{hi}),0.9,{spec.quiet})':eval=frame"
         args += ["-f", "lavfi", "-i", f"sine=f=440:r=44100:d={d},{gain}"]
         maps += ["-map", "1:a", "-c:a", "aac"]
-    encode = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    encode = ["-c:v", "libx264", "-preset", spec.preset, "-pix_fmt", "yuv420p"]
     if spec.x264_params:
         encode += ["-x264-params", spec.x264_params]
+    if spec.faststart:
+        encode += ["-movflags", "+faststart"]
     run_ffmpeg([*args, *maps, *encode, "-t", str(d), str(dest)], 120, "Making a test video")
     return dest
 
