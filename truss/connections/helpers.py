@@ -72,7 +72,10 @@ class Card:
 
     @property
     def scopes(self) -> str:
-        return ", ".join(self.record.scopes) if self.record else ""
+        """The scopes granted, Google's URL scopes by their last part (youtube.upload)."""
+        if not self.record:
+            return ""
+        return ", ".join(scope.rsplit("/", 1)[-1] for scope in self.record.scopes)
 
 
 def cards(config: Mapping[str, Any], records: list[PlatformToken]) -> list[Card]:

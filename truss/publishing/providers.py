@@ -236,6 +236,10 @@ def exchange(
     except Exception as exc:
         status = statuses[-1] if statuses else 0
         raise _provider_error(s, "didn't accept the sign-in", exc, status) from None
+    if not token.get("access_token"):
+        raise ProviderError(
+            f"{s.label} answered without an access token. Try connecting again.", "no-token"
+        )
     return _token_set(platform, config, dict(token))
 
 
@@ -410,6 +414,14 @@ def refresher(platform: str, config: Mapping[str, Any]) -> Refresher:
             raise _provider_error(s, "couldn't renew the token", exc, status) from None
         except Exception as exc:
             raise _provider_error(s, "couldn't renew the token", exc) from None
+        if not token.get("access_token"):  # an error body without "error" (e.g. {"status": 400})
+            if statuses and statuses[-1] in (400, 401):
+                raise RefreshRefused(f"{s.label} refused to renew the token")
+            raise ProviderError(
+                f"{s.label} answered the renewal without a token. Try again later.",
+                "no-token",
+                transient=True,
+            )
         return _renewed(platform, config, tokens, dict(token))
 
     return refresh
