@@ -54,8 +54,8 @@ def text(answer: Any) -> str:
 
 
 def truss_log(caplog: Any) -> str:
-    """Every line Truss logged (not the fake providers' own request log: they stand in for
-    Discord & co., whose servers see the tokens anyway)."""
+    """Every line logged (but the fake providers' own request log: they stand in for Discord
+    & co., whose servers see the tokens anyway)."""
     return "\n".join(
         r.getMessage() for r in caplog.records if not r.name.startswith("truss.fake_platforms")
     )
@@ -102,6 +102,7 @@ def creator_id(app: Flask, email: str = "creator@example.com") -> str:
 def test_connect_each_platform_through_the_pages_and_the_token_is_sealed(
     app: Flask, client: FlaskClient, auth: AuthActions, platform: str, caplog: Any
 ) -> None:
+    caplog.set_level(logging.INFO)  # what a server logs, and every line Truss could
     caplog.set_level(logging.DEBUG, logger="truss")
     auth.login()
     page = connect_through_pages(client, platform, account="Ada Creator")
@@ -227,6 +228,7 @@ def test_disconnect_says_when_the_provider_did_not_revoke(
 def test_a_pasted_discord_webhook_connects(
     app: Flask, client: FlaskClient, auth: AuthActions, fake_platforms: FakePlatforms, caplog: Any
 ) -> None:
+    caplog.set_level(logging.INFO)  # what a server logs, and every line Truss could
     caplog.set_level(logging.DEBUG, logger="truss")
     auth.login()
     url = fake_platforms.add_webhook("highlights")
