@@ -36,6 +36,7 @@ NAV_LINKS = (
     ("assets.upload", "Upload"),
     ("clips.index", "Clips"),
     ("streams.index", "Streams"),
+    ("connections.index", "Connections"),
 )
 
 
@@ -46,9 +47,7 @@ def register_template_context(app: Flask) -> None:
 
     @app.context_processor
     def navigation() -> dict[str, Any]:
-        endpoints = set(app.view_functions)
-        links = [(endpoint, label) for endpoint, label in NAV_LINKS if endpoint in endpoints]
-        return {"nav_links": links, "url_endpoints": endpoints}
+        return {"nav_links": NAV_LINKS}
 
     from truss.urls import external_url
 
@@ -82,7 +81,9 @@ def register_blueprints(app: Flask) -> None:
     from truss.auth.outbox import bp as outbox_bp
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
+    from truss.connections import bp as connections_bp
     from truss.main.routes import bp as main_bp
+    from truss.publishing.routes import bp as publish_bp
     from truss.streams.routes import bp as streams_bp
 
     app.register_blueprint(main_bp)
@@ -93,6 +94,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(clips_bp)
     app.register_blueprint(share_bp)
     app.register_blueprint(streams_bp)
+    app.register_blueprint(connections_bp)
+    app.register_blueprint(publish_bp)
     register_providers(app)
 
 

@@ -29,6 +29,7 @@ class Creator:
     plan: str = "free"
     created_at: str
     session_version: int = 1
+    time_zone: str = "UTC"  # an IANA zone name: schedule times are typed and shown in it
 
     @classmethod
     def from_item(cls, item: Item) -> Creator:
@@ -102,6 +103,11 @@ def link_identity(table: Table, provider: str, subject: str, cid: str) -> None:
 
 def rename_creator(table: Table, cid: str, name: str) -> Creator:
     return Creator.from_item(table.update(keys.creator_profile(cid), {"name": name}))
+
+
+def set_time_zone(table: Table, cid: str, time_zone: str) -> Creator:
+    """Store the creator's time zone (an IANA name the caller has checked)."""
+    return Creator.from_item(table.update(keys.creator_profile(cid), {"time_zone": time_zone}))
 
 
 def end_all_sessions(table: Table, cid: str) -> Creator:

@@ -1,0 +1,184 @@
+"""What the publish pages need besides the service: the creator's time zone (reading a typed
+local time as UTC and showing a UTC time in the creator's zone), status words and badge
+colours, and reading the publish form into PostRequests. No Flask request handling here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from truss.data import publications
+
+DEFAULT_ZONE = "UTC"
+INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+
+STATUS_LABELS = {
+    "scheduled": "Scheduled",
+    "uploading": "Uploading",
+    "processing": "Processing",
+    "published": "Published",
+    "failed": "Failed",
+    "needs_reconnect": "Needs reconnect",
+    "missed": "Missed",
+    "cancelled": "Cancelled",
+}
+TERMINAL = frozenset(publications.TERMINAL)
+BADGE_CLASSES = {
+    "published": "badge-ready",
+    "failed": "badge-failed",
+    "needs_reconnect": "badge-failed",
+    "missed": "badge-failed",
+    "cancelled": "",
+}
+PLATFORM_NAMES = {
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "discord": "Discord",
+    "twitch": "Twitch",
+}
+YOUTUBE_PRIVACY = {"private": "Private", "unlisted": "Unlisted", "public": "Public"}
+TIKTOK_PRIVACY = {
+    "PUBLIC_TO_EVERYONE": "Everyone",
+    "MUTUAL_FOLLOW_FRIENDS": "Friends (followers you follow back)",
+    "FOLLOWER_OF_CREATOR": "Followers",
+    "SELF_ONLY": "Only me",
+}
+TIKTOK_FALLBACK = ("SELF_ONLY",)
+TIKTOK_SWITCHES = {
+    "disable_comment": "Turn off comments",
+    "disable_duet": "Turn off duets",
+    "disable_stitch": "Turn off stitches",
+}
+
+
+class InvalidTime(ValueError):
+    """A schedule time we can't use; the message says what to fix."""
+
+
+class InvalidTimeZone(ValueError):
+    """Not a time zone name we know; the message says what to fix."""
+
+
+@cache
+def zone_names() -> tuple[str, ...]:
+    """The IANA zone names the server knows, sorted (the time zone setting's choices)."""
+    return tuple(sorted(available_timezones() | {DEFAULT_ZONE}))
+
+
+def zone(name: str) -> ZoneInfo:
+    """The creator's zone; an unknown stored name falls back to UTC rather than failing."""
+    try:
+        return ZoneInfo(name or DEFAULT_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def clean_time_zone(raw: str | None) -> str:
+    name = (raw or "").strip()
+    if name not in zone_names():
+        raise InvalidTimeZone(
+            "Choose a time zone from the list (a name like Europe/Paris or America/New_York)."
+        )
+    return name
+
+
+def parse_local(raw: str | None, zone_name: str) -> datetime:
+    """A datetime-local value typed in the creator's zone, as an aware UTC datetime. A time
+    the clocks skip (spring forward) is refused; one they repeat (fall back) is the first."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidTime("Enter the date and time to publish at, or choose “Now”.")
+    try:
+        naive = datetime.strptime(text[:16], INPUT_FORMAT)
+    except ValueError:
+        raise InvalidTime("Enter the date and time as YYYY-MM-DD and HH:MM.") from None
+    tz = zone(zone_name)
+    local = naive.replace(tzinfo=tz, fold=0)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(tz).replace(tzinfo=None) != naive:
+        raise InvalidTime(
+            f"{naive:%H:%M} on {naive:%d %b %Y} doesn't exist in {zone_name}: the clocks go "
+            "forward then. Choose another time."
+        )
+    return utc
+
+
+def as_utc(epoch_s: float | int | None) -> datetime | None:
+    return None if epoch_s is None else datetime.fromtimestamp(float(epoch_s), UTC)
+
+
+def local_time(when: datetime | float | int | None, zone_name: str) -> str:
+    """A UTC time as the creator reads it: "Tue 1 Dec 2026, 18:30 CET"."""
+    moment = as_utc(when) if not isinstance(when, datetime) else when
+    if moment is None:
+        return ""
+    local = moment.astimezone(zone(zone_name))
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def input_value(when: datetime | float | int | None, zone_name: str) -> str:
+    """A UTC time as a datetime-local value in the creator's zone (to prefill a form)."""
+    moment = as_utc(when) if not isinstance(when, datetime) else when
+    return "" if moment is None else moment.astimezone(zone(zone_name)).strftime(INPUT_FORMAT)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def badge_class(status: str) -> str:
+    return BADGE_CLASSES.get(status, "badge-working")
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL
+
+
+def platform_name(platform: str) -> str:
+    return PLATFORM_NAMES.get(platform, platform.capitalize())
+
+
+def platform_names(platforms: Sequence[str]) -> str:
+    """ "YouTube, Discord" """
+    return ", ".join(platform_name(platform) for platform in platforms)
+
+
+@dataclass
+class PublishForm:
+    """The publish form as submitted: which platforms, their words and privacy, and when.
+    `errors` maps a field ("when", "platforms" or a platform) to what to fix."""
+
+    platforms: list[str] = field(default_factory=list)
+    text: dict[str, str] = field(default_factory=dict)
+    description: dict[str, str] = field(default_factory=dict)
+    privacy: dict[str, str] = field(default_factory=dict)
+    options: dict[str, dict[str, bool]] = field(default_factory=dict)
+    when: str = "now"
+    at: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def read_form(
+    form: Mapping[str, str], chosen: Sequence[str], offered: Sequence[str]
+) -> PublishForm:
+    """The submitted values for the platforms this creator may publish to (others ignored)."""
+    result = PublishForm(when="later" if form.get("when") == "later" else "now")
+    result.at = form.get("at", "")
+    for platform in offered:
+        result.text[platform] = form.get(f"text-{platform}", "")
+        result.description[platform] = form.get(f"description-{platform}", "")
+        result.privacy[platform] = form.get(f"privacy-{platform}", "")
+        result.options[platform] = {
+            name: form.get(f"{name}-{platform}") == "on" for name in TIKTOK_SWITCHES
+        } if platform == "tiktok" else {}  # fmt: skip
+        if platform in chosen:
+            result.platforms.append(platform)
+    return result
+
+
+def when_utc(form: PublishForm, zone_name: str) -> datetime | None:
+    """None for "Now"; else the typed time in UTC (InvalidTime says what's wrong)."""
+    return None if form.when == "now" else parse_local(form.at, zone_name)
