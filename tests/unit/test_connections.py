@@ -335,6 +335,7 @@ def test_every_connection_route_as_another_creator_is_404_and_changes_nothing(
     assert other.get("/connections/callback?code=x&state=y").status_code == 400
     shown = text(other.get("/connections"))
     assert "Connect YouTube (local)" in shown and "Disconnect" not in shown
+    assert 'href="/dev/platforms"' in shown  # locally, where the fakes' posts are seen
     with app.app_context():
         after = {r.platform: r.version for r in store.list_for_creator(get_table(), owner)}
     assert after == before
@@ -354,7 +355,7 @@ def test_unconfigured_platforms_name_their_settings_and_no_secret(
     assert "s3cret-value" not in shown and "id-only" not in shown
     assert "Connect this Discord webhook" in shown  # a pasted webhook always is
     assert "Clips can't be uploaded to Twitch" in shown
-    assert "(local)" not in shown
+    assert "(local)" not in shown and "/dev/platforms" not in shown
 
 
 def test_without_a_vault_publishing_is_unavailable(

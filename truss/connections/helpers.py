@@ -61,6 +61,7 @@ class Card:
     record: PlatformToken | None
     note: str
     settings: tuple[str, ...]  # what the operator sets (names only)
+    local: bool = False  # talks to the local fake platforms
 
     @property
     def needs_reconnect(self) -> bool:
@@ -88,6 +89,7 @@ def cards(config: Mapping[str, Any], records: list[PlatformToken]) -> list[Card]
             record=by_platform.get(p),
             note=providers.spec(p).note,
             settings=providers.setting_names(p),
+            local=providers.is_local(p, config),
         )
         for p in providers.PLATFORMS
     ]
