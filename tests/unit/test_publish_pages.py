@@ -6,6 +6,7 @@ the time zone setting; another creator gets 404 and changes nothing; no token in
 # ruff: noqa: F811  (the fake_platforms fixture is imported, then named as a test argument)
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from html import unescape
@@ -68,12 +69,14 @@ def link(app: Flask, cid: str, platform: str, access: str, refresh: str = "") ->
         get_token_service().connect(cid, account, TokenSet(access, refresh, None))
 
 
-def link_tiktok(app: Flask, fake: FakePlatforms, cid: str) -> None:
+def link_tiktok(app: Flask, fake: FakePlatforms, cid: str) -> tuple[str, str]:
+    """Connect TikTok on the fakes; its (access, refresh) tokens."""
     token = connect(fake, "tiktok")
     account = Account("tiktok", "tt-1", "tiktok account", "", ("video.publish",))
     tokens = TokenSet(token["access_token"], token.get("refresh_token", ""), None)
     with app.test_request_context():
         get_token_service().connect(cid, account, tokens)
+    return tokens.access_token, tokens.refresh_token
 
 
 @pytest.fixture
@@ -405,12 +408,21 @@ def test_another_creator_gets_404_and_changes_nothing(
     assert stored(app, creator.id, "discord") == before
 
 
-def test_no_token_in_any_page(
-    app: Flask, client: FlaskClient, creator: Any, scheduled: None
+def test_no_token_in_any_page_or_log_line(
+    app: Flask,
+    client: FlaskClient,
+    creator: Any,
+    scheduled: None,
+    fake_platforms: FakePlatforms,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
+    tiktok = link_tiktok(app, fake_platforms, creator.id)
     set_status(app, creator.id, "discord", status="failed", error="Boom.", error_code="500")
+    fake_platforms.fail_next("tiktok.creator_info", "unauthorized")
     pages = [
         client.get(f"/clips/{CLID}").get_data(as_text=True),
+        section(client),
         section(client),
         client.get(f"/clips/{CLID}/publish").get_data(as_text=True),
         client.get(f"/clips/{CLID}/publications", headers=HX).get_data(as_text=True),
@@ -418,6 +430,37 @@ def test_no_token_in_any_page(
         client.get("/dashboard").get_data(as_text=True),
         action(client, "retry"),
     ]
+    secrets = [*SECRETS, *tiktok]
     for html in pages:
-        for secret in SECRETS:
+        for secret in secrets:
             assert secret not in html
+    for secret in secrets:
+        assert secret not in caplog.text
+
+
+def test_a_foreign_clip_among_the_selected_ones_is_404_and_nothing_is_queued(
+    app: Flask, client: FlaskClient, clip: Any, creator: Any, linked: None, queued: Any, auth: Any
+) -> None:
+    theirs = auth.login("other@example.com")
+    asset = ready_asset(app, theirs.id, "Their talk")
+    make_clip(app, theirs.id, asset.id, clip_id(7))
+    auth.login("publisher@example.com")
+    data = {"clid": [CLID, clip_id(7)], "platform": ["discord"], "when": "now"}
+    headers = htmx_headers(client, "/clips")
+    headers.pop("HX-Request")
+    assert client.post("/clips/publish", data=data, headers=headers).status_code == 404
+    with app.app_context():
+        assert publications.find(get_table(), creator.id, CLID, "discord") is None
+    assert jobs_waiting(app) == (0, 0)
+
+
+def test_without_javascript_publishing_redirects_back_with_a_message(
+    app: Flask, client: FlaskClient, clip: Any, creator: Any, linked: None, queued: Any
+) -> None:
+    headers = htmx_headers(client, f"/clips/{CLID}")
+    headers.pop("HX-Request")
+    data = {"platform": "discord", "text-discord": "Plain form", "when": "now"}
+    answer = client.post(f"/clips/{CLID}/publish", data=data, headers=headers)
+    assert answer.status_code == 302 and answer.location.endswith(f"/clips/{CLID}/publish")
+    page = text(client.get(answer.location))
+    assert "Discord: queued." in page and 'id="publication-discord"' in page

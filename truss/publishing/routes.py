@@ -5,6 +5,7 @@ form, call truss.publishing.service, then ask truss.jobs to enqueue what the res
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from truss.publishing.tokens import TokenError
 from truss.publishing.vault import VaultError
 
 bp = Blueprint("publish", __name__)
+log = logging.getLogger(__name__)
 MAX_SELECTED = 50  # clips published at once from the clips page
 
 
@@ -105,15 +107,18 @@ def tiktok_choices(cid: str) -> TikTokChoices:
         token = get_token_service().access_token(cid, "tiktok", refresh=refresher("tiktok", config))
         info = cast(TikTokAdapter, adapter_for("tiktok", config)).creator_info(token)
     except PublishError as exc:
+        log.info("TikTok creator info refused for %s: %s", cid, exc.provider_code or exc.kind)
         reason = exc.message + (
             f" (TikTok's code: {exc.provider_code})" if exc.provider_code else ""
         )
         return TikTokChoices(pages.TIKTOK_FALLBACK, reason)
-    except (TokenError, VaultError, ProviderError):  # their words never carry a token
+    except (TokenError, VaultError, ProviderError) as exc:  # their words never carry a token
+        log.info("TikTok token unavailable for %s: %s", cid, type(exc).__name__)
         return TikTokChoices(
             pages.TIKTOK_FALLBACK, "Truss couldn't use your TikTok connection just now."
         )
-    except http.RequestException:
+    except http.RequestException as exc:
+        log.info("TikTok creator info unreachable for %s: %s", cid, type(exc).__name__)
         return TikTokChoices(pages.TIKTOK_FALLBACK, "TikTok didn't answer.")
     return TikTokChoices(info.privacy_options or pages.TIKTOK_FALLBACK)
 
