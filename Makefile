@@ -36,6 +36,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.run
+	$(PY) -m bench.publish
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -48,7 +48,9 @@ ACTIVE = (SCHEDULED, UPLOADING, PROCESSING, PUBLISHED)  # a new post for the cli
 WORKING = (UPLOADING, PROCESSING)
 TERMINAL = (PUBLISHED, FAILED, NEEDS_RECONNECT, MISSED, CANCELLED)
 RETRYABLE = (FAILED, NEEDS_RECONNECT, MISSED)
-CREATE_CLEARS = ("session", "remote_id", "remote_url", "processing_since", "sent", "total")
+CREATE_CLEARS = (
+    "session", "remote_id", "remote_url", "processing_since", "sent", "total", "started_at",
+)  # fmt: skip
 CONTENT = "content"  # a failure of the post itself: a retry starts a new upload
 # Whatever the error is, these fields say what happened; a new claim or a retry clears them.
 ERROR_FIELDS = ("error", "error_code", "error_kind", "retry_at")
@@ -92,6 +94,7 @@ class Publication:
     checks: int = 0  # status checks scheduled while processing
     sent: int = 0  # bytes the platform holds (upload progress)
     total: int = 0
+    started_at: float = 0.0  # when the first claim took it (how late a scheduled post began)
     created: int = 0
     updated: int = 0
 
@@ -219,6 +222,8 @@ def claim(
     }
     if status == PROCESSING and not old.processing_since:
         changes["processing_since"] = int(now)
+    if old.status == SCHEDULED:
+        changes["started_at"] = now
     polling = old.status == PROCESSING
     try:
         item = table.update(

@@ -114,15 +114,22 @@ def draft(clip: Clip) -> dict[str, Draft]:
     """Each platform's text prefilled from the clip's title, hook and hashtags, within the
     platform's limits."""
     title = clip.title.strip() or "New clip"
-    hook, tags = clip.hook.strip(), _hashtags(clip)
-    body = "\n\n".join(part for part in (hook, tags) if part)
-    caption = " ".join(part for part in (title, hook, tags) if part)
+    hook, tags = clip.hook.strip(), fit(_hashtags(clip), 500)
+    caption = " ".join(part for part in (title, hook) if part)
     message = "\n".join(part for part in (f"**{title}**", hook) if part)
     return {
-        "youtube": Draft(fit(title, 100), fit(body, 5000)),
-        "tiktok": Draft(fit(caption, 2200)),
+        "youtube": Draft(fit(title, 100), _with_tags(hook, "\n\n", tags, 5000)),
+        "tiktok": Draft(_with_tags(caption, " ", tags, 2200)),
         "discord": Draft(fit(message, 2000)),
     }
+
+
+def _with_tags(text: str, sep: str, tags: str, limit: int) -> str:
+    """`text` then the hashtags, the text shortened so the hashtags always fit."""
+    if not tags:
+        return fit(text, limit)
+    room = limit - len(tags) - len(sep)
+    return sep.join(part for part in (fit(text, room), tags) if part)
 
 
 def _epoch(when: datetime) -> int:

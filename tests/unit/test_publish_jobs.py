@@ -1,0 +1,150 @@
+"""The publish queue: enqueue now or later (RQ's scheduler, one job per post and time), a real
+RQ worker running the job in the app against the fake Discord, and the maintenance reconcile
+that finds posts whose job was lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from flask import Flask
+from rq import SimpleWorker
+from rq.registry import ScheduledJobRegistry
+
+from tests.support.fake_platforms import fake_platforms  # noqa: F401 (fixture)
+from tests.support.publishing import rendered_clip
+from tests.support.queues import Queued
+from truss import jobs
+from truss.data import publications as store
+from truss.data.clips import Clip
+from truss.data.platform_tokens import Account
+from truss.data.publications import Publication
+from truss.extensions import get_redis, get_table, get_token_service
+from truss.local.fake_platforms import FakePlatforms
+from truss.publishing import runner
+from truss.publishing.tokens import TokenSet
+from truss.queue import get_queue
+
+CID = "01JCREATOR00000000000000AA"
+CLID = "01J00000000000000000000001"
+
+
+@pytest.fixture
+def queued(app: Flask) -> Queued:
+    return Queued(app)
+
+
+@pytest.fixture
+def clip(app: Flask) -> Clip:
+    return rendered_clip(app, CID, CLID)
+
+
+def post(app: Flask, clip: Clip, platform: str, at: float) -> Publication:
+    pub = Publication(
+        creator_id=CID,
+        platform=platform,
+        clip_id=clip.id,
+        asset_id=clip.asset_id,
+        scheduled_at=int(at),
+        text="Best moment",
+        created=int(at),
+    )
+    with app.app_context():
+        return store.create(get_table(), pub)
+
+
+def test_now_is_queued_later_is_scheduled_and_a_second_enqueue_adds_nothing(
+    app: Flask, queued: Queued, clip: Clip
+) -> None:
+    now = datetime.now(UTC)
+    soon = post(app, clip, "discord", now.timestamp())
+    later = post(app, clip, "youtube", (now + timedelta(minutes=30)).timestamp())
+
+    with app.app_context():
+        for _ in range(2):  # a double click
+            jobs.enqueue_publication(soon, now)
+            jobs.enqueue_publication(later, datetime.fromtimestamp(later.scheduled_at, UTC))
+        queue = get_queue("publish")
+        scheduled = ScheduledJobRegistry(queue=queue)
+        assert [j.id for j in queue.get_jobs()] == [jobs.publish_job_id(soon)]
+        assert scheduled.get_job_ids() == [jobs.publish_job_id(later)]
+        assert scheduled.get_scheduled_time(jobs.publish_job_id(later)) == datetime.fromtimestamp(
+            later.scheduled_at, UTC
+        )
+        due = get_redis().zrange(runner.DUE_SET, 0, -1)
+    assert sorted(m.decode() for m in due) == sorted([soon.member, later.member])
+
+
+def test_a_worker_runs_a_scheduled_post_when_the_scheduler_moves_it_and_skips_a_cancelled_one(
+    app: Flask,
+    queued: Queued,
+    clip: Clip,
+    fake_platforms: FakePlatforms,  # noqa: F811
+) -> None:
+    app.config["DISCORD_API_BASE"] = f"{fake_platforms.url('discord')}/api"
+    now = datetime.now(UTC)
+    run_at = now + timedelta(seconds=2)
+    with app.app_context():
+        get_token_service().connect(
+            CID, Account("discord", "hook", "#clips"), TokenSet(fake_platforms.webhook_url())
+        )
+    other = rendered_clip(app, CID, "01J00000000000000000000002")
+    ahead = post(app, clip, "discord", run_at.timestamp())
+    cancelled = post(app, other, "discord", run_at.timestamp())
+
+    with app.app_context():
+        jobs.enqueue_publication(ahead, run_at)
+        jobs.enqueue_publication(cancelled, run_at)
+        store.cancel(get_table(), CID, other.id, "discord", now.timestamp())
+        queue = get_queue("publish")
+        registry = ScheduledJobRegistry(queue=queue)
+        assert registry.get_jobs_to_schedule(int(now.timestamp())) == []  # not yet
+        due = registry.get_jobs_to_schedule(int(run_at.timestamp()) + 1)
+        assert sorted(due) == sorted(jobs.publish_job_id(p) for p in (ahead, cancelled))
+        _wait_until(run_at)
+        for job_id in due:  # what RQ's scheduler does at run_at
+            registry.remove(job_id)
+            queue.enqueue_job(queue.fetch_job(job_id))
+        SimpleWorker([queue], connection=get_redis()).work(burst=True)
+
+        assert store.get(get_table(), CID, CLID, "discord").status == "published"
+        assert store.get(get_table(), CID, other.id, "discord").status == "cancelled"
+    assert len(fake_platforms.received("discord")) == 1
+
+
+def _wait_until(when: datetime) -> None:
+    """The claim compares scheduled_at with the clock; the job's time must have come."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while datetime.now(UTC) < when and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_the_reconcile_queues_lost_posts_marks_late_ones_missed_and_leaves_held_ones(
+    app: Flask, queued: Queued
+) -> None:
+    now = datetime.now(UTC).timestamp()
+    made = {n: rendered_clip(app, CID, f"01J0000000000000000000000{n}") for n in range(1, 5)}
+    lost = post(app, made[1], "discord", now - 120)  # due, its job never queued
+    late = post(app, made[2], "discord", now - 3700)  # over an hour late
+    crashed = post(app, made[3], "youtube", now - 300)  # its worker died mid-upload
+    held = post(app, made[4], "tiktok", now - 300)  # a worker is uploading it
+    with app.app_context():
+        table, redis = get_table(), get_redis()
+        for pub in (lost, late, crashed, held):
+            runner.watch(redis, pub)
+        dead = store.claim(table, CID, made[3].id, "youtube", "gone", 60, now - 200)
+        assert dead is not None
+        store.save_session(table, dead, "gone", {"upload_url": "u"}, now - 200)
+        assert store.claim(table, CID, made[4].id, "tiktok", "alive", 600, now) is not None
+
+        queued_again = jobs.reconcile_publications()
+
+        assert sorted(queued_again) == sorted([lost.member, crashed.member])
+        assert store.get(table, CID, made[2].id, "discord").status == "missed"
+        ids = {j.id for j in get_queue("publish").get_jobs()}
+        assert ids == {jobs.publish_job_id(lost), jobs.publish_job_id(crashed)}
+        assert jobs.reconcile_publications() == []  # queued now: not again
+        members = {m.decode() for m in redis.zrange(runner.DUE_SET, 0, -1)}
+    assert late.member not in members and held.member in members
