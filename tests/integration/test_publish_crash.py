@@ -17,15 +17,13 @@ from typing import Any, cast
 
 import pytest
 import requests
-from flask import Flask
 
-from tests.integration.test_worker_crash import children_of
+from tests.integration.test_worker_crash import HEARTBEAT_S, MAINTENANCE_S, app_on, children_of
 from tests.stack import LocalStack
 from tests.support.clips import make_clip, ready_asset
 from tests.support.fake_platforms import connect
 from tests.support.waits import wait_until
-from truss import create_app, jobs
-from truss.config import from_environ
+from truss import jobs
 from truss.data import publications as store
 from truss.data.platform_tokens import Account
 from truss.extensions import get_storage, get_table, get_token_service
@@ -35,7 +33,6 @@ from truss.publishing.tokens import TokenSet
 
 pytestmark = pytest.mark.stack
 CID, CLID = "01JCRASH000000000000000000", "01J00000000000000000000901"
-MAINTENANCE_S, HEARTBEAT_S = 5, 5
 # The lease (3 heartbeats) lapses; RQ sees the job abandoned after HEARTBEAT + 60 s and retries
 # it after its first interval; the processing check follows 5 s later. Plus slack.
 DEADLINE_S = HEARTBEAT_S + 60 + MAINTENANCE_S + jobs.PUBLISH_RETRY.intervals[0] + 60
@@ -44,6 +41,7 @@ SIZE = 6 * 1024 * 1024
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """The stack test_worker_crash uses: maintenance and heartbeat every 5 s."""
     fast = {
         "TRUSS_WORKER_MAINTENANCE_S": str(MAINTENANCE_S),
         "TRUSS_WORKER_HEARTBEAT_S": str(HEARTBEAT_S),
@@ -51,12 +49,6 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
     running = LocalStack(tmp_path, fast).start()
     yield running
     running.stop()
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def fault(stack: LocalStack, **body: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ collected and run by the test."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from truss.data import publications as store
 from truss.data.clips import Clip
 from truss.data.publications import NotChanged
 from truss.local.fake_platforms import FakePlatforms
+from truss.publishing import service
 from truss.publishing.runner import RetryLater, RunnerSettings
 
 CID = "01JCREATOR00000000000000AA"
@@ -169,6 +171,11 @@ def test_quota_fails_saying_when_to_try_again(h: Harness, clip: Clip) -> None:
     assert pub.status == "failed" and pub.error_code == "quotaExceeded"
     assert pub.retry_at and pub.retry_at > h.clock()
     assert "Truss will not try before" in pub.error and "UTC" in pub.error
+    with pytest.raises(NotChanged, match="retry after that"):
+        service.retry(h.table, CID, CLID, "youtube", h.clock())
+    h.advance(pub.retry_at - h.clock() + 1)
+    again, _ = service.retry(h.table, CID, CLID, "youtube", h.clock())
+    assert again.status == "scheduled" and not again.error
 
 
 def test_discord_oversize_is_re_encoded_once_or_fails_with_the_limit(
@@ -258,15 +265,22 @@ def test_an_expired_token_is_refreshed_once_while_two_workers_publish_at_the_sam
     assert len(h.fake.received("youtube")) == 2
 
 
-def test_a_revoked_refresh_token_ends_in_needs_reconnect(h: Harness, clip: Clip) -> None:
+def test_a_revoked_refresh_token_ends_in_needs_reconnect_with_no_token_in_words_or_logs(
+    h: Harness, clip: Clip, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     h.connect("tiktok")
     h.post(clip, "tiktok")
+    secrets = h.tokens.tokens(CID, "tiktok")
     h.fake.revoke_refresh_tokens("tiktok")
     h.fake.expire_access_tokens("tiktok")
 
     pub = finish(h, "tiktok")
 
     assert pub.status == "needs_reconnect" and "Reconnect" in pub.error
+    for secret in (secrets.access_token, secrets.refresh_token):
+        assert secret not in caplog.text and secret not in repr(pub)
+        assert secret not in pub.error and secret not in str(pub.session)
     token = platform_tokens.get(h.table, CID, "tiktok")
     assert token is not None and token.status == platform_tokens.NEEDS_RECONNECT
     assert h.fake.received("tiktok") == []

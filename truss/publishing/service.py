@@ -246,7 +246,10 @@ def reschedule(
 def retry(table: Table, cid: str, clid: str, platform: str, now: Now) -> Enqueue:
     """A failed, missed or needs-reconnect post → scheduled now; what to enqueue."""
     now = _seconds(now)
-    _find(table, cid, clid, platform)
+    old = _find(table, cid, clid, platform)
+    if old.status == store.FAILED and old.retry_at and now < old.retry_at:
+        when = datetime.fromtimestamp(old.retry_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        raise NotChanged(f"{name_of(platform)} won't take it before {when}; retry after that.")
     if platform in PLATFORMS_THAT_UPLOAD:
         token = platform_tokens.get(table, cid, platform)
         if token is None or token.status == platform_tokens.NEEDS_RECONNECT:
