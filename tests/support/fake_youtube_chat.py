@@ -57,7 +57,9 @@ class FakeYouTubeChat:
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}/youtube/v3"
 
     def __enter__(self) -> FakeYouTubeChat:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -56,7 +56,7 @@ class DropsFirstConnection:
 @pytest.fixture
 def flaky_redis_app(aws: None) -> Iterator[tuple[Flask, DropsFirstConnection]]:
     server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     proxy = DropsFirstConnection(server.server_address[:2])
     app = make_app(None, REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0")
     yield app, proxy
