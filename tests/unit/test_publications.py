@@ -132,3 +132,15 @@ def test_retry_keeps_the_session_unless_the_platform_refused_the_content(table: 
     assert dropped.session is None
     with pytest.raises(NotChanged):
         store.retry(table, CID, CLID, "youtube", T + 20)  # scheduled: nothing to retry
+
+
+def test_the_reconciles_missed_mark_loses_to_a_reschedule_made_after_its_read(
+    table: Table,
+) -> None:
+    read = new(table, platform="tiktok")
+    store.reschedule(table, CID, CLID, "tiktok", T + 7200, T)
+
+    with pytest.raises(Conflict):
+        store.mark_missed(table, read, None, "Missed", T + 3700)
+
+    assert store.get(table, CID, CLID, "tiktok").status == "scheduled"

@@ -367,7 +367,8 @@ def mark_missed(
     table: Table, pub: Publication, worker: str | None, words: str, now: float
 ) -> Publication:
     """Over an hour late: never posted. By the lease holder, or (worker None) by the
-    reconcile while the post is still `scheduled` and nobody claimed it."""
+    reconcile while the post is still `scheduled` at the time it read (a reschedule in
+    between wins) and nobody claimed it."""
     changes = {
         "status": MISSED,
         "error_kind": "missed",
@@ -381,7 +382,9 @@ def mark_missed(
     item = table.update(
         _key(pub.creator_id, pub.clip_id, pub.platform),
         changes,
-        condition=Attr("type").eq(TYPE) & Attr("status").eq(SCHEDULED),
+        condition=Attr("type").eq(TYPE)
+        & Attr("status").eq(SCHEDULED)
+        & Attr("scheduled_at").eq(pub.scheduled_at),
     )
     return _from_item(item)
 
