@@ -120,24 +120,20 @@ class TrussWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
-        from truss.jobs import reconcile_working_assets
+        from truss.jobs import reconcile_publications, reconcile_working_assets
 
-        try:
-            requeued = reconcile_working_assets()
-        except Exception:  # maintenance must never stop the worker
-            self.log.exception("reconcile failed")
-            return
-        if requeued:
-            self.log.warning("reconcile queued again: %s", ", ".join(requeued))
-        from truss.jobs import reconcile_publications
-
-        try:
-            posts = reconcile_publications()
-        except Exception:  # maintenance must never stop the worker
-            self.log.exception("publish reconcile failed")
-            return
-        if posts:
-            self.log.warning("reconcile queued posts again: %s", ", ".join(posts))
+        # Each reconcile runs on its own: one failing doesn't skip the other this cycle.
+        for name, reconcile, what in (
+            ("reconcile", reconcile_working_assets, "reconcile queued again: %s"),
+            ("publish reconcile", reconcile_publications, "reconcile queued posts again: %s"),
+        ):
+            try:
+                queued = reconcile()
+            except Exception:  # maintenance must never stop the worker
+                self.log.exception("%s failed", name)
+                continue
+            if queued:
+                self.log.warning(what, ", ".join(queued))
 
 
 def worker_ttl_for(maintenance_s: int, heartbeat_s: int) -> int:

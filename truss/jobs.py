@@ -9,7 +9,9 @@ a render job the clip's render id (`render-<clid>-<render_id>`). Enqueuing check
 from __future__ import annotations
 
 import logging
+import secrets
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -240,19 +242,32 @@ def enqueue_publication(pub: Publication, run_at: datetime | None = None) -> obj
     """Queue the post's job: now, or at `run_at` (timezone-aware UTC) through RQ's
     scheduler. The post also goes into the due set the reconcile reads, first, so a lost
     enqueue (Redis hiccup, a scheduler that never ran) is found."""
-    redis = get_redis()
-    runner.watch(redis, pub)
     at = run_at.astimezone(UTC) if run_at is not None else None
     if at is not None and at <= datetime.now(UTC):
         at = None
     try:
+        runner.watch(get_redis(), pub)
         return enqueue_once(
             get_queue("publish"), publish_clip, pub.creator_id, pub.clip_id, pub.platform,
             job_id=publish_job_id(pub), at=at, retry=PUBLISH_RETRY,
         )  # fmt: skip
-    except RedisError:  # the reconcile queues it within a maintenance period
+    except RedisError:  # the due set heals when the post is next read (runner.rewatch)
         log.exception("could not enqueue the post %s; the reconcile will", pub.member)
         return None
+
+
+def watch_publications(posts: Iterable[Publication]) -> None:
+    """Called when a page reads posts: the due set heals (runner.rewatch); a Redis
+    failure here only logs (the page still shows the posts)."""
+    try:
+        added = runner.rewatch(get_redis(), posts)
+    except RedisError:
+        log.exception("could not check the due set")
+        return
+    if added:
+        log.warning(
+            "%d post(s) were missing from the due set; the reconcile will queue them", added
+        )
 
 
 def schedule_publication_check(pub: Publication, delay_s: float) -> object:
@@ -289,7 +304,9 @@ def publish_clip(cid: str, clid: str, platform: str) -> None:
     """The publish job: one attempt at one post (RetryLater makes RQ try again later)."""
     job = get_current_job()
     last_try = job is None or not job.retries_left or not current_app.config["RQ_ASYNC"]
-    worker = job.id if job is not None else ""
+    # Per run: an RQ retry and the reconcile's re-enqueue keep the job's id, and a paused
+    # run woken after its successor claimed the post must not count as the lease holder.
+    worker = f"{job.id}:{secrets.token_hex(4)}" if job is not None else ""
     publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.registry import ScheduledJobRegistry
 
@@ -19,6 +20,7 @@ from truss.data import publications as store
 from truss.data.clips import Clip
 from truss.data.platform_tokens import Account
 from truss.data.publications import Publication
+from truss.data.table import Conflict
 from truss.extensions import get_redis, get_table, get_token_service
 from truss.local.fake_platforms import FakePlatforms
 from truss.publishing import runner
@@ -148,3 +150,90 @@ def test_the_reconcile_queues_lost_posts_marks_late_ones_missed_and_leaves_held_
         assert jobs.reconcile_publications() == []  # queued now: not again
         members = {m.decode() for m in redis.zrange(runner.DUE_SET, 0, -1)}
     assert late.member not in members and held.member in members
+
+
+def test_a_redis_failure_while_queuing_is_logged_and_reading_the_posts_heals_the_due_set(
+    app: Flask, queued: Queued, clip: Clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    pub = post(app, clip, "discord", now.timestamp() - 120)
+
+    def down(*_: object) -> None:
+        raise RedisError("connection refused")
+
+    with app.app_context():
+        with monkeypatch.context() as patched:
+            patched.setattr(runner, "watch", down)
+            assert jobs.enqueue_publication(pub, now) is None  # no 500
+
+        redis = get_redis()
+        assert redis.zscore(runner.DUE_SET, pub.member) is None
+        done = post(app, rendered_clip(app, CID, "01J00000000000000000000009"), "tiktok", 0)
+        store.cancel(get_table(), CID, done.clip_id, "tiktok", 0)
+        posts = [
+            store.get(get_table(), CID, CLID, "discord"),
+            store.get(get_table(), CID, done.clip_id, "tiktok"),
+        ]
+
+        jobs.watch_publications(posts)  # what the publish section does when it reads them
+
+        assert redis.zscore(runner.DUE_SET, pub.member) == pub.scheduled_at
+        assert redis.zscore(runner.DUE_SET, done.member) is None  # final: not watched
+        redis.zadd(runner.DUE_SET, {pub.member: 5})
+        jobs.watch_publications(posts)
+        assert redis.zscore(runner.DUE_SET, pub.member) == 5  # an entry already there stays
+        assert jobs.reconcile_publications() == [pub.member]
+
+
+def test_each_run_of_a_job_is_its_own_lease_holder(
+    app: Flask, clip: Clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RQ retry and the reconcile's re-enqueue keep the job's id: a run paused past its
+    lease and woken after its successor claimed the post must not write as the holder."""
+    pub = post(app, clip, "youtube", datetime.now(UTC).timestamp() - 10)
+    workers: list[str] = []
+
+    class Job:
+        id = jobs.publish_job_id(pub)
+        retries_left = 2
+
+    class Recording:
+        def run(self, *_: object, worker: str, **__: object) -> None:
+            workers.append(worker)
+
+    monkeypatch.setattr(jobs, "get_current_job", lambda: Job())
+    monkeypatch.setattr(jobs, "publish_runner", lambda: Recording())
+    with app.app_context():
+        jobs.publish_clip(CID, CLID, "youtube")
+        jobs.publish_clip(CID, CLID, "youtube")
+        paused, successor = workers
+        assert paused != successor and paused.startswith(f"{Job.id}:")
+
+        table, now = get_table(), datetime.now(UTC).timestamp()
+        first = store.claim(table, CID, CLID, "youtube", paused, 60, now)
+        assert first is not None
+        assert store.claim(table, CID, CLID, "youtube", successor, 60, now + 61) is not None
+        with pytest.raises(Conflict):  # the woken run can no longer write
+            store.mark_published(table, first, paused, "v", "u", now + 62)
+
+
+def test_a_failing_asset_reconcile_does_not_skip_the_publish_one(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rq import Worker
+
+    from truss.cli import TrussWorker
+
+    ran: list[str] = []
+
+    def broken() -> list[str]:
+        raise RuntimeError("asset reconcile broke")
+
+    monkeypatch.setattr(Worker, "run_maintenance_tasks", lambda self: None)
+    monkeypatch.setattr(jobs, "reconcile_working_assets", broken)
+    monkeypatch.setattr(jobs, "reconcile_publications", lambda: ran.append("posts") or [])
+    with app.app_context():
+        redis = get_redis()
+        worker = TrussWorker.from_config([get_queue("publish")], redis, app.config)
+        worker.run_maintenance_tasks()
+    assert ran == ["posts"]

@@ -7,22 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any, cast
 
 import requests as http
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_htmx.responses import HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -36,7 +25,7 @@ from truss.data.table import NotFound
 from truss.extensions import get_table, get_token_service, htmx
 from truss.polling import CLIP, poll_token
 from truss.publishing import pages, service
-from truss.publishing.adapters import CANNOT_UPLOAD, PublishError, TikTokAdapter, adapter_for
+from truss.publishing.adapters import PublishError, TikTokAdapter, adapter_for
 from truss.publishing.providers import ProviderError, refresher
 from truss.publishing.tokens import TokenError
 from truss.publishing.vault import VaultError
@@ -46,40 +35,11 @@ log = logging.getLogger(__name__)
 MAX_SELECTED = 50  # clips published at once from the clips page
 
 
-PAGE_HELPERS = {
-    "status_label": pages.status_label,
-    "badge_class": pages.badge_class,
-    "platform_name": pages.platform_name,
-    "platform_names": pages.platform_names,
-    "local_time": pages.local_time,
-    "input_value": pages.input_value,
-    "zone_names": pages.zone_names,
-    "connections_url": lambda: url_for("connections.index"),
-    "cannot_upload_twitch": CANNOT_UPLOAD,
-}
-
-
 @bp.app_context_processor
 def publish_helpers() -> dict[str, Any]:
     """Words and times for the publish templates, app-wide: the clip pages and the dashboard
     include the publish partials without their routes knowing."""
-    return {"publishing": PAGE_HELPERS}
-
-
-@dataclass(frozen=True)
-class TikTokChoices:
-    """The privacy options TikTok offers this account (SELF_ONLY alone if it couldn't say)."""
-
-    options: tuple[str, ...]
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Targets:
-    """The creator's platforms as the form sees them."""
-
-    offered: tuple[str, ...]  # connected, working and able to take an upload
-    reconnect: tuple[str, ...]  # connected but the platform stopped accepting the token
+    return {"publishing": pages.PAGE_HELPERS}
 
 
 def now() -> float:
@@ -90,16 +50,16 @@ def zone_name() -> str:
     return current_creator().time_zone or pages.DEFAULT_ZONE
 
 
-def targets(cid: str) -> Targets:
+def targets(cid: str) -> pages.Targets:
     stored = {token.platform: token for token in platform_tokens.list_for_creator(get_table(), cid)}
     uploads = [p for p in service.PLATFORMS_THAT_UPLOAD if p in stored]
-    return Targets(
+    return pages.Targets(
         offered=tuple(p for p in uploads if stored[p].status == platform_tokens.CONNECTED),
         reconnect=tuple(p for p in uploads if stored[p].status == platform_tokens.NEEDS_RECONNECT),
     )
 
 
-def tiktok_choices(cid: str) -> TikTokChoices:
+def tiktok_choices(cid: str) -> pages.TikTokChoices:
     """Ask TikTok (creator info) which privacy options the account has; on any failure say
     why in words and offer "Only me" alone."""
     config = current_app.config
@@ -111,16 +71,16 @@ def tiktok_choices(cid: str) -> TikTokChoices:
         reason = exc.message + (
             f" (TikTok's code: {exc.provider_code})" if exc.provider_code else ""
         )
-        return TikTokChoices(pages.TIKTOK_FALLBACK, reason)
+        return pages.TikTokChoices(pages.TIKTOK_FALLBACK, reason)
     except (TokenError, VaultError, ProviderError) as exc:  # their words never carry a token
         log.info("TikTok token unavailable for %s: %s", cid, type(exc).__name__)
-        return TikTokChoices(
+        return pages.TikTokChoices(
             pages.TIKTOK_FALLBACK, "Truss couldn't use your TikTok connection just now."
         )
     except http.RequestException as exc:
         log.info("TikTok creator info unreachable for %s: %s", cid, type(exc).__name__)
-        return TikTokChoices(pages.TIKTOK_FALLBACK, "TikTok didn't answer.")
-    return TikTokChoices(info.privacy_options or pages.TIKTOK_FALLBACK)
+        return pages.TikTokChoices(pages.TIKTOK_FALLBACK, "TikTok didn't answer.")
+    return pages.TikTokChoices(info.privacy_options or pages.TIKTOK_FALLBACK)
 
 
 def form_context(
@@ -129,15 +89,9 @@ def form_context(
     """What the publish form shows: the platforms, their drafted (or submitted) words, the
     limits, TikTok's privacy options and the creator's zone."""
     to = targets(cid)
-    if form is None:
-        form = pages.PublishForm()
-        for platform in to.offered:
-            drafted = drafts.get(platform)
-            form.text[platform] = drafted.text if drafted else ""
-            form.description[platform] = drafted.description if drafted else ""
     return {
         "targets": to,
-        "form": form,
+        "form": form or pages.drafted_form(to.offered, drafts),
         "limits": service.LIMITS,
         "tiktok": tiktok_choices(cid) if "tiktok" in to.offered else None,
         "youtube_privacy": pages.YOUTUBE_PRIVACY,
@@ -149,10 +103,11 @@ def form_context(
 
 def posts_context(clip: Clip) -> dict[str, Any]:
     posts = list(service.statuses(get_table(), clip.creator_id, clip.id).values())
+    jobs.watch_publications(posts)  # a post whose job or due-set entry was lost is found again
     return {
         "clip": clip,
         "posts": posts,
-        "polling": any(not pages.is_terminal(post.status) for post in posts),
+        "poll_every": pages.poll_every(posts, now()),
         "poll_token": poll_token(clip.creator_id, CLIP, clip.id),
         "zone": zone_name(),
     }
@@ -166,43 +121,6 @@ def section(clip: Clip, form: pages.PublishForm | None = None, **extra: Any) -> 
 def enqueue(pending: Iterable[service.Enqueue]) -> None:
     for publication, run_at in pending:
         jobs.enqueue_publication(publication, run_at)
-
-
-def post_requests(
-    form: pages.PublishForm, drafts: dict[str, service.Draft] | None = None
-) -> list[service.PostRequest]:
-    """One PostRequest per chosen platform; with `drafts`, the clip's own drafted words."""
-    chosen = []
-    for platform in form.platforms:
-        text, description = form.text[platform], form.description[platform]
-        if drafts is not None and platform in drafts:
-            text, description = drafts[platform].text, drafts[platform].description
-        chosen.append(
-            service.PostRequest(
-                platform=platform,
-                text=text,
-                description=description,
-                privacy=form.privacy[platform],
-                options=form.options[platform],
-            )
-        )
-    return chosen
-
-
-def read_publish_form(offered: Sequence[str]) -> tuple[pages.PublishForm, datetime | None]:
-    form = pages.read_form(request.form, request.form.getlist("platform"), offered)
-    if not form.platforms:
-        form.errors["platforms"] = (
-            "Choose at least one platform to publish to."
-            if offered
-            else "Connect a platform first: nothing can be published yet."
-        )
-    when = None
-    try:
-        when = pages.when_utc(form, zone_name())
-    except pages.InvalidTime as exc:
-        form.errors["when"] = str(exc)
-    return form, when
 
 
 # -- the clip page's section ---------------------------------------------------------------
@@ -221,7 +139,7 @@ def page(clid: str) -> str:
 def publish(clid: str) -> BaseResponse | str | tuple[str, int]:
     clip = own_clip(clid)
     cid = clip.creator_id
-    form, when = read_publish_form(targets(cid).offered)
+    form, when = pages.read_submitted(request.form, targets(cid).offered, zone_name())
     if form.errors:
         html = section(clip, form)
         return (
@@ -229,7 +147,7 @@ def publish(clid: str) -> BaseResponse | str | tuple[str, int]:
             if htmx
             else (render_template("publish/page.html", clip=clip, section_html=html), 400)
         )
-    result = service.publish(get_table(), cid, clip, post_requests(form), when, now())
+    result = service.publish(get_table(), cid, clip, pages.post_requests(form), when, now())
     enqueue(result.to_enqueue)
     form.errors.update(result.errors)
     form.platforms = [p for p in form.platforms if p in result.errors]  # to try again
@@ -248,14 +166,15 @@ def publish(clid: str) -> BaseResponse | str | tuple[str, int]:
 
 @bp.get("/clips/<clid>/publications")
 def posts(clid: str) -> BaseResponse | str:
-    """Polled every 2 s while a post is on its way; 286 (stop) once every post is final."""
+    """Polled (pages.poll_every: 2 s while a post moves or is due soon, else 30 s); 286 (stop)
+    once every post is final."""
     try:
         clip = own_clip(clid)
     except NotFound:  # deleted in another tab (or never this creator's: 404)
         return gone_from_the_page(CLIP, clid, "publish/_posts_gone.html")
     context = posts_context(clip)
     html = render_template("publish/_posts.html", **context)
-    return html if context["polling"] else HTMXResponseStopPolling(html)
+    return html if context["poll_every"] else HTMXResponseStopPolling(html)
 
 
 def platform_arg(platform: str) -> str:
@@ -273,13 +192,6 @@ def after_change(clip: Clip, message: str = "", error: str = "") -> BaseResponse
     return redirect(url_for("publish.page", clid=clip.id))
 
 
-def not_changed(name: str, change: str) -> str:
-    return (
-        f"The {name} post can't be {change} any more: it has started, or it isn't scheduled. "
-        "Its status is below."
-    )
-
-
 @bp.post("/clips/<clid>/publications/<platform>/cancel")
 def cancel(clid: str, platform: str) -> BaseResponse | str:
     clip, platform = own_clip(clid), platform_arg(platform)
@@ -287,7 +199,7 @@ def cancel(clid: str, platform: str) -> BaseResponse | str:
     try:
         service.cancel(get_table(), clip.creator_id, clip.id, platform, now())
     except service.NotChanged:
-        return after_change(clip, error=not_changed(name, "cancelled"))
+        return after_change(clip, error=pages.not_changed(name, "cancelled"))
     return after_change(clip, f"Cancelled the {name} post. It won't be published.")
 
 
@@ -352,13 +264,13 @@ def bulk_publish() -> str | tuple[str, int]:
     if not chosen:
         abort(400)
     cid = current_creator().id
-    form, when = read_publish_form(targets(cid).offered)
+    form, when = pages.read_submitted(request.form, targets(cid).offered, zone_name())
     if form.errors:
         return bulk_page(chosen, form), 400
     outcomes = []
     for clip in chosen:
         result = service.publish(
-            get_table(), cid, clip, post_requests(form, service.draft(clip)), when, now()
+            get_table(), cid, clip, pages.post_requests(form, service.draft(clip)), when, now()
         )
         enqueue(result.to_enqueue)
         outcomes.append((clip, [pub.platform for pub in result.publications], result.errors))
