@@ -62,15 +62,15 @@ def init_command(force: bool) -> None:
     origins = [config["PUBLIC_URL"]] if config["PUBLIC_URL"] else ["*"]
     made = get_storage().ensure_bucket(config["AWS_REGION"], origins)
     click.echo(f"bucket {config['TRUSS_BUCKET']}: {'created' if made else 'already there'}")
-    _count_existing_storage(resource.Table(name), force)
+    _count_existing_storage(force)
 
 
-def _count_existing_storage(raw: Any, force: bool) -> None:
+def _count_existing_storage(force: bool) -> None:
     """Storage used before quotas existed counts towards them (each item once)."""
     from truss.extensions import get_storage, get_table
     from truss.services.quotas import count_existing_storage
 
-    counted = count_existing_storage(raw, get_table(), get_storage(), force)
+    counted = count_existing_storage(get_table(), get_storage(), force)
     if counted is None:
         click.echo("storage counters: already counted (truss init --force counts new ones)")
     else:
@@ -163,19 +163,16 @@ def tokens_rotate_command() -> None:
     """Re-seal every platform token under the current master key: with a key file, a new
     newest key is added first (old keys stay in the file); with KMS, tokens are re-wrapped
     under TRUSS_TOKEN_KMS_KEY_ID (e.g. after changing it). Scans the whole table."""
-    from truss.extensions import get_dynamodb, get_redis, get_table
-    from truss.publishing.tokens import TokenService, TokenSettings
-    from truss.publishing.vault import VaultError, VaultSettings, make_vault
+    from truss.extensions import get_token_service, get_vault
+    from truss.publishing.vault import VaultError
 
-    config = current_app.config
     try:
-        vault = make_vault(VaultSettings.from_config(config))
+        vault = get_vault()
         key_id = vault.rotate()
     except VaultError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"tokens: sealing with {vault.current.name} key {key_id}")
-    service = TokenService(get_table(), get_redis(), vault, TokenSettings.from_config(config))
-    count = service.reseal_all(get_dynamodb().Table(config["TRUSS_TABLE"]))
+    count = get_token_service().reseal_all()
     click.echo(f"tokens: {count} platform tokens re-sealed")
 
 

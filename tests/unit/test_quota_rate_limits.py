@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions, make_app
 from tests.support.clips import htmx_headers, install_queue, make_clip, ready_asset
-from truss.data import assets, clips, keys, usage
+from truss.data import assets, clips, usage
 from truss.extensions import get_table
 from truss.services import quotas
 
@@ -166,7 +166,7 @@ def test_own_clips_and_trims_are_refused_while_storage_is_full(app_with: Any) ->
     mine, theirs = ready_asset(app, a.id), ready_asset(app, b.id)
     make_clip(app, a.id, mine.id, CLID)
     with app.app_context():
-        usage.set_stored(get_table(), a.id, keys.asset(a.id, mine.id), 1000)
+        usage.set_asset_stored(get_table(), a.id, mine.id, 1000)
     window = {"start": "0", "end": "20", "title": "Mine"}
 
     trimmed = first.post(f"/clips/{CLID}/trim", data=window, headers=htmx_headers(first))

@@ -154,9 +154,7 @@ def test_minutes_left_this_month_are_checked_when_the_length_is_announced(
     spent = make_asset(app, a.id, status=assets.ANALYZING)
     with app.app_context():
         table = get_table()
-        usage.charge_analysis(
-            table, a.id, keys.asset(a.id, spent.id), "1", quotas.month_of(now), 540.0, 600.0
-        )
+        usage.charge_analysis(table, a.id, spent.id, "1", quotas.month_of(now), 540.0, 600.0)
     refused = start(a_client, duration=120)
     assert refused.status_code == 403
     message = json_of(refused)["error"]

@@ -160,7 +160,7 @@ def test_key_file_rotation_reseals_every_token_under_the_new_key(
     unrotated = raw_item(raw, BOB, "tiktok")["envelope"]
 
     new_key = svc.vault.rotate()
-    assert svc.reseal_all(raw) == 4
+    assert svc.reseal_all() == 4
 
     assert new_key != old_key
     restarted = service(table, redis, make_vault(settings))
@@ -179,7 +179,7 @@ def test_kms_rotation_rewraps_under_the_newly_configured_key(
     connect(service(table, redis, make_vault(VaultSettings(kms_key_id=first), kms=kms)), ALICE)
 
     svc = service(table, redis, make_vault(VaultSettings(kms_key_id=second), kms=kms))
-    assert svc.reseal_all(raw) == 1
+    assert svc.reseal_all() == 1
 
     assert raw_item(raw, ALICE)["envelope"]["key_id"] == second
     kms.disable_key(KeyId=first.rsplit("/", 1)[1])  # the old key is no longer needed
@@ -199,7 +199,7 @@ def test_tokens_sealed_with_the_key_file_still_open_after_switching_to_kms(
         table, redis, make_vault(VaultSettings(kms_key_id=kms_key(kms), key_file=key_file), kms=kms)
     )
     assert svc.tokens(ALICE, "youtube").access_token == ACCESS
-    svc.reseal_all(raw)
+    svc.reseal_all()
     assert raw_item(raw, ALICE)["envelope"]["provider"] == KMS
 
 

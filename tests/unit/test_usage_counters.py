@@ -30,33 +30,33 @@ def stored(table: Table, cid: str = CID) -> int:
 def test_storage_is_counted_once_per_item_and_given_back_on_release(
     app: Flask, table: Table
 ) -> None:
-    one, two = (keys.asset(CID, make_asset(app, CID).id) for _ in range(2))
-    assert usage.set_stored(table, CID, one, 600, limit=1000) == 600
-    assert usage.set_stored(table, CID, one, 600, limit=1000) == 0  # a retried confirmation
+    one, two = (make_asset(app, CID).id for _ in range(2))
+    assert usage.set_asset_stored(table, CID, one, 600, limit=1000) == 600
+    assert usage.set_asset_stored(table, CID, one, 600, limit=1000) == 0  # a retried confirmation
     with pytest.raises(usage.OverLimit):
-        usage.set_stored(table, CID, two, 500, limit=1000)
-    assert stored(table) == 600 and "stored_bytes" not in table.get(two)
-    assert usage.set_stored(table, CID, one, 400) == -200  # a smaller re-render
-    assert usage.release_stored(table, CID, one) == 400
-    assert usage.release_stored(table, CID, one) == 0  # a retried delete gives back nothing
+        usage.set_asset_stored(table, CID, two, 500, limit=1000)
+    assert stored(table) == 600 and "stored_bytes" not in table.get(keys.asset(CID, two))
+    assert usage.set_asset_stored(table, CID, one, 400) == -200  # a smaller file
+    assert usage.release_asset_stored(table, CID, one) == 400
+    assert usage.release_asset_stored(table, CID, one) == 0  # a retried delete gives back nothing
     assert stored(table) == 0
     assert stored(table, "SOMEONE_ELSE") == 0
 
 
 def test_a_charge_for_a_moved_on_item_is_not_counted(app: Flask, table: Table) -> None:
-    key = keys.asset(CID, make_asset(app, CID).id)
-    table.update(key, {"render_id": "r2"})
+    clid = "01JCCCCCCCCCCCCCCCCCCCCCCC"
+    table.put({**keys.clip(CID, clid), "type": "clip", "render_id": "r2"})
     with pytest.raises(usage.Gone):
-        usage.set_stored(table, CID, key, 100, only_if=("render_id", "r1"))
+        usage.set_clip_stored(table, CID, clid, 100, render_id="r1")
     with pytest.raises(usage.Gone):
-        usage.set_stored(table, CID, keys.asset(CID, "01G0NEG0NEG0NEG0NEG0NEG0NE"), 100)
+        usage.set_asset_stored(table, CID, "01G0NEG0NEG0NEG0NEG0NEG0NE", 100)
     assert stored(table) == 0
 
 
 def test_a_transaction_cancelled_by_a_concurrent_one_is_tried_again(
     app: Flask, table: Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key = keys.asset(CID, make_asset(app, CID).id)
+    aid = make_asset(app, CID).id
     real = table.transact
     calls: list[int] = []
 
@@ -67,17 +67,17 @@ def test_a_transaction_cancelled_by_a_concurrent_one_is_tried_again(
         real(actions)
 
     monkeypatch.setattr(table, "transact", busy_once)
-    assert usage.set_stored(table, CID, key, 300, limit=1000) == 300
+    assert usage.set_asset_stored(table, CID, aid, 300, limit=1000) == 300
     assert len(calls) == 2 and stored(table) == 300
 
 
 def test_minutes_are_counted_once_per_run_and_per_month(app: Flask, table: Table) -> None:
-    key = keys.asset(CID, make_asset(app, CID).id)
-    assert usage.charge_analysis(table, CID, key, "1", "2026-11", 40.0, 60.0)
-    assert not usage.charge_analysis(table, CID, key, "1", "2026-11", 40.0, 60.0)
+    aid = make_asset(app, CID).id
+    assert usage.charge_analysis(table, CID, aid, "1", "2026-11", 40.0, 60.0)
+    assert not usage.charge_analysis(table, CID, aid, "1", "2026-11", 40.0, 60.0)
     with pytest.raises(usage.OverLimit):
-        usage.charge_analysis(table, CID, key, "2", "2026-11", 40.0, 60.0)
-    assert usage.charge_analysis(table, CID, key, "2", "2026-12", 40.0, 60.0)  # a new month
+        usage.charge_analysis(table, CID, aid, "2", "2026-11", 40.0, 60.0)
+    assert usage.charge_analysis(table, CID, aid, "2", "2026-12", 40.0, 60.0)  # a new month
     assert usage.read(table, CID, "2026-11").analysed_s == 40.0
     assert usage.read(table, CID, "2026-12").analysed_s == 40.0
 
@@ -103,7 +103,7 @@ def test_truss_init_counts_storage_used_before_quotas_existed(app: Flask, table:
         for key in (clip.video_key, clip.poster_key)  # type: ignore[union-attr]
     )
     charged = make_asset(app, CID, status=assets.READY)  # charged live already: not again
-    usage.set_stored(table, CID, keys.asset(CID, charged.id), 300)
+    usage.set_asset_stored(table, CID, charged.id, 300)
 
     first = app.test_cli_runner().invoke(args=["init"])
     assert first.exit_code == 0, first.output

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Attr
 
 from truss.data import keys
 from truss.data.items import attr, from_item
-from truss.data.table import AlreadyExists, Conflict, Item, Table, plain
+from truss.data.table import AlreadyExists, Conflict, Item, Table
 
 TYPE = "platform_token"
 CONNECTED = "connected"
@@ -183,19 +183,10 @@ def _update_if_version(
     return True
 
 
-def scan_all(raw: Any, page_size: int = 100) -> Iterator[PlatformToken]:
+def scan_all(table: Table, page_size: int = 100) -> Iterator[PlatformToken]:
     """Every platform token of every creator, for the rare operator command that re-seals
     them all: a paginated Scan (it reads, and pays for, the WHOLE table; the filter only
-    shrinks what comes back). `raw` is the boto3 Table."""
-    kwargs: dict[str, Any] = {
-        "FilterExpression": Attr("SK").begins_with(keys.PLATFORM_TOKEN.prefix_for())
-        & Attr("type").eq(TYPE),
-        "Limit": page_size,
-    }
-    while True:
-        response = raw.scan(**kwargs)
-        for item in response.get("Items", []):
-            yield _from_item(dict(plain(item)))
-        if "LastEvaluatedKey" not in response:
-            return
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    shrinks what comes back)."""
+    tokens = Attr("SK").begins_with(keys.PLATFORM_TOKEN.prefix_for()) & Attr("type").eq(TYPE)
+    for item in table.scan(tokens, page_size=page_size):
+        yield _from_item(item)

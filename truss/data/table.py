@@ -363,6 +363,30 @@ class Table:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    def scan(
+        self, filter_expression: ConditionBase, attributes: Sequence[str] = (), page_size: int = 0
+    ) -> Iterator[Item]:
+        """Every item of the WHOLE table that passes the filter, for the rare operator command
+        (never a page): a paginated Scan, which reads and pays for every item (the filter only
+        shrinks what comes back). `attributes` limits what each item carries."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": filter_expression,
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            kwargs["ProjectionExpression"] = ", ".join(names)
+            kwargs["ExpressionAttributeNames"] = names
+        if page_size:
+            kwargs["Limit"] = page_size
+        while True:
+            response = self._table.scan(**kwargs)
+            self._record("scan", response, read=int(response.get("ScannedCount", 0)))
+            yield from (dict(plain(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def get_many(
         self, item_keys: Sequence[keys.Key], attributes: Sequence[str] = (), consistent: bool = True
     ) -> list[Item]:

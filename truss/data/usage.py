@@ -132,7 +132,18 @@ def _remove_mark(key: keys.Key, name: str, old: Any) -> dict[str, Any]:
     }
 
 
-def set_stored(
+def set_asset_stored(table: Table, cid: str, aid: str, nbytes: int, limit: int = 0) -> int:
+    """Record that the asset's source file holds `nbytes` in S3 (see `_set_stored`)."""
+    return _set_stored(table, cid, keys.asset(cid, aid), nbytes, limit)
+
+
+def set_clip_stored(table: Table, cid: str, clid: str, nbytes: int, render_id: str) -> int:
+    """Record that the clip's render `render_id` holds `nbytes` in S3; Gone when the clip
+    moved on to another render (see `_set_stored`)."""
+    return _set_stored(table, cid, keys.clip(cid, clid), nbytes, only_if=("render_id", render_id))
+
+
+def _set_stored(
     table: Table, cid: str, item_key: keys.Key, nbytes: int, limit: int = 0,
     only_if: tuple[str, str] | None = None,
 ) -> int:  # fmt: skip
@@ -165,7 +176,17 @@ def set_stored(
     raise Conflict(f"{item_key['PK']} {item_key['SK']} kept changing")
 
 
-def release_stored(table: Table, cid: str, item_key: keys.Key) -> int:
+def release_asset_stored(table: Table, cid: str, aid: str) -> int:
+    """Give back what the asset's source was charged (before deleting it)."""
+    return _release_stored(table, cid, keys.asset(cid, aid))
+
+
+def release_clip_stored(table: Table, cid: str, clid: str) -> int:
+    """Give back what the clip's render was charged (before deleting it)."""
+    return _release_stored(table, cid, keys.clip(cid, clid))
+
+
+def _release_stored(table: Table, cid: str, item_key: keys.Key) -> int:
     """Give back what the item was charged (before deleting it); 0 when it holds nothing."""
     for _ in range(ATTEMPTS):
         item = table.find(item_key)
@@ -186,13 +207,14 @@ def release_stored(table: Table, cid: str, item_key: keys.Key) -> int:
 
 
 def charge_analysis(
-    table: Table, cid: str, asset_key: keys.Key, run: str, month: str, seconds: float, limit: float
+    table: Table, cid: str, aid: str, run: str, month: str, seconds: float, limit: float
 ) -> bool:
     """Count `seconds` of analysed video towards `month`, once per analysis run of the asset.
 
     False when this run was counted already; OverLimit when the month's total would pass
     `limit` seconds (0: no limit); Gone when the asset was deleted.
     """
+    asset_key = keys.asset(cid, aid)
     for _ in range(ATTEMPTS):
         old = _live(table, asset_key).get(ANALYSED_RUN)
         if old == run:
@@ -222,9 +244,10 @@ def charge_analysis(
     raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
 
 
-def refund_analysis(table: Table, cid: str, asset_key: keys.Key, run: str) -> float:
+def refund_analysis(table: Table, cid: str, aid: str, run: str) -> float:
     """Give back the seconds charged for this run, once (the asset remembers the month and
     the amount); 0 when the run was not charged, or was given back already."""
+    asset_key = keys.asset(cid, aid)
     for _ in range(ATTEMPTS):
         item = table.find(asset_key)
         if item is None or item.get(ANALYSED_RUN) != run or ANALYSED_MONTH not in item:
@@ -248,11 +271,12 @@ def refund_analysis(table: Table, cid: str, asset_key: keys.Key, run: str) -> fl
     raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
 
 
-def take_slot(table: Table, cid: str, asset_key: keys.Key, limit: int) -> bool:
+def take_slot(table: Table, cid: str, aid: str, limit: int) -> bool:
     """Let the asset hold one of the creator's analysis slots (counted in the same
     transaction that marks the asset). False when it holds one already (an earlier attempt,
     or a concurrent confirmation of the same video); OverLimit when `limit` (0: none) slots
     are held; Gone when the asset is deleted or being deleted."""
+    asset_key = keys.asset(cid, aid)
     for _ in range(ATTEMPTS):
         if _live(table, asset_key).get(SLOT):
             return False
@@ -269,9 +293,10 @@ def take_slot(table: Table, cid: str, asset_key: keys.Key, limit: int) -> bool:
     raise Conflict(f"{asset_key['PK']} {asset_key['SK']} kept changing")
 
 
-def give_back_slot(table: Table, cid: str, asset_key: keys.Key, busy: tuple[str, ...]) -> bool:
+def give_back_slot(table: Table, cid: str, aid: str, busy: tuple[str, ...]) -> bool:
     """The asset's run ended (its status is none of `busy`, or it is being deleted): give
     its slot back, once. False when it holds none or is still busy."""
+    asset_key = keys.asset(cid, aid)
     names = {"#m": SLOT, "#deleting": DELETING, "#status": "status"}
     values = {f":b{i}": status for i, status in enumerate(busy)}
     idle = f"NOT #status IN ({', '.join(values)})"
@@ -320,30 +345,21 @@ def _live(table: Table, key: keys.Key, only_if: tuple[str, str] | None = None) -
 
 
 def count_existing(
-    raw: Any, table: Table, render_bytes: Callable[[Sequence[str]], int], force: bool = False
+    table: Table, render_bytes: Callable[[Sequence[str]], int], force: bool = False
 ) -> int | None:
     """Count the storage of videos and rendered clips written before quotas existed (one
     Scan, by `truss init`): each item not yet charged is charged its bytes (a source its
-    `size`, a clip its render's files, measured by `render_bytes`) through `set_stored`, so
+    `size`, a clip its render's files, measured by `render_bytes`) through `_set_stored`, so
     every item counts once, whatever runs alongside and however often this runs. Returns how
-    many items were counted; None when an earlier run finished (unless `force`). `raw` is
-    the boto3 Table (for the Scan)."""
+    many items were counted; None when an earlier run finished (unless `force`)."""
     if not force and table.find(keys.usage_backfill_marker()) is not None:
         return None
     uncharged = Attr(STORED).not_exists() & Attr(DELETING).not_exists()
-    kwargs: dict[str, Any] = {
-        "FilterExpression": uncharged & Attr("type").is_in(["asset", "clip"]),
-        "ProjectionExpression": "PK, SK, #type, #size, video_key, poster_key, render_id",
-        "ExpressionAttributeNames": {"#type": "type", "#size": "size"},
-    }
-    counted = 0
-    while True:
-        response = raw.scan(**kwargs)
-        for item in response.get("Items", []):
-            counted += _count_one(table, item, render_bytes)
-        if "LastEvaluatedKey" not in response:
-            break
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    stored_items = table.scan(
+        uncharged & Attr("type").is_in(["asset", "clip"]),
+        attributes=("PK", "SK", "type", "size", "video_key", "poster_key", "render_id"),
+    )
+    counted = sum(_count_one(table, item, render_bytes) for item in stored_items)
     table.put({**keys.usage_backfill_marker(), "type": USAGE_TYPE, "at": int(time.time())})
     return counted
 
@@ -361,7 +377,7 @@ def _count_one(table: Table, item: Item, render_bytes: Callable[[Sequence[str]],
     if nbytes <= 0:
         return 0
     try:
-        set_stored(table, cid, key, nbytes, only_if=only_if)
+        _set_stored(table, cid, key, nbytes, only_if=only_if)
     except Gone:  # deleted, or re-rendered (the new render charges itself) meanwhile
         return 0
     return 1

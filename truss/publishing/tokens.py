@@ -240,12 +240,12 @@ class TokenService:
             except LockError:  # it lapsed while we worked; the conditional write still held
                 log.warning("token lock for %s of %s lapsed before release", platform, cid)
 
-    def reseal_all(self, raw: Any) -> int:
+    def reseal_all(self) -> int:
         """Re-seal every platform token under the vault's current key (after `Vault.rotate`);
         each under its refresh lock and a conditional write, so a refresh running meanwhile
-        is never lost. `raw` is the boto3 Table (one paginated Scan). Returns how many."""
+        is never lost. One paginated Scan of the table. Returns how many."""
         count = 0
-        for record in store.scan_all(raw):
+        for record in store.scan_all(self.table):
             with self._lock(record.creator_id, record.platform):
                 count += self._reseal(record.creator_id, record.platform)
         return count

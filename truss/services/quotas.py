@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from truss.data import assets, keys, usage
+from truss.data import assets, usage
 from truss.data.assets import Asset
 from truss.data.table import Conflict, Table
 from truss.storage import Storage
@@ -169,7 +169,7 @@ def take_slot(table: Table, asset: Asset, quotas: Quotas, after_upload: bool) ->
     it holds already is kept. Given back by `release_slot` when the run ends."""
     cid, limit = asset.creator_id, quotas.concurrent_analyses
     try:
-        usage.take_slot(table, cid, keys.asset(cid, asset.id), limit)
+        usage.take_slot(table, cid, asset.id, limit)
     except usage.OverLimit as exc:
         running = usage.read(table, cid, month_of(_now(None))).analyses
         raise QuotaExceeded(concurrent_refusal(running, limit, after_upload)) from exc
@@ -180,7 +180,7 @@ def take_slot(table: Table, asset: Asset, quotas: Quotas, after_upload: bool) ->
 def release_slot(table: Table, cid: str, aid: str) -> None:
     """The video's run ended (or it is being deleted): its analysis slot is free again.
     Safe to call from anywhere: nothing happens while it is queued or analysing."""
-    usage.give_back_slot(table, cid, keys.asset(cid, aid), ANALYSING)
+    usage.give_back_slot(table, cid, aid, ANALYSING)
 
 
 def check_reanalysis(
@@ -205,7 +205,7 @@ def admit_upload(table: Table, asset: Asset, nbytes: int, quotas: Quotas) -> str
     storage limit, checked atomically, so uploads finishing together can't pass it."""
     cid = asset.creator_id
     try:
-        usage.set_stored(table, cid, keys.asset(cid, asset.id), nbytes, quotas.storage_bytes)
+        usage.set_asset_stored(table, cid, asset.id, nbytes, quotas.storage_bytes)
     except usage.OverLimit:
         used = usage.read(table, cid, month_of(_now(None))).stored_bytes
         return storage_refusal(used, nbytes, quotas.storage_bytes)
@@ -224,9 +224,7 @@ def charge_analysis(
     now = _now(now)
     cid, limit_s = asset.creator_id, quotas.monthly_minutes * 60
     try:
-        usage.charge_analysis(
-            table, cid, keys.asset(cid, asset.id), run, month_of(now), duration_s, limit_s
-        )
+        usage.charge_analysis(table, cid, asset.id, run, month_of(now), duration_s, limit_s)
     except usage.OverLimit as exc:
         used = usage.read(table, cid, month_of(now)).analysed_s
         refusal = monthly_refusal(duration_s, used, quotas.monthly_minutes, now)
@@ -238,8 +236,7 @@ def charge_analysis(
 def refund_analysis(table: Table, asset: Asset, run: str) -> None:
     """The run failed before any analysis was paid for (no model tokens spent: the service
     was unreachable, the worker couldn't read the video): its minutes are given back, once."""
-    cid = asset.creator_id
-    usage.refund_analysis(table, cid, keys.asset(cid, asset.id), run)
+    usage.refund_analysis(table, asset.creator_id, asset.id, run)
 
 
 def charge_render(
@@ -249,7 +246,7 @@ def charge_render(
     counted); not when the clip moved on to another render or is being deleted."""
     nbytes = stored_size(storage, files)
     try:
-        usage.set_stored(table, cid, keys.clip(cid, clid), nbytes, only_if=("render_id", render_id))
+        usage.set_clip_stored(table, cid, clid, nbytes, render_id)
     except usage.Gone:
         return
 
@@ -258,22 +255,22 @@ def stored_size(storage: Storage, files: Iterable[str]) -> int:
     return sum(info.size for info in map(storage.head, files) if info is not None)
 
 
-def count_existing_storage(raw: Any, table: Table, storage: Storage, force: bool) -> int | None:
+def count_existing_storage(table: Table, storage: Storage, force: bool) -> int | None:
     """`truss init`: count videos and rendered clips stored before quotas existed (once per
     item; None when done before, unless `force`)."""
-    return usage.count_existing(raw, table, lambda files: stored_size(storage, files), force)
+    return usage.count_existing(table, lambda files: stored_size(storage, files), force)
 
 
 def release_asset(table: Table, cid: str, aid: str) -> None:
     """Before deleting a video (after fencing it): give back its source's bytes and the
     analysis slot it holds."""
-    usage.release_stored(table, cid, keys.asset(cid, aid))
+    usage.release_asset_stored(table, cid, aid)
     release_slot(table, cid, aid)
 
 
 def release_clip(table: Table, cid: str, clid: str) -> None:
     """Before deleting a clip: give back its render's bytes."""
-    usage.release_stored(table, cid, keys.clip(cid, clid))
+    usage.release_clip_stored(table, cid, clid)
 
 
 # -- the upload hook ----------------------------------------------------------------------
