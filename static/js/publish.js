@@ -1,5 +1,6 @@
 // The publish form: a live character count under each text box ("12 of 100 characters",
-// "5 over the limit" if pasted text is longer than maxlength allows), the submit button saying
+// "5 over the limit of 100 characters"; the boxes have no maxlength, which would count UTF-16
+// units, and the server enforces the limits), the submit button saying
 // "Schedule" when a time is chosen, and typing a time choosing "At a date and time".
 // Event delegation only: the form arrives by htmx.
 // No inline script and no eval: the CSP forbids both.

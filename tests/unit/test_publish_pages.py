@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
@@ -151,8 +152,12 @@ def test_the_form_lists_only_connected_platforms_with_drafted_text(
     assert '<label for="platform-youtube">Post to YouTube</label>' in html
     title = re.search(r'<textarea id="text-youtube"[^>]*>([^<]*)</textarea>', html)
     assert title and title.group(1) == "Rocket lands"
-    assert re.search(r'id="text-youtube"[^>]*maxlength="100"', html)
-    assert re.search(r'id="text-discord"[^>]*maxlength="2000"', html)
+    # No maxlength (the browser counts an emoji as two): the counter and the server count.
+    assert "maxlength" not in html
+    assert re.search(r'id="text-youtube"[^>]*aria-describedby="count-youtube"', html)
+    assert 'id="count-discord" data-limit="2000"' in html
+    assert '<label for="text-youtube">YouTube title</label>' in html
+    assert '<label for="text-discord">Discord message</label>' in html
     assert 'id="count-youtube" data-limit="100">12 of 100 characters' in html
     assert "Europe" not in html and "Date and time (UTC)" in html
     for box in ("text-youtube", "description-youtube", "text-discord", "privacy-youtube"):
@@ -332,20 +337,30 @@ def test_needs_reconnect_links_to_the_connections_page(
     assert 'href="/connections">Reconnect Discord</a>' in html
 
 
-def test_the_status_poll_stops_with_286_once_every_post_is_final(
+def poll_trigger(client: FlaskClient) -> str:
+    answer = client.get(f"/clips/{CLID}/publications", headers=HX)
+    assert answer.status_code == 200
+    found = re.search(r'hx-trigger="(every [^"]+)"', answer.get_data(as_text=True))
+    assert found, "not polled"
+    return found.group(1)
+
+
+def test_the_status_poll_is_slow_for_later_posts_and_stops_with_286_once_every_post_is_final(
     app: Flask, client: FlaskClient, creator: Any, scheduled: None
 ) -> None:
-    answer = client.get(f"/clips/{CLID}/publications", headers=HX)
-    assert answer.status_code == 200 and 'hx-trigger="every 2s"' in answer.get_data(as_text=True)
-    set_status(app, creator.id, "discord", status="processing")
-    assert client.get(f"/clips/{CLID}/publications", headers=HX).status_code == 200
+    assert poll_trigger(client) == "every 30s"  # scheduled for 2030: no query every 2 s
+    due_soon = int(time.time()) + 120  # within pages.SOON_S (300 s)
+    set_status(app, creator.id, "discord", scheduled_at=due_soon)
+    assert poll_trigger(client) == "every 2s"
+    set_status(app, creator.id, "discord", status="processing", scheduled_at=PARIS_SUMMER_UTC)
+    assert poll_trigger(client) == "every 2s"
     set_status(
         app, creator.id, "discord", status="published",
         remote_url="https://discord.com/channels/1/2/3",
     )  # fmt: skip
     answer = client.get(f"/clips/{CLID}/publications", headers=HX)
     html = answer.get_data(as_text=True)
-    assert answer.status_code == 286 and "every 2s" not in html
+    assert answer.status_code == 286 and "hx-trigger" not in html
     assert 'href="https://discord.com/channels/1/2/3"' in html and "Published" in html
 
 
@@ -464,3 +479,19 @@ def test_without_javascript_publishing_redirects_back_with_a_message(
     assert answer.status_code == 302 and answer.location.endswith(f"/clips/{CLID}/publish")
     page = text(client.get(answer.location))
     assert "Discord: queued." in page and 'id="publication-discord"' in page
+
+
+def test_poll_every_is_fast_only_while_a_post_moves_or_is_due_within_five_minutes() -> None:
+    from truss.publishing.pages import FAST_POLL, SLOW_POLL, SOON_S, poll_every
+
+    def post(status: str, at: int = 0) -> publications.Publication:
+        return publications.Publication(
+            creator_id="c", clip_id=CLID, platform="discord", status=status, scheduled_at=at
+        )
+
+    now = 1_000_000
+    assert poll_every([post("published"), post("cancelled")], now) == ""
+    assert poll_every([post("scheduled", now + SOON_S + 1), post("failed")], now) == SLOW_POLL
+    assert poll_every([post("scheduled", now + SOON_S)], now) == FAST_POLL
+    assert poll_every([post("scheduled", now + 86_400), post("uploading")], now) == FAST_POLL
+    assert poll_every([post("processing")], now) == FAST_POLL

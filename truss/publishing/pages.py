@@ -1,16 +1,25 @@
 """What the publish pages need besides the service: the creator's time zone (reading a typed
 local time as UTC and showing a UTC time in the creator's zone), status words and badge
-colours, and reading the publish form into PostRequests. No Flask request handling here."""
+colours, how often the status poll runs, the helpers the templates call, and reading the
+publish form into PostRequests. No Flask request handling here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from flask import url_for
+
 from truss.data import publications
+from truss.publishing import service
+from truss.publishing.adapters import CANNOT_UPLOAD
+from truss.publishing.platforms import name_of as platform_name
+from truss.publishing.platforms import names_of as platform_names
+from truss.publishing.platforms import text_label
 
 DEFAULT_ZONE = "UTC"
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
@@ -33,12 +42,10 @@ BADGE_CLASSES = {
     "missed": "badge-failed",
     "cancelled": "",
 }
-PLATFORM_NAMES = {
-    "youtube": "YouTube",
-    "tiktok": "TikTok",
-    "discord": "Discord",
-    "twitch": "Twitch",
-}
+# The status poll: every FAST_POLL while a post is moving or due within SOON_S, else every
+# SLOW_POLL (a post scheduled for next week needn't cost a query per open tab every 2 s).
+FAST_POLL, SLOW_POLL = "2s", "30s"
+SOON_S = 300
 YOUTUBE_PRIVACY = {"private": "Private", "unlisted": "Unlisted", "public": "Public"}
 TIKTOK_PRIVACY = {
     "PUBLIC_TO_EVERYONE": "Everyone",
@@ -137,13 +144,61 @@ def is_terminal(status: str) -> bool:
     return status in TERMINAL
 
 
-def platform_name(platform: str) -> str:
-    return PLATFORM_NAMES.get(platform, platform.capitalize())
+def poll_every(posts: Iterable[publications.Publication], now: float) -> str:
+    """How often the posts' status is polled: "" once every post is final (no poll); FAST_POLL
+    while one is uploading or processing or is due within SOON_S; SLOW_POLL while every
+    unfinished post is scheduled further ahead."""
+    waiting = [post for post in posts if not is_terminal(post.status)]
+    if not waiting:
+        return ""
+    soon = any(
+        post.status != publications.SCHEDULED or post.scheduled_at - now <= SOON_S
+        for post in waiting
+    )
+    return FAST_POLL if soon else SLOW_POLL
 
 
-def platform_names(platforms: Sequence[str]) -> str:
-    """ "YouTube, Discord" """
-    return ", ".join(platform_name(platform) for platform in platforms)
+def text_field_label(platform: str) -> str:
+    """ "YouTube title", "TikTok caption", "Discord message" """
+    return f"{platform_name(platform)} {text_label(platform)}"
+
+
+PAGE_HELPERS = {
+    "status_label": status_label,
+    "badge_class": badge_class,
+    "platform_name": platform_name,
+    "platform_names": platform_names,
+    "text_label": text_label,
+    "text_field_label": text_field_label,
+    "local_time": local_time,
+    "input_value": input_value,
+    "zone_names": zone_names,
+    "connections_url": lambda: url_for("connections.index"),
+    "cannot_upload_twitch": CANNOT_UPLOAD,
+}
+
+
+@dataclass(frozen=True)
+class TikTokChoices:
+    """The privacy options TikTok offers this account (SELF_ONLY alone if it couldn't say)."""
+
+    options: tuple[str, ...]
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The creator's platforms as the form sees them."""
+
+    offered: tuple[str, ...]  # connected, working and able to take an upload
+    reconnect: tuple[str, ...]  # connected but the platform stopped accepting the token
+
+
+def not_changed(name: str, change: str) -> str:
+    return (
+        f"The {name} post can't be {change} any more: it has started, or it isn't scheduled. "
+        "Its status is below."
+    )
 
 
 @dataclass
@@ -182,3 +237,53 @@ def read_form(
 def when_utc(form: PublishForm, zone_name: str) -> datetime | None:
     """None for "Now"; else the typed time in UTC (InvalidTime says what's wrong)."""
     return None if form.when == "now" else parse_local(form.at, zone_name)
+
+
+def drafted_form(offered: Sequence[str], drafts: Mapping[str, service.Draft]) -> PublishForm:
+    """A fresh form with each offered platform's drafted words filled in."""
+    form = PublishForm()
+    for platform in offered:
+        drafted = drafts.get(platform)
+        form.text[platform] = drafted.text if drafted else ""
+        form.description[platform] = drafted.description if drafted else ""
+    return form
+
+
+def read_submitted(
+    submitted: Any, offered: Sequence[str], zone_name: str
+) -> tuple[PublishForm, datetime | None]:
+    """The submitted form (a MultiDict) with its errors, and when to publish (None: now)."""
+    form = read_form(submitted, submitted.getlist("platform"), offered)
+    if not form.platforms:
+        form.errors["platforms"] = (
+            "Choose at least one platform to publish to."
+            if offered
+            else "Connect a platform first: nothing can be published yet."
+        )
+    when = None
+    try:
+        when = when_utc(form, zone_name)
+    except InvalidTime as exc:
+        form.errors["when"] = str(exc)
+    return form, when
+
+
+def post_requests(
+    form: PublishForm, drafts: Mapping[str, service.Draft] | None = None
+) -> list[service.PostRequest]:
+    """One PostRequest per chosen platform; with `drafts`, the clip's own drafted words."""
+    chosen = []
+    for platform in form.platforms:
+        text, description = form.text[platform], form.description[platform]
+        if drafts is not None and platform in drafts:
+            text, description = drafts[platform].text, drafts[platform].description
+        chosen.append(
+            service.PostRequest(
+                platform=platform,
+                text=text,
+                description=description,
+                privacy=form.privacy[platform],
+                options=form.options[platform],
+            )
+        )
+    return chosen
