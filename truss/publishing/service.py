@@ -28,16 +28,15 @@ from truss.data.publications import (
     PublicationError,
 )
 from truss.data.table import Table
+from truss.publishing.platforms import TEXT_LABELS, name_of
 
 PLATFORMS_THAT_UPLOAD = ("youtube", "tiktok", "discord")
-NAMES = {"youtube": "YouTube", "tiktok": "TikTok", "discord": "Discord"}
 # Per platform: the main text's limit, and the description's (0: the platform has none).
 LIMITS: dict[str, dict[str, int]] = {
     "youtube": {"text": 100, "description": 5000},
     "tiktok": {"text": 2200, "description": 0},
     "discord": {"text": 2000, "description": 0},
 }
-TEXT_LABELS = {"youtube": "title", "tiktok": "caption", "discord": "message"}
 PAST_GRACE_S = 60  # a time this far in the past still counts as "now" (a slow form)
 PRIVACY = {"youtube": ("private", "unlisted", "public"), "tiktok": (), "discord": ()}
 
@@ -58,10 +57,6 @@ __all__ = [
     "retry",
     "statuses",
 ]
-
-
-def name_of(platform: str) -> str:
-    return NAMES.get(platform, platform.title())
 
 
 @dataclass(frozen=True)
