@@ -20,9 +20,12 @@ def _s3_origin() -> str:
     return " ".join(f"https://{host}" for host in hosts)
 
 
-# Where connected accounts' pictures come from (YouTube, Google, TikTok, Discord, Twitch).
+# Where connected accounts' pictures come from: YouTube channel thumbnails (the Data API's
+# channels.list gives yt3.ggpht.com URLs, the same images are also served from
+# yt3.googleusercontent.com), TikTok's avatar_url (many numbered hosts under its CDNs), Discord
+# and Twitch. No wildcard over googleusercontent.com: it also serves other users' content.
 AVATAR_ORIGINS = (
-    "https://yt3.ggpht.com https://*.googleusercontent.com https://*.tiktokcdn.com "
+    "https://yt3.ggpht.com https://yt3.googleusercontent.com https://*.tiktokcdn.com "
     "https://*.tiktokcdn-us.com https://cdn.discordapp.com https://static-cdn.jtvnw.net"
 )
 

@@ -394,6 +394,10 @@ def test_production_csp_has_no_fake_origin(
         csp = content_security_policy()
     media = next(p for p in csp.split("; ") if p.startswith("media-src"))
     assert fake_platforms.base_url not in media
+    # Avatars: the hosts the providers' pictures come from, no wildcard over Google's content.
+    img = next(p for p in csp.split("; ") if p.startswith("img-src")).split()
+    assert "https://yt3.ggpht.com" in img and "https://cdn.discordapp.com" in img
+    assert not any("googleusercontent" in source and "*" in source for source in img)
 
 
 def test_dev_platforms_lists_a_received_post_with_a_playable_video(
