@@ -79,6 +79,14 @@ def get_table() -> Table:
     return table
 
 
+def new_table() -> Table:
+    """A table on a boto3 resource of its own, new at each call: for a thread of its own
+    (boto3 resources must not be shared between threads), e.g. one renewing a lease."""
+    config = current_app.config
+    resource = dynamodb_resource(config["AWS_REGION"])
+    return Table(resource, config["TRUSS_TABLE"], config["SECRET_KEY"])
+
+
 def get_probe_table() -> Table:
     """The table through its own client with PROBE_BOTO_CONFIG (same endpoint and credentials),
     made once per process: for readiness checks only."""

@@ -25,12 +25,12 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.data import assets, clips, dynamodb_resource, streams
+from truss.data import assets, clips, streams
 from truss.data.assets import Asset
 from truss.data.gemini_files import AssetFileCache
 from truss.data.publications import Publication
-from truss.data.table import Conflict, NotFound, Table
-from truss.extensions import get_redis, get_storage, get_table, get_token_service
+from truss.data.table import Conflict, NotFound
+from truss.extensions import get_redis, get_storage, get_table, get_token_service, new_table
 from truss.publishing import providers, runner
 from truss.publishing.adapters import adapter_for
 from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
@@ -115,7 +115,7 @@ def pipeline() -> Pipeline:
         quota=Quotas.from_config(config),
         hand_over=hand_over_long_analysis,
         lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
-        lease_table=_own_table,
+        lease_table=new_table,
         chat_spikes_for=chat.spikes_for,
         estimate_chat_lag=chat.estimate_lag,
     )
@@ -141,14 +141,6 @@ class _StreamChat:
         if self.stream is None:
             return None
         return video_lag.estimate_for_video(get_table(), cid, aid, spikes, loudness, self.stream)
-
-
-def _own_table() -> Table:
-    """A table on a boto3 resource of its own, for the lease-renewing thread (boto3
-    resources must not be shared between threads)."""
-    config = current_app.config
-    resource = dynamodb_resource(config["AWS_REGION"])
-    return Table(resource, config["TRUSS_TABLE"], config["SECRET_KEY"])
 
 
 def request_analysis(asset: Asset) -> Asset:
@@ -296,7 +288,7 @@ def publish_runner() -> runner.Runner:
         refresher_for=lambda platform: providers.refresher(platform, config),
         schedule_check=schedule_publication_check,
         settings=settings,
-        lease_table=_own_table,
+        lease_table=new_table,
     )
 
 

@@ -11,17 +11,16 @@ import smtplib
 import ssl
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from email.message import EmailMessage
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_app_context
+from flask import current_app
 from redis import Redis
 from rq import Retry
 
-from truss.config import LOCAL, from_environ
+from truss.config import LOCAL
+from truss.extensions import get_redis
 from truss.queue import enqueue
 
 OUTBOX_KEY = "truss:dev:outbox"
@@ -57,27 +56,16 @@ def queue_email(to: str, subject: str, text: str) -> None:
     )
 
 
-def _settings() -> Mapping[str, Any]:
-    return current_app.config if has_app_context() else from_environ()
-
-
-def _redis(settings: Mapping[str, Any]) -> Redis:
-    if has_app_context():
-        from truss.extensions import get_redis
-
-        return get_redis()
-    return Redis.from_url(settings["REDIS_URL"])
-
-
 def send_email_job(to: str, subject: str, text: str) -> None:
-    """The RQ job: deliver one plain-text message."""
-    settings = _settings()
+    """The RQ job: deliver one plain-text message (in the app's context, like every job:
+    `truss worker` runs them)."""
+    settings = current_app.config
     mail = Mail(to=to, subject=subject, text=text, sent_at=int(time.time()))
     if settings.get("SMTP_URL"):
         send_smtp(settings["SMTP_URL"], settings["MAIL_FROM"], mail)
     elif settings.get("TRUSS_ENV") == LOCAL:
         print_to_console(mail)
-        push_to_outbox(_redis(settings), mail)
+        push_to_outbox(get_redis(), mail)
     else:
         raise MailNotConfigured("TRUSS_SMTP_URL is not set: set it to smtp(s)://user:pass@host")
 
