@@ -15,8 +15,9 @@ from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table, htmx
 from truss.polling import was_shown
 from truss.queue import job_timeout_s
-from truss.services.uploads import UploadLimits, human_size
+from truss.services.uploads import UploadLimits
 from truss.storage import Storage
+from truss.units import human_size
 
 PLAYBACK_URL_EXPIRES_S = 900
 THUMBNAIL_URL_EXPIRES_S = 900

@@ -21,7 +21,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from truss.data import keys
+from truss.data import assets, keys
 from truss.data.creators import new_id, utc_now_iso
 from truss.data.items import attr, from_item
 from truss.data.table import Conflict, Item, NotFound, Table
@@ -277,8 +277,6 @@ def set_lag_estimate(table: Table, cid: str, sid: str, lag_s: float) -> None:
 
 def link_asset(table: Table, cid: str, sid: str, aid: str) -> Stream:
     """Link this creator's video asset to the stream (replacing an earlier link)."""
-    from truss.data import assets
-
     assets.get(table, cid, aid)  # NotFound: not this creator's video
     stream = get(table, cid, sid)
     if stream.asset_id and stream.asset_id != aid:
@@ -289,8 +287,6 @@ def link_asset(table: Table, cid: str, sid: str, aid: str) -> Stream:
 
 
 def unlink_asset(table: Table, cid: str, sid: str) -> Stream:
-    from truss.data import assets
-
     stream = get(table, cid, sid)
     if stream.asset_id and _link_points_here(table, cid, stream.asset_id, sid):
         with contextlib.suppress(Conflict):  # relinked to another stream meanwhile

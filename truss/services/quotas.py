@@ -17,6 +17,7 @@ from typing import Any
 from truss.data import assets, usage
 from truss.data.assets import Asset
 from truss.data.table import Conflict, Table
+from truss.units import human_size
 from truss.storage import Storage
 
 GIB = 1024**3
@@ -62,8 +63,6 @@ def _now(now: datetime | None) -> datetime:
 
 
 def size(nbytes: float) -> str:
-    from truss.services.uploads import human_size  # uploads calls into this module
-
     return human_size(int(nbytes))
 
 

@@ -22,6 +22,7 @@ from truss.services.quotas import NO_QUOTAS, Quotas
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart, UploadGone
 
+from truss.units import human_size
 log = logging.getLogger(__name__)
 MIB = 1024**2
 S3_MIN_PART_BYTES = 5 * MIB
@@ -73,15 +74,6 @@ class UploadLimits:
     def part_bytes_for(self, size: int) -> int:
         """The configured part size, grown so that no upload needs more than 10,000 parts."""
         return max(self.part_bytes, S3_MIN_PART_BYTES, -(-size // S3_MAX_PARTS))
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def check_file(size: int, content_type: str, limits: UploadLimits) -> None:

@@ -20,6 +20,8 @@ from rq.job import Job
 
 from truss.data import lexicon, streams
 from truss.data.table import Conflict, NotFound, Table
+from truss.extensions import get_storage, get_table
+from truss.queue import enqueue_once, get_queue
 from truss.storage import Storage
 from truss.streams import chat_import
 from truss.streams.model import ChatMessage, SecondBin, Spike
@@ -139,15 +141,11 @@ def _fail(table: Table, cid: str, sid: str, message: str) -> None:
 
 def run_import(cid: str, sid: str, key: str) -> None:
     """RQ entry point (workers run inside the app context)."""
-    from truss.extensions import get_storage, get_table
-
     import_chat(get_table(), get_storage(), cid, sid, key)
 
 
 def enqueue_import(cid: str, sid: str, key: str) -> None:
     """Queue the import on the `analysis` queue, once per stream, retried if a worker dies."""
-    from truss.queue import enqueue_once, get_queue
-
     enqueue_once(
         get_queue("analysis"),
         run_import,
@@ -167,8 +165,6 @@ def import_crashed(
     """After the last try, the stream says what happened instead of staying `importing`."""
     if job.retries_left:
         return
-    from truss.extensions import get_table
-
     cid, sid = job.args[0], job.args[1]
     log.error("chat import of %s crashed: %s", sid, value, exc_info=value)
     _fail(get_table(), cid, sid, CRASHED)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import requests
 
+from truss.ffmpeg import input_args, threads
+from truss.media import probe, run_ffmpeg
 from truss.publishing.adapters.base import (
     Clock,
     MultipartBody,
@@ -198,9 +200,6 @@ def smaller_copy(path: Path, limit_bytes: int, duration_s: float | None = None) 
     """Re-encode the clip next to it (`<name>.smaller.mp4`) to fit under `limit_bytes`:
     the video bitrate is what the limit allows for the clip's duration, less the audio.
     A `content` PublishError when the clip is too long to fit, or the copy still doesn't."""
-    from truss.ffmpeg import input_args, threads
-    from truss.media import probe, run_ffmpeg
-
     duration = duration_s if duration_s else probe(path).duration
     video_bps = int(limit_bytes * 8 * SIZE_MARGIN / max(duration, 0.1)) - AUDIO_BPS
     too_big = PublishError(
