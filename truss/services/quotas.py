@@ -17,8 +17,8 @@ from typing import Any
 from truss.data import assets, usage
 from truss.data.assets import Asset
 from truss.data.table import Conflict, Table
-from truss.units import human_size
 from truss.storage import Storage
+from truss.units import human_size
 
 GIB = 1024**3
 ANALYSING = (assets.QUEUED, assets.ANALYZING)

@@ -21,8 +21,8 @@ from truss.services.clips import delete_clips_of_asset
 from truss.services.quotas import NO_QUOTAS, Quotas
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 from truss.storage import Storage, UploadedPart, UploadGone
-
 from truss.units import human_size
+
 log = logging.getLogger(__name__)
 MIB = 1024**2
 S3_MIN_PART_BYTES = 5 * MIB
