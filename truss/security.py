@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app
 
+from truss.publishing.providers import PLATFORMS, client_settings, configured
+
 
 def _s3_origin() -> str:
     """Where the browser may send uploads and fetch media (the S3 endpoint it is shown)."""
@@ -38,8 +40,6 @@ def _origin(url: str) -> str:
 def _platform_origins() -> tuple[str, str]:
     """(the publishing providers' consent pages, which the Connect buttons' forms redirect to;
     the local fake platforms, whose avatars and received videos local pages show)."""
-    from truss.publishing.providers import PLATFORMS, client_settings, configured
-
     config = current_app.config
     consent = {
         _origin(client_settings(p, config).authorize_url)
