@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +27,7 @@ from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
 from truss.data import assets, clips, streams
 from truss.data.assets import Asset
+from truss.data.clips import Clip
 from truss.data.gemini_files import AssetFileCache
 from truss.data.publications import Publication
 from truss.data.table import Conflict, NotFound
@@ -34,6 +35,8 @@ from truss.extensions import get_redis, get_storage, get_table, get_token_servic
 from truss.publishing import providers, runner
 from truss.publishing.adapters import adapter_for
 from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
+from truss.services import analysis as analysis_rules
+from truss.services import clips as clip_rules
 from truss.services import reconcile
 from truss.services.leases import Lease
 from truss.services.pipeline import Loudness, Pipeline
@@ -100,6 +103,16 @@ def enqueue_rerender(cid: str, clid: str, render_id: str) -> object:
     return enqueue_render(cid, clid, render_id)
 
 
+def queue_render(clip: Clip) -> Clip:
+    """Queue the pending render a page's service decided on (a trim, a clip of one's own);
+    if the queue refuses it, the clip says so (`clip_rules.fail_unqueued`)."""
+    try:
+        enqueue_rerender(clip.creator_id, clip.id, clip.render_id)
+    except Exception as exc:  # Redis down, etc.: don't leave the clip pending forever
+        return clip_rules.fail_unqueued(get_table(), clip, exc)
+    return clip
+
+
 def pipeline() -> Pipeline:
     config = current_app.config
     width, height = (int(n) for n in config["RENDER_SIZE"].split("x"))
@@ -159,6 +172,23 @@ def request_analysis(asset: Asset) -> Asset:
     except RedisError:  # Redis down beyond retries: the reconcile picks the run up
         log.exception("could not enqueue the analysis of %s; the reconcile will", queued.id)
     return queued
+
+
+def queue_analysis(
+    follow_up: analysis_rules.FollowUp, start: Callable[[Asset], object] = request_analysis
+) -> Asset:
+    """Run what a service decided for a video (an upload's confirmation, Retry): when it
+    says to analyse it, `start` it (request_analysis; tests pass a stand-in), and if that
+    fails, `analysis_rules.not_queued` gives its slot back and says what the creator sees.
+    Returns the video as it is now."""
+    asset = follow_up.asset
+    if not follow_up.analyse:
+        return asset
+    try:
+        start(asset)
+    except BaseException as exc:
+        analysis_rules.not_queued(get_table(), follow_up, exc)
+    return assets.get(get_table(), asset.creator_id, asset.id)
 
 
 def enqueue_analysis(

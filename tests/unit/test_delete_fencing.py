@@ -180,7 +180,7 @@ def test_confirming_an_unfinished_multipart_upload_aborts_it(aws: None) -> None:
             Bucket=bucket, Key=asset.source_key, UploadId=asset.upload_id, PartNumber=1,
             Body=b"\x00" * (16 * MIB),
         )  # fmt: skip
-        failed = uploads.confirm(get_table(), get_storage(), "C1", asset.id, limits)
+        failed = uploads.confirm(get_table(), get_storage(), "C1", asset.id, limits).asset
         assert failed.status == assets.FAILED
         assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 

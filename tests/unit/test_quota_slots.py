@@ -4,7 +4,7 @@ limit, and a run that ends (rendering, failed, crashed, deleted) frees its slot.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from flask import Flask
 
 from tests.support.media import Videos
 from tests.unit.test_pipeline import FakeAnalyzer, moment
+from truss import jobs
 from truss.analysis.base import AnalysisError, ClipLengths
 from truss.data import assets, keys, usage
 from truss.data.assets import Asset
@@ -50,8 +51,9 @@ def queue(asset: Asset) -> None:
     assets.transition(get_table(), CID, asset.id, asset.status, assets.QUEUED)
 
 
-def confirm(aid: str, hook: uploads.OnUploaded = queue) -> Asset:
-    return uploads.confirm(get_table(), get_storage(), CID, aid, LIMITS, hook, ONE_AT_ONCE)
+def confirm(aid: str, start: Callable[[Asset], object] = queue) -> Asset:
+    follow_up = uploads.confirm(get_table(), get_storage(), CID, aid, LIMITS, ONE_AT_ONCE)
+    return jobs.queue_analysis(follow_up, start)
 
 
 def held() -> int:

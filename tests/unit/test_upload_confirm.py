@@ -16,6 +16,7 @@ from tests.support.assets import (
     put_source,
 )
 from tests.support.queues import Queued
+from truss import jobs
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table
@@ -138,7 +139,7 @@ def test_another_creators_asset_is_not_found_and_untouched(
     assert nothing_enqueued(redis)
 
 
-def test_service_takes_the_hook_as_an_argument(app: Flask, auth) -> None:
+def test_service_decides_the_follow_up_and_jobs_runs_it(app: Flask, auth) -> None:
     creator = auth.login("a@example.com")
     asset = make_asset(app, creator.id, size=len(BODY))
     put_source(app, creator.id, asset.id, BODY)
@@ -147,10 +148,9 @@ def test_service_takes_the_hook_as_an_argument(app: Flask, auth) -> None:
     with app.app_context():
         table, storage = get_table(), get_storage()
         with pytest.raises(NotFound):
-            uploads.confirm(table, storage, "someone-else", asset.id, limits, calls.append)
-        done = uploads.confirm(
-            table, storage, creator.id, asset.id, limits, lambda a: calls.append(a.id)
-        )
+            uploads.confirm(table, storage, "someone-else", asset.id, limits)
+        follow_up = uploads.confirm(table, storage, creator.id, asset.id, limits)
+        done = jobs.queue_analysis(follow_up, lambda a: calls.append(a.id))
     assert done.status == assets.UPLOADED
     assert calls == [asset.id]
 

@@ -94,23 +94,22 @@ def part_urls(aid: str) -> Response:
 
 @bp.post("/assets/<aid>/complete")
 def complete_upload(aid: str) -> Response:
-    """Join the parts; a right file is queued for analysis (jobs.request_analysis)."""
+    """Join the parts; a right file is queued for analysis (jobs.queue_analysis)."""
     upload_id = str(body().get("upload_id", ""))
-    asset = uploads.complete_multipart(
+    follow_up = uploads.complete_multipart(
         get_table(), get_storage(), current_creator().id, aid, upload_id, limits(),
-        jobs.request_analysis, quota=quotas(),
+        quota=quotas(),
     )  # fmt: skip
-    return jsonify(asset_json(asset))
+    return jsonify(asset_json(jobs.queue_analysis(follow_up)))
 
 
 @bp.post("/assets/<aid>/confirm")
 def confirm_upload(aid: str) -> Response:
-    """Check the file S3 holds; a right one is queued for analysis (jobs.request_analysis)."""
-    asset = uploads.confirm(
-        get_table(), get_storage(), current_creator().id, aid, limits(),
-        jobs.request_analysis, quota=quotas(),
-    )  # fmt: skip
-    return jsonify(asset_json(asset))
+    """Check the file S3 holds; a right one is queued for analysis (jobs.queue_analysis)."""
+    follow_up = uploads.confirm(
+        get_table(), get_storage(), current_creator().id, aid, limits(), quota=quotas()
+    )
+    return jsonify(asset_json(jobs.queue_analysis(follow_up)))
 
 
 @bp.post("/assets/<aid>/cancel")

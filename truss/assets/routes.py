@@ -28,7 +28,7 @@ from truss.extensions import get_storage, get_table, htmx
 from truss.polling import ASSET, poll_ref, poll_token, read_refs
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
-from truss.services.quotas import QuotaExceeded, checked_reanalysis
+from truss.services.quotas import QuotaExceeded
 
 PAGE_SIZE = 25
 MAX_POLLED = 250  # working rows one library poll reads (ten pages; a BatchGetItem per 100)
@@ -131,10 +131,10 @@ def status(aid: str) -> Response | str:
 @bp.post("/assets/<aid>/retry")
 @reanalysis_limit
 def retry(aid: str) -> BaseResponse:
-    table, asset = get_table(), own_asset(aid)
+    asset = own_asset(aid)
     try:
-        start = checked_reanalysis(jobs.request_analysis, table, quotas())
-        analysis.run_again(table, asset, stuck=is_stuck(asset), start=start)
+        follow_up = analysis.run_again(get_table(), asset, stuck=is_stuck(asset), quota=quotas())
+        jobs.queue_analysis(follow_up)
     except (analysis.CannotRetry, QuotaExceeded) as exc:
         flash(str(exc), "error")
     else:

@@ -195,9 +195,7 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
         if asset is None:
             raise service.TrimError({"start": "The source video was deleted: it can't be trimmed."})
         render_room()
-        clip = service.trim(
-            get_table(), clip, asset, start, end, jobs.enqueue_rerender, trim_limits()
-        )
+        clip = jobs.queue_render(service.trim(get_table(), clip, asset, start, end, trim_limits()))
         counts()  # a refused trim doesn't use up the allowance
     except service.TrimError as exc:
         form = {"errors": exc.errors, "start": start, "end": end}
@@ -229,9 +227,8 @@ def create(aid: str) -> BaseResponse | str:
     title = request.form.get("title", "")
     try:
         render_room()
-        clip = service.add_own_clip(
-            get_table(), asset, start, end, title, jobs.enqueue_rerender, trim_limits()
-        )
+        pending = service.add_own_clip(get_table(), asset, start, end, title, trim_limits())
+        clip = jobs.queue_render(pending)
         counts()  # a refused clip doesn't use up the allowance
     except service.TrimError as exc:
         form = {"errors": exc.errors, "start": start, "end": end, "title": title}

@@ -1,6 +1,8 @@
 """Clip rules: trim and re-render, add a clip by hand, edit fields, delete, download names.
 
-Collaborators (table, storage, the render enqueuer) are arguments, so tests pass fakes.
+Collaborators (table, storage) are arguments, so tests pass fakes. A trim or a clip of one's
+own returns the clip whose render is to be queued; the route hands it to `jobs.queue_render`,
+which calls `fail_unqueued` here if the queue refuses it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,6 @@ from truss.services.quotas import release_clip
 from truss.storage import Storage
 
 log = logging.getLogger(__name__)
-EnqueueRender = Callable[[str, str, str], object]
 QUEUE_FAILED = "We couldn't queue the render: the job queue didn't answer. Press Re-render."
 BUSY = "This clip is already being rendered. Wait until it's done, then trim again."
 VIDEO_DELETED = "This video was deleted, so no clip can be made from it any more."
@@ -110,51 +111,48 @@ def render_id(prefix: str) -> str:
     return f"{prefix}{int(time.time() * 1000)}"
 
 
-def _queue(table: Table, clip: Clip, enqueue_render: EnqueueRender) -> Clip:
-    """Enqueue the clip's pending render; if the queue refuses, the clip says so."""
-    try:
-        enqueue_render(clip.creator_id, clip.id, clip.render_id)
-    except Exception:  # Redis down, etc.: don't leave the clip pending forever
-        log.exception("could not queue render %s of clip %s", clip.render_id, clip.id)
-        failed = clips.fail_render(table, clip.creator_id, clip.id, clip.render_id, QUEUE_FAILED)
-        return failed or clip
-    return clip
+def fail_unqueued(table: Table, clip: Clip, error: Exception) -> Clip:
+    """The queue refused the clip's pending render (`error`: Redis down, etc.): the clip
+    says so instead of staying pending forever."""
+    log.error("could not queue render %s of clip %s", clip.render_id, clip.id, exc_info=error)
+    failed = clips.fail_render(table, clip.creator_id, clip.id, clip.render_id, QUEUE_FAILED)
+    return failed or clip
 
 
 def trim(
     table: Table, clip: Clip, asset: Asset, start_text: str, end_text: str,
-    enqueue_render: EnqueueRender, limits: TrimLimits = TrimLimits(),
+    limits: TrimLimits = TrimLimits(),
 ) -> Clip:  # fmt: skip
-    """Validate the new window, move the clip back to pending, enqueue its re-render.
+    """Validate the new window and move the clip back to pending: its re-render is to be
+    queued (`jobs.queue_render`).
 
     The clip's current file stays in place (and playable) until the new one is uploaded."""
     window = check_window(start_text, end_text, asset.duration_s, limits)
     if clip.working:
         raise TrimError({"start": BUSY})
     try:
-        pending = clips.restart_render(table, clip.creator_id, clip.id, window, render_id("t"))
+        return clips.restart_render(table, clip.creator_id, clip.id, window, render_id("t"))
     except Conflict as exc:
         raise TrimError({"start": BUSY}) from exc
-    return _queue(table, pending, enqueue_render)
 
 
 def add_own_clip(
     table: Table, asset: Asset, start_text: str, end_text: str, title: str,
-    enqueue_render: EnqueueRender, limits: TrimLimits = TrimLimits(),
+    limits: TrimLimits = TrimLimits(),
 ) -> Clip:  # fmt: skip
-    """A clip the creator picked on the asset page: validated, written pending, enqueued."""
+    """A clip the creator picked on the asset page: validated and written pending (its
+    render is to be queued: `jobs.queue_render`)."""
     if asset.duration_s is None:
         raise TrimError({"start": "This video hasn't been checked yet. Wait until it's ready."})
     window = check_window(start_text, end_text, asset.duration_s, limits)
     title = " ".join(title.split())[: FIELD_LIMITS["title"]]
     title = title or f"{asset.title} {clock(window[0])} to {clock(window[1])}"
     try:
-        clip = clips.create_own(
+        return clips.create_own(
             table, asset.creator_id, asset.id, new_id(), window, title, render_id("c")
         )
     except Conflict as exc:  # deleted since the page was read
         raise TrimError({"start": VIDEO_DELETED}) from exc
-    return _queue(table, clip, enqueue_render)
 
 
 def clean_hashtags(text: str) -> list[str]:

@@ -7,16 +7,15 @@ arguments; `truss.cost_controls` builds the settings from the app's config.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from truss.data import assets, usage
 from truss.data.assets import Asset
-from truss.data.table import Conflict, Table
+from truss.data.table import Table
 from truss.storage import Storage
 from truss.units import human_size
 
@@ -270,51 +269,6 @@ def release_asset(table: Table, cid: str, aid: str) -> None:
 def release_clip(table: Table, cid: str, clid: str) -> None:
     """Before deleting a clip: give back its render's bytes."""
     usage.release_clip_stored(table, cid, clid)
-
-
-# -- the upload hook ----------------------------------------------------------------------
-
-
-def gated(
-    start: Callable[[Asset], object], table: Table, quotas: Quotas
-) -> Callable[[Asset], None]:
-    """The after-upload hook, behind the analyses-at-once limit: over it, the video fails
-    with a message and a Retry (its file stays) instead of queueing."""
-
-    def hook(asset: Asset) -> None:
-        try:
-            take_slot(table, asset, quotas, after_upload=True)
-        except QuotaExceeded as exc:
-            with contextlib.suppress(Conflict):  # moved on meanwhile (another confirmation)
-                assets.fail(table, asset.creator_id, asset.id, str(exc), expected_from=asset.status)
-            return
-        _holding_slot(start, table, asset)
-
-    return hook
-
-
-def _holding_slot(start: Callable[[Asset], object], table: Table, asset: Asset) -> object:
-    """Start the analysis of a video that took a slot; if it wasn't queued, the slot goes
-    back (kept when a concurrent confirmation queued it)."""
-    try:
-        return start(asset)
-    except BaseException:
-        release_slot(table, asset.creator_id, asset.id)
-        raise
-
-
-def checked_reanalysis(
-    start: Callable[[Asset], object], table: Table, quotas: Quotas
-) -> Callable[[Asset], object]:
-    """The "analyse again" start, behind the analyses-at-once and monthly minutes limits
-    (QuotaExceeded says which; nothing is queued then)."""
-
-    def checked(asset: Asset) -> object:
-        check_reanalysis(table, asset, quotas)
-        take_slot(table, asset, quotas, after_upload=False)
-        return _holding_slot(start, table, asset)
-
-    return checked
 
 
 # -- the account page ---------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Upload rules: the browser sends bytes straight to S3; the server only signs and verifies.
 
-Collaborators (table, storage, the on_uploaded hook) are arguments, so tests pass fakes.
+Collaborators (table, storage) are arguments, so tests pass fakes. A confirmed upload's
+analysis is decided here (a `FollowUp`) and queued by the route (`jobs.queue_analysis`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +17,7 @@ from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
 from truss.services import quotas
+from truss.services.analysis import FollowUp, after_upload
 from truss.services.clips import delete_clips_of_asset
 from truss.services.quotas import NO_QUOTAS, Quotas
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
@@ -44,15 +45,9 @@ VIDEO_TYPES: Mapping[str, str] = {
     "video/ogg": "Ogg video",
 }
 
-OnUploaded = Callable[[Asset], object]  # e.g. truss.jobs.request_analysis
-
 
 class UploadError(ValueError):
     """The request can't be done; the message tells the creator what to do instead."""
-
-
-def no_follow_up(asset: Asset) -> None:
-    """Default on_uploaded hook: nothing yet (the analysis pipeline plugs in its enqueue)."""
 
 
 @dataclass(frozen=True)
@@ -208,9 +203,8 @@ def complete_multipart(
     aid: str,
     upload_id: str,
     limits: UploadLimits,
-    on_uploaded: OnUploaded = no_follow_up,
     quota: Quotas = NO_QUOTAS,
-) -> Asset:
+) -> FollowUp:
     """Join the parts S3 holds (the server's list, not the browser's), then confirm."""
     asset = open_multipart(table, cid, aid, upload_id)
     try:
@@ -218,7 +212,7 @@ def complete_multipart(
     except UploadGone as exc:  # finished by an earlier try whose answer was lost, or expired
         if storage.head(asset.source_key) is None:
             raise NotFound("the upload expired; start it again") from exc
-        return confirm(table, storage, cid, aid, limits, on_uploaded, quota)
+        return confirm(table, storage, cid, aid, limits, quota)
     missing = missing_parts(asset, parts)
     if missing:
         raise UploadError(
@@ -226,7 +220,7 @@ def complete_multipart(
             "Keep the page open; they will be sent again."
         )
     storage.complete_multipart_upload(asset.source_key, upload_id, parts)
-    return confirm(table, storage, cid, aid, limits, on_uploaded, quota)
+    return confirm(table, storage, cid, aid, limits, quota)
 
 
 def problem_with(asset: Asset, size: int, content_type: str, limits: UploadLimits) -> str:
@@ -260,26 +254,24 @@ def confirm(
     cid: str,
     aid: str,
     limits: UploadLimits,
-    on_uploaded: OnUploaded = no_follow_up,
     quota: Quotas = NO_QUOTAS,
-) -> Asset:
-    """HEAD the object; only a right one moves the asset to `uploaded` and runs the hook.
+) -> FollowUp:
+    """HEAD the object; only a right one moves the asset to `uploaded`, and its analysis is
+    to be queued (behind the analyses-at-once limit: `analysis.after_upload`).
 
     A missing or wrong object marks the asset `failed` with the reason (and a wrong object
     is deleted). Confirming an asset that already moved on just returns it.
     """
-    on_uploaded = quotas.gated(on_uploaded, table, quota)  # analyses at once
     asset = assets.get(table, cid, aid)
     if asset.status == assets.UPLOADED:
-        _follow_up(on_uploaded, asset)  # it never ran (a crash right after confirming): run it
-        return assets.get(table, cid, aid)
+        return after_upload(table, asset, quota)  # it never ran (a crash right after confirming)
     if asset.status != assets.UPLOADING:
-        return asset
+        return FollowUp(asset)
     info = storage.head(asset.source_key)
     if info is None:
         reason = "The file never arrived in storage. Upload the video again."
         _abort_upload(storage, asset)  # parts already sent would stay (and be billed)
-        return _fail_upload(table, asset, reason)
+        return FollowUp(_fail_upload(table, asset, reason))
     reason = problem_with(asset, info.size, info.content_type, limits)
     if not reason and not looks_like_video(storage.read_head(asset.source_key, SNIFF_BYTES)):
         reason = (
@@ -291,7 +283,7 @@ def confirm(
     if reason:
         storage.delete(asset.source_key)
         _abort_upload(storage, asset)
-        return _fail_upload(table, asset, reason)
+        return FollowUp(_fail_upload(table, asset, reason))
     try:
         uploaded = assets.transition(
             table,
@@ -303,21 +295,15 @@ def confirm(
             content_type=info.content_type,
             progress=100,
         )
-    except Conflict:
-        return assets.get(table, cid, aid)  # a concurrent confirmation got there first
-    _follow_up(on_uploaded, uploaded)
-    return assets.get(table, cid, aid)
+    except Conflict:  # a concurrent confirmation got there first
+        return FollowUp(assets.get(table, cid, aid))
+    return after_upload(table, uploaded, quota)
 
 
 def _abort_upload(storage: Storage, asset: Asset) -> None:
     """An unfinished multipart upload's parts are dropped with it (gone already is fine)."""
     if asset.upload_id:
         storage.abort_multipart_upload(asset.source_key, asset.upload_id)
-
-
-def _follow_up(on_uploaded: OnUploaded, asset: Asset) -> None:
-    with contextlib.suppress(Conflict):  # a concurrent confirmation started it first
-        on_uploaded(asset)
 
 
 def _fail_upload(table: Table, asset: Asset, reason: str) -> Asset:
