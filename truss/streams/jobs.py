@@ -25,6 +25,7 @@ from truss.queue import enqueue_once, get_queue
 from truss.storage import Storage
 from truss.streams import chat_import
 from truss.streams.model import ChatMessage, SecondBin, Spike
+from truss.streams.service import ImportToQueue
 from truss.streams.spikes import DEFAULT_LEXICON, Binner, describe, find_spikes
 
 log = logging.getLogger(__name__)
@@ -144,15 +145,18 @@ def run_import(cid: str, sid: str, key: str) -> None:
     import_chat(get_table(), get_storage(), cid, sid, key)
 
 
-def enqueue_import(cid: str, sid: str, key: str) -> None:
-    """Queue the import on the `analysis` queue, once per stream, retried if a worker dies."""
+def enqueue_import(to_queue: ImportToQueue | None) -> None:
+    """Queue the import a confirmation decided on (nothing for None) on the `analysis` queue,
+    once per stream, retried if a worker dies."""
+    if to_queue is None:
+        return
     enqueue_once(
         get_queue("analysis"),
         run_import,
-        cid,
-        sid,
-        key,
-        job_id=f"import-chat-{sid}",
+        to_queue.cid,
+        to_queue.sid,
+        to_queue.key,
+        job_id=f"import-chat-{to_queue.sid}",
         job_timeout=IMPORT_TIMEOUT_S,
         retry=Retry(max=2, interval=[5, 30]),
         on_failure=Callback(import_crashed),

@@ -29,14 +29,14 @@ from truss.data import streams as data
 from truss.data.table import Conflict, NotFound, Table
 from truss.extensions import get_redis, get_storage, get_table, htmx
 from truss.polling import poll_token, was_shown
-from truss.streams import chart
+from truss.streams import chart, service
 from truss.streams.jobs import enqueue_import
+from truss.streams.service import MAX_IMPORT_BYTES
 
 bp = Blueprint("streams", __name__)
 PAGE_SIZE = 25
 LINKABLE_ASSETS = 100  # the newest videos offered in the "link a video" select
 POLL = "stream"
-MAX_IMPORT_BYTES = 2 * 1024**3
 IMPORT_TYPES = {"application/json", "application/x-ndjson", "text/plain", ""}
 MAX_LAG_S = 120.0
 MAX_ARCHIVE_FILES = 1000
@@ -53,21 +53,15 @@ def live_store() -> ModuleType:
     return module
 
 
-def table_and_cid() -> tuple[Table, str]:
-    """The table and the signed-in creator's id (never an id from the request)."""
-    return get_table(), current_creator().id
-
-
-def owned(sid: str) -> tuple[Table, str, data.Stream]:
-    table, cid = table_and_cid()
-    return table, cid, data.get(table, cid, sid)
+def own_stream(sid: str) -> data.Stream:
+    """The signed-in creator's stream (NotFound → 404 for anyone else's or a missing one)."""
+    return data.get(get_table(), current_creator().id, sid)
 
 
 @bp.get("/streams")
 def index() -> str:
-    table, cid = table_and_cid()
     cursor = request.args.get("cursor") or None
-    items, next_cursor = data.page(table, cid, cursor, PAGE_SIZE)
+    items, next_cursor = data.page(get_table(), current_creator().id, cursor, PAGE_SIZE)
     if htmx and cursor:
         return render_template("streams/_rows.html", streams=items, next_cursor=next_cursor)
     return render_template("streams/index.html", streams=items, next_cursor=next_cursor)
@@ -75,7 +69,7 @@ def index() -> str:
 
 @bp.get("/streams/lexicon")
 def lexicon_page() -> str:
-    table, cid = table_and_cid()
+    table, cid = get_table(), current_creator().id
     return render_lexicon(lexicon.as_text(lexicon.get(table, cid)), lexicon.is_custom(table, cid))
 
 
@@ -93,7 +87,7 @@ def render_lexicon(text: str, custom: bool, problems: list[str] | None = None) -
 
 @bp.post("/streams/lexicon")
 def save_lexicon() -> BaseResponse | tuple[str, int]:
-    table, cid = table_and_cid()
+    table, cid = get_table(), current_creator().id
     text = request.form.get("terms", "")[:50_000]
     try:
         terms = lexicon.parse(text)
@@ -110,8 +104,7 @@ def save_lexicon() -> BaseResponse | tuple[str, int]:
 
 @bp.post("/streams/lexicon/reset")
 def reset_lexicon() -> BaseResponse:
-    table, cid = table_and_cid()
-    lexicon.reset(table, cid)
+    lexicon.reset(get_table(), current_creator().id)
     flash("Your chat lexicon is back to the default one.", "success")
     return redirect(url_for("streams.lexicon_page"))
 
@@ -140,7 +133,6 @@ def channel_from(source: str, raw: str) -> str:
 
 @bp.post("/streams")
 def create() -> BaseResponse | tuple[str, int]:
-    table, cid = table_and_cid()
     source = request.form.get("source", "")
     if source not in {"twitch", "youtube"}:
         abort(400)
@@ -149,14 +141,14 @@ def create() -> BaseResponse | tuple[str, int]:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("streams.new"))
-    stream = data.create(table, cid, source, channel, request.form.get("title", ""))
+    title = request.form.get("title", "")
+    stream = data.create(get_table(), current_creator().id, source, channel, title)
     return redirect(url_for("streams.detail", sid=stream.id))
 
 
 @bp.post("/streams/import")
 def start_import() -> tuple[Response, int] | Response:
     """JSON for static/js/streams.js: a stream `importing` and a presigned POST for its file."""
-    table, cid = table_and_cid()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error="The import request wasn't understood: reload the page."), 400
@@ -171,8 +163,9 @@ def start_import() -> tuple[Response, int] | Response:
         return jsonify(error=f"Choose a chat file between 1 byte and {limit} MB."), 400
     if content_type not in IMPORT_TYPES:
         return jsonify(error="Choose the .json chat file your exporter wrote."), 400
-    stream = data.create(table, cid, "import", name, title or name)
-    key = import_key(cid, stream.id)
+    cid = current_creator().id
+    stream = data.create(get_table(), cid, "import", name, title or name)
+    key = service.import_key(cid, stream.id)
     post = get_storage().presigned_post(key, size, content_type or "application/json")
     return jsonify(
         post=post,
@@ -182,29 +175,22 @@ def start_import() -> tuple[Response, int] | Response:
     )
 
 
-def import_key(cid: str, sid: str) -> str:
-    return keys.stream_import_object(cid, sid)
-
-
 @bp.post("/streams/<sid>/imported")
 def confirm_import(sid: str) -> tuple[Response, int] | Response:
-    """The browser says the file is in S3: check it there, then queue the import."""
-    table, cid, stream = owned(sid)
-    if stream.status != data.IMPORTING:
-        return jsonify(page=url_for("streams.detail", sid=sid))
-    key = import_key(cid, sid)
-    info = get_storage().head(key)
-    if info is None or not 0 < info.size <= MAX_IMPORT_BYTES:
-        message = "The chat file didn't arrive. Start the import again."
-        data.fail_import(table, cid, sid, message)
-        return jsonify(error=message, page=url_for("streams.detail", sid=sid)), 400
-    enqueue_import(cid, sid, key)
-    return jsonify(page=url_for("streams.detail", sid=sid))
+    """The browser says the file is in S3: the service checks it there, this queues the
+    import it decided on."""
+    confirmed = service.confirm_import(get_table(), get_storage(), own_stream(sid))
+    enqueue_import(confirmed.to_queue)
+    page = url_for("streams.detail", sid=sid)
+    if confirmed.error:
+        return jsonify(error=confirmed.error, page=page), 400
+    return jsonify(page=page)
 
 
 @bp.get("/streams/<sid>")
 def detail(sid: str) -> str:
-    table, cid, stream = owned(sid)
+    table, stream = get_table(), own_stream(sid)
+    cid = stream.creator_id
     linked = linked_asset(table, cid, stream)
     videos, _ = assets.page(table, cid, limit=LINKABLE_ASSETS)
     return render_template(
@@ -222,7 +208,7 @@ def detail(sid: str) -> str:
 @bp.get("/streams/<sid>/status")
 def status(sid: str) -> Response | str:
     """The import's progress, polled every 2 s (one GetItem); the page reloads once it ends."""
-    _, _, stream = owned(sid)
+    stream = own_stream(sid)
     html = render_template("streams/_import_status.html", stream=stream)
     if stream.status == data.IMPORTING:
         return html
@@ -256,7 +242,7 @@ def live(sid: str) -> Response | str:
     if not keys.is_id(sid) or not was_shown(request.args.get("t", ""), cid, POLL, sid):
         abort(404)
     if not live_store().is_live(get_redis(), cid, sid):
-        owned(sid)  # the last poll only: one GetItem, so a stranger's id stays a 404
+        own_stream(sid)  # the last poll only: one GetItem, so a stranger's id stays a 404
         ended = render_template("streams/_ended.html", sid=sid)
         return HTMXResponseStopPolling(ended)
     return render_template(
@@ -267,7 +253,7 @@ def live(sid: str) -> Response | str:
 @bp.get("/streams/<sid>/archive")
 def archive(sid: str) -> str:
     """The stream's chat as stored: the imported file, or the live capture's chunks."""
-    _, _, stream = owned(sid)
+    stream = own_stream(sid)
     storage = get_storage()
     files = []
     for key, size in storage.list_prefix(stream.archive_prefix, MAX_ARCHIVE_FILES):
@@ -281,9 +267,10 @@ def archive(sid: str) -> str:
 
 @bp.post("/streams/<sid>/start")
 def start(sid: str) -> BaseResponse:
-    table, cid, stream = owned(sid)
+    stream = own_stream(sid)
+    cid = stream.creator_id
     try:
-        started = data.set_status(table, cid, sid, data.LIVE, data.WAITING)
+        started = data.set_status(get_table(), cid, sid, data.LIVE, data.WAITING)
     except (Conflict, data.InvalidTransition):
         flash("This stream has already started or ended.", "error")
         return redirect(url_for("streams.detail", sid=sid))
@@ -302,30 +289,30 @@ def started_epoch(stream: data.Stream) -> float:
 
 @bp.post("/streams/<sid>/end")
 def end(sid: str) -> BaseResponse:
-    table, cid, stream = owned(sid)
-    live_store().remove_live(get_redis(), cid, sid)
+    stream = own_stream(sid)
+    live_store().remove_live(get_redis(), stream.creator_id, sid)
     if stream.status in {data.WAITING, data.LIVE}:
         with suppress(Conflict):  # ended meanwhile (the listener, another tab)
-            data.set_status(table, cid, sid, data.ENDED, stream.status)
+            data.set_status(get_table(), stream.creator_id, sid, data.ENDED, stream.status)
         flash("The stream has ended. Link its video to turn the spikes into clips.", "success")
     return redirect(url_for("streams.detail", sid=sid))
 
 
 @bp.post("/streams/<sid>/mark")
 def mark(sid: str) -> BaseResponse:
-    table, cid, stream = owned(sid)
+    stream = own_stream(sid)
     if not stream.is_live:
         flash("Only a live stream can be marked. Start it first.", "error")
     else:
         offset = max(time.time() - started_epoch(stream), 0.0)
-        data.mark_moment(table, cid, sid, offset)
+        data.mark_moment(get_table(), stream.creator_id, sid, offset)
         flash(f"Marked the moment at {clock(offset)}.", "success")
     return redirect(url_for("streams.detail", sid=sid))
 
 
 @bp.post("/streams/<sid>/lag")
 def lag(sid: str) -> BaseResponse:
-    table, cid, _ = owned(sid)
+    table, cid = get_table(), own_stream(sid).creator_id
     raw = request.form.get("lag", "").strip()
     if not raw:
         data.set_lag_override(table, cid, sid, None)
@@ -345,30 +332,29 @@ def lag(sid: str) -> BaseResponse:
 
 @bp.post("/streams/<sid>/link")
 def link(sid: str) -> BaseResponse:
-    table, cid, _ = owned(sid)
+    cid = own_stream(sid).creator_id
     aid = request.form.get("asset", "")
     if not keys.is_id(aid):
         flash("Choose one of your videos to link.", "error")
         return redirect(url_for("streams.detail", sid=sid))
-    data.link_asset(table, cid, sid, aid)  # NotFound: not this creator's video → 404
+    data.link_asset(get_table(), cid, sid, aid)  # NotFound: not this creator's video → 404
     flash("Video linked. Its next analysis takes the chat's spikes into account.", "success")
     return redirect(url_for("streams.detail", sid=sid))
 
 
 @bp.post("/streams/<sid>/unlink")
 def unlink(sid: str) -> BaseResponse:
-    table, cid, _ = owned(sid)
-    data.unlink_asset(table, cid, sid)
+    data.unlink_asset(get_table(), own_stream(sid).creator_id, sid)
     flash("The video is no longer linked to this stream.", "success")
     return redirect(url_for("streams.detail", sid=sid))
 
 
 @bp.post("/streams/<sid>/delete")
 def delete(sid: str) -> BaseResponse:
-    table, cid, stream = owned(sid)
-    live_store().remove_live(get_redis(), cid, sid)
+    stream = own_stream(sid)
+    live_store().remove_live(get_redis(), stream.creator_id, sid)
     get_storage().delete_prefix(stream.archive_prefix)
-    data.delete(table, cid, sid)
+    data.delete(get_table(), stream.creator_id, sid)
     flash(f"Deleted the stream “{stream.title}”, its spikes and its chat archive.", "success")
     return redirect(url_for("streams.index"))
 
