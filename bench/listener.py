@@ -30,7 +30,7 @@ WRITES_TARGET = 400  # DynamoDB writes per stream hour: counters every 10 s (360
 
 def _lines(seed: int = 3) -> list[list[bytes]]:
     """Raw PRIVMSG lines, a list per second, like tmi.twitch.tv sends them."""
-    from truss.streams.fake_twitch_irc import DEFAULT_EMOTES, emotes_tag
+    from truss.local.fake_twitch_irc import DEFAULT_EMOTES, emotes_tag
 
     rng = random.Random(seed)
     talk = ["hi", "gg", "what is this build", "lol ok", "true", "LUL", "nice Kappa", "o7"]

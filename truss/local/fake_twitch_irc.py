@@ -1,4 +1,5 @@
-"""A fake Twitch chat server: real IRC over TCP on localhost (tests, `truss fake-twitch`).
+"""A fake Twitch chat server: real IRC over TCP on localhost (tests, `truss fake-twitch`, which
+the CLI offers only where the `local` extra is installed).
 
 It answers CAP REQ, NICK and JOIN like tmi.twitch.tv, sends PRIVMSGs with IRCv3 tags to every
 connection joined to a channel, and can be scripted: PING (and records the PONGs), RECONNECT
