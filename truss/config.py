@@ -337,7 +337,15 @@ def local_stack_settings(env: Mapping[str, str] | None = None) -> dict[str, Any]
         "FAKE_TWITCH_PORT": _int(env, "TRUSS_FAKE_TWITCH_PORT", 6667),  # 0: the real Twitch
         "FAKE_TWITCH_BURST_S": _int(env, "TRUSS_FAKE_TWITCH_BURST_S", 90),
         "FAKE_PLATFORMS_PORT": _int(env, "TRUSS_FAKE_PLATFORMS_PORT", 5200),  # 0: no fakes
+        "REAL_PLATFORM_KEYS": _real_platform_keys(env),
     }
+
+
+def _real_platform_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """The publishing platforms' client ids and the YouTube API key the environment sets:
+    `truss dev` points each platform that has none at the local fakes."""
+    names = [credentials[0] for credentials, _ in PLATFORM_OAUTH.values()]
+    return {name: env.get(name, "") for name in (*names, "YOUTUBE_API_KEY")}
 
 
 TEST_ENVIRON = {  # what unit tests run in, whatever the shell exported (the rest: defaults)

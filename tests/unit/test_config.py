@@ -60,6 +60,8 @@ def test_the_local_stack_reads_its_ports_and_the_kept_secret_through_config(tmp_
     stack = local_stack_settings(env)
     assert (stack["PORT"], stack["MOTO_PORT"], stack["FAKE_TWITCH_PORT"]) == (5123, 5100, 0)
     assert stack["SECRET_KEY"] == from_environ({**env, "TRUSS_ENV": "local"})["SECRET_KEY"]
+    real = local_stack_settings({**env, "TIKTOK_CLIENT_KEY": "k"})["REAL_PLATFORM_KEYS"]
+    assert real["TIKTOK_CLIENT_KEY"] == "k" and real["YOUTUBE_CLIENT_ID"] == ""  # truss dev's fakes
     with pytest.raises(ConfigError, match="TRUSS_REDIS_PORT"):
         local_stack_settings({**env, "TRUSS_REDIS_PORT": "many"})
 

@@ -58,6 +58,8 @@ class StackSettings:
     fake_twitch_port: int = 6667  # 0: no fake channel, `truss chat` reads the real Twitch
     fake_twitch_burst_s: int = 90  # seconds between the demo channel's chat bursts
     fake_platforms_port: int = 5200  # 0: no fakes, publishing talks to the real providers
+    # The client ids (and YouTube API key) the environment sets: those platforms stay real.
+    real_platform_keys: Mapping[str, str] = field(default_factory=dict)
 
     secret_key: str = ""  # empty: the one kept in the data directory
 
@@ -76,6 +78,7 @@ class StackSettings:
             fake_twitch_port=stack["FAKE_TWITCH_PORT"],
             fake_twitch_burst_s=stack["FAKE_TWITCH_BURST_S"],
             fake_platforms_port=stack["FAKE_PLATFORMS_PORT"],
+            real_platform_keys=stack["REAL_PLATFORM_KEYS"],
             secret_key=stack["SECRET_KEY"],
         )
 
@@ -125,12 +128,13 @@ class StackSettings:
         """Publishing connects to and uploads to `truss fake-platforms` ("YouTube (local)"…)."""
         if not self.fake_platforms_port:
             return {}
-        return fake_platforms_env(self.fake_platforms_url, os.environ)
+        return fake_platforms_env(self.fake_platforms_url, self.real_platform_keys)
 
 
-def fake_platforms_env(base_url: str, environ: Mapping[str, str]) -> dict[str, str]:
+def fake_platforms_env(base_url: str, real_keys: Mapping[str, str]) -> dict[str, str]:
     """The settings that point publishing (OAuth clients and endpoints, API bases) at the fakes
-    on `base_url`. A platform whose client id `environ` already sets keeps its real provider."""
+    on `base_url`. A platform whose client id `real_keys` sets (as truss.config reads it)
+    keeps its real provider; with a YOUTUBE_API_KEY, live chat polls the real YouTube."""
     from truss.local.fake_platforms import FakeSettings, endpoints
 
     fakes = endpoints(base_url, FakeSettings())
@@ -147,11 +151,11 @@ def fake_platforms_env(base_url: str, environ: Mapping[str, str]) -> dict[str, s
             "DISCORD_CDN_BASE": f"{base_url}/discord/cdn",
         },
     }
-    if not environ.get("YOUTUBE_API_KEY"):  # live chat polls the real YouTube with a key
+    if not real_keys.get("YOUTUBE_API_KEY"):  # live chat polls the real YouTube with a key
         apis["youtube"]["YOUTUBE_API_BASE"] = f"{base_url}/youtube/youtube/v3"
     for platform, provider in FAKE_PROVIDER.items():
         (id_name, secret_name), _ = PLATFORM_OAUTH[platform]
-        if environ.get(id_name):
+        if real_keys.get(id_name):
             continue
         urls, prefix = fakes[provider], platform.upper()
         env.update(
