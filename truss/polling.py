@@ -6,11 +6,20 @@ answer as every other route gives for another creator's ids. The library's one p
 
 from __future__ import annotations
 
-from flask import current_app
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import abort, current_app, render_template, request
+from flask_htmx.responses import HTMXResponseStopPolling
 from itsdangerous import Signer
+
+from truss.auth.session import current_creator
+from truss.data.table import NotFound
+from truss.extensions import htmx
 
 ASSET = "asset"
 CLIP = "clip"
+T = TypeVar("T")
 
 
 def _signer() -> Signer:
@@ -52,3 +61,22 @@ def read_refs(refs: list[str], cid: str, kind: str) -> tuple[list[str], set[str]
         if was_shown(token, cid, kind, item_id):
             shown.add(item_id)
     return ids, shown
+
+
+def gone_from_the_page(kind: str, item_id: str, template: str) -> HTMXResponseStopPolling:
+    """A status poll for an item that is gone (call it on NotFound): deleted in another tab if
+    this page was shown it (its signed poll token), so stop polling and say so; otherwise it
+    was never this creator's, so NotFound: 404 like every other route."""
+    if not (htmx and was_shown(request.args.get("t", ""), current_creator().id, kind, item_id)):
+        raise NotFound(item_id)
+    return HTMXResponseStopPolling(render_template(template))
+
+
+def own_or_gone(own: Callable[[str], T], kind: str, item_id: str, gone_template: str) -> T:
+    """A status poll's item, `own(item_id)` (the signed-in creator's, else NotFound). One
+    gone meanwhile ends the request here: the poll stops with `gone_template` (286) if this
+    page was shown it, else NotFound (404); see gone_from_the_page."""
+    try:
+        return own(item_id)
+    except NotFound:
+        abort(gone_from_the_page(kind, item_id, gone_template))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, render_template, request
-from flask_htmx.responses import HTMXResponseStopPolling
+from flask import current_app
 
 from truss.auth.session import current_creator
 from truss.data import assets
 from truss.data.assets import Asset
 from truss.data.clips import Clip
-from truss.data.table import NotFound
-from truss.extensions import get_storage, get_table, htmx
-from truss.polling import was_shown
+from truss.extensions import get_storage, get_table
+from truss.polling import gone_from_the_page as gone_from_the_page  # publishing/routes.py
 from truss.queue import job_timeout_s
 from truss.services.uploads import UploadLimits
 from truss.storage import Storage
@@ -26,15 +24,6 @@ THUMBNAIL_URL_EXPIRES_S = 900
 def own_asset(aid: str) -> Asset:
     """The signed-in creator's video (NotFound → 404 for anyone else's or a missing one)."""
     return assets.get(get_table(), current_creator().id, aid)
-
-
-def gone_from_the_page(kind: str, item_id: str, template: str) -> HTMXResponseStopPolling:
-    """A status poll for an item that is gone (call it on NotFound): deleted in another tab if
-    this page was shown it (its signed poll token), so stop polling and say so; otherwise it
-    was never this creator's, so NotFound: 404 like every other route."""
-    if not (htmx and was_shown(request.args.get("t", ""), current_creator().id, kind, item_id)):
-        raise NotFound(item_id)
-    return HTMXResponseStopPolling(render_template(template))
 
 
 def limits() -> UploadLimits:

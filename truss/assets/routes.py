@@ -13,7 +13,6 @@ from truss.analysis.factory import gemini_file_deleter
 from truss.assets import bp
 from truss.assets.helpers import (
     PLAYBACK_URL_EXPIRES_S,
-    gone_from_the_page,
     is_stuck,
     limits,
     own_asset,
@@ -23,9 +22,9 @@ from truss.assets.helpers import (
 from truss.auth.session import current_creator
 from truss.cost_controls import counts, quotas, reanalysis_limit
 from truss.data import assets, clips
-from truss.data.table import NotFound, Throttled
+from truss.data.table import Throttled
 from truss.extensions import get_storage, get_table, htmx
-from truss.polling import ASSET, poll_ref, poll_token, read_refs
+from truss.polling import ASSET, own_or_gone, poll_ref, poll_token, read_refs
 from truss.services import analysis, uploads
 from truss.services.chapters import load_chapters
 from truss.services.quotas import QuotaExceeded
@@ -114,10 +113,7 @@ def working() -> Response | str:
 
 @bp.get("/assets/<aid>/status")
 def status(aid: str) -> Response | str:
-    try:
-        asset = own_asset(aid)
-    except NotFound:  # deleted in another tab (or never this creator's: 404)
-        return gone_from_the_page(ASSET, aid, "assets/_status_gone.html")
+    asset = own_or_gone(own_asset, ASSET, aid, "assets/_status_gone.html")
     on_detail = request.args.get("page") == "detail"
     html = render_template("assets/_status.html", asset=asset, status_page=request.args.get("page"))
     if asset.display_status not in TERMINAL:

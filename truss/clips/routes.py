@@ -11,7 +11,7 @@ from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPol
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss import jobs
-from truss.assets.helpers import gone_from_the_page, own_asset
+from truss.assets.helpers import own_asset
 from truss.auth.session import current_creator
 from truss.clips import bp
 from truss.clips.helpers import (
@@ -35,9 +35,8 @@ from truss.data.clip_queries import (
     search_words,
 )
 from truss.data.clips import Clip
-from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table, htmx
-from truss.polling import CLIP
+from truss.polling import CLIP, own_or_gone
 from truss.services import clips as service
 
 PAGE_SIZE = 24
@@ -210,10 +209,7 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
 @bp.get("/clips/<clid>/status")
 def status(clid: str) -> BaseResponse | str:
     """Polled every 2 s while rendering; at ready/failed, stop and swap in the player."""
-    try:
-        clip = own_clip(clid)
-    except NotFound:  # deleted in another tab (or never this creator's: 404)
-        return gone_from_the_page(CLIP, clid, "clips/_status_gone.html")
+    clip = own_or_gone(own_clip, CLIP, clid, "clips/_status_gone.html")
     html = render_template("clips/_status.html", clip=clip, swap_player=not clip.working)
     return html if clip.working else HTMXResponseStopPolling(html)
 
