@@ -18,9 +18,10 @@ from typing import Any, cast
 import pytest
 import requests
 
-from tests.integration.test_worker_crash import HEARTBEAT_S, MAINTENANCE_S, app_on, children_of
+from tests.integration.test_worker_crash import app_on, children_of
 from tests.stack import LocalStack
 from tests.support.clips import make_clip, ready_asset
+from tests.support.crash_stack import HEARTBEAT_S, MAINTENANCE_S, crash_stack
 from tests.support.fake_platforms import connect
 from tests.support.waits import wait_until
 from truss import jobs
@@ -42,13 +43,7 @@ SIZE = 6 * 1024 * 1024
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     """The stack test_worker_crash uses: maintenance and heartbeat every 5 s."""
-    fast = {
-        "TRUSS_WORKER_MAINTENANCE_S": str(MAINTENANCE_S),
-        "TRUSS_WORKER_HEARTBEAT_S": str(HEARTBEAT_S),
-    }
-    running = LocalStack(tmp_path, fast).start()
-    yield running
-    running.stop()
+    yield from crash_stack(tmp_path)
 
 
 def fault(stack: LocalStack, **body: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.crash_stack import HEARTBEAT_S, MAINTENANCE_S, crash_stack
 from tests.support.media import make_video
 from tests.support.waits import wait_until
 from truss import create_app, jobs
@@ -27,20 +28,13 @@ pytestmark = pytest.mark.stack
 CID, AID = "CRASHTEST", "01CRASHCRASHCRASHCRASHCRAS"
 
 
-MAINTENANCE_S, HEARTBEAT_S = 5, 5
 FIRST_RETRY_S = jobs.RETRY.intervals[0]
 RERUN_DEADLINE_S = HEARTBEAT_S + 60 + MAINTENANCE_S + FIRST_RETRY_S + 30  # 30 s of slack
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
-    fast_abandon = {
-        "TRUSS_WORKER_MAINTENANCE_S": str(MAINTENANCE_S),
-        "TRUSS_WORKER_HEARTBEAT_S": str(HEARTBEAT_S),
-    }
-    running = LocalStack(tmp_path, fast_abandon).start()
-    yield running
-    running.stop()
+    yield from crash_stack(tmp_path)
 
 
 def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
