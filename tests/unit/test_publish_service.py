@@ -105,3 +105,21 @@ def test_a_scheduled_post_is_rescheduled_or_cancelled_until_it_starts(
     with pytest.raises(service.PublicationError):
         service.cancel(table, CID, CLID, "discord", NOW)
     assert list(service.statuses(table, CID, CLID)) == ["discord"]
+
+
+def test_a_tiktok_privacy_tiktok_doesnt_offer_is_refused_in_words(table: Table, clip: Clip) -> None:
+    connect(table, "tiktok")
+    made_up = PostRequest("tiktok", "A caption", privacy="EVERYONE_AND_THEIR_DOG")
+    not_offered = PostRequest(
+        "tiktok", "A caption", privacy="PUBLIC_TO_EVERYONE", privacy_options=("SELF_ONLY",)
+    )
+
+    for request in (made_up, not_offered):
+        result = service.publish(table, CID, clip, [request], None, NOW)
+        assert not result.publications and not result.to_enqueue
+        assert "TikTok doesn't offer that privacy" in result.errors["tiktok"]
+    offered = PostRequest(
+        "tiktok", "A caption", privacy="SELF_ONLY", privacy_options=("SELF_ONLY",)
+    )
+    result = service.publish(table, CID, clip, [offered], None, NOW)
+    assert [p.privacy for p in result.publications] == ["SELF_ONLY"]

@@ -38,7 +38,12 @@ LIMITS: dict[str, dict[str, int]] = {
     "discord": {"text": 2000, "description": 0},
 }
 PAST_GRACE_S = 60  # a time this far in the past still counts as "now" (a slow form)
-PRIVACY = {"youtube": ("private", "unlisted", "public"), "tiktok": (), "discord": ()}
+# Each platform's privacy values (TikTok's privacy_level; its creator info may offer fewer).
+PRIVACY: dict[str, tuple[str, ...]] = {
+    "youtube": ("private", "unlisted", "public"),
+    "tiktok": ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY"),
+    "discord": (),
+}
 
 __all__ = [
     "LIMITS",
@@ -72,6 +77,9 @@ class PostRequest:
     description: str = ""
     privacy: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The privacy values the account offers (TikTok's creator info), when the route has
+    # them; otherwise any of the platform's PRIVACY values is accepted.
+    privacy_options: tuple[str, ...] = ()
 
 
 Enqueue = tuple[Publication, datetime]
@@ -161,7 +169,13 @@ def _problem(
             f"allows {limits['description']:,}. Shorten it."
         )
     allowed = PRIVACY[platform]
-    if allowed and request.privacy and request.privacy not in allowed:
+    offered = tuple(p for p in request.privacy_options if p in allowed) or allowed
+    if allowed and request.privacy and request.privacy not in offered:
+        if platform == "tiktok":
+            return (
+                "TikTok doesn't offer that privacy for this account. Choose who can see the "
+                "post from the options shown."
+            )
         return f"Choose who can see the {name} post: {', '.join(allowed)}."
     if when < now - PAST_GRACE_S:
         return "That time has already passed. Pick a time in the future, or publish now."
