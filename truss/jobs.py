@@ -32,7 +32,7 @@ from truss.data.gemini_files import AssetFileCache
 from truss.data.publications import Publication
 from truss.data.table import Conflict, NotFound
 from truss.extensions import get_redis, get_storage, get_table, get_token_service, new_table
-from truss.publishing import providers, runner
+from truss.publishing import due, providers, runner
 from truss.publishing.adapters import adapter_for
 from truss.queue import enqueue_once, get_queue, job_active, job_timeout_s
 from truss.services import analysis as analysis_rules
@@ -268,21 +268,21 @@ def enqueue_publication(pub: Publication, run_at: datetime | None = None) -> obj
     if at is not None and at <= datetime.now(UTC):
         at = None
     try:
-        runner.watch(get_redis(), pub)
+        due.watch(get_redis(), pub)
         return enqueue_once(
             get_queue("publish"), publish_clip, pub.creator_id, pub.clip_id, pub.platform,
             job_id=publish_job_id(pub), at=at, retry=PUBLISH_RETRY,
         )  # fmt: skip
-    except RedisError:  # the due set heals when the post is next read (runner.rewatch)
+    except RedisError:  # the due set heals when the post is next read (due.rewatch)
         log.exception("could not enqueue the post %s; the reconcile will", pub.member)
         return None
 
 
 def watch_publications(posts: Iterable[Publication]) -> None:
-    """Called when a page reads posts: the due set heals (runner.rewatch); a Redis
+    """Called when a page reads posts: the due set heals (due.rewatch); a Redis
     failure here only logs (the page still shows the posts)."""
     try:
-        added = runner.rewatch(get_redis(), posts)
+        added = due.rewatch(get_redis(), posts)
     except RedisError:
         log.exception("could not check the due set")
         return
@@ -301,6 +301,20 @@ def schedule_publication_check(pub: Publication, delay_s: float) -> object:
     )  # fmt: skip
 
 
+def schedule_publication_retry(pub: Publication, delay_s: float) -> object:
+    """Another attempt once a short rate limit or quota lifts, in `delay_s` seconds (one job
+    per attempt: the claim that failed counted it)."""
+    at = datetime.now(UTC) + timedelta(seconds=delay_s)
+    return enqueue_once(
+        get_queue("publish"), publish_clip, pub.creator_id, pub.clip_id, pub.platform,
+        job_id=_retry_job_id(pub), at=at, retry=PUBLISH_RETRY,
+    )  # fmt: skip
+
+
+def _retry_job_id(pub: Publication) -> str:
+    return f"{publish_job_id(pub)}-retry-{pub.attempts}"
+
+
 def publish_runner() -> runner.Runner:
     config = current_app.config
     lease = Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"])
@@ -317,6 +331,7 @@ def publish_runner() -> runner.Runner:
         adapter_for=lambda platform: adapter_for(platform, config),
         refresher_for=lambda platform: providers.refresher(platform, config),
         schedule_check=schedule_publication_check,
+        schedule_retry=schedule_publication_retry,
         settings=settings,
         lease_table=new_table,
     )
@@ -335,19 +350,22 @@ def publish_clip(cid: str, clid: str, platform: str) -> None:
 def publication_active(pub: Publication) -> bool:
     redis = get_redis()
     first = publish_job_id(pub)
-    return job_active(redis, first) or job_active(redis, f"{first}-check-{pub.checks}")
+    return any(
+        job_active(redis, job_id)
+        for job_id in (first, f"{first}-check-{pub.checks}", _retry_job_id(pub))
+    )
 
 
 def reconcile_publications() -> list[str]:
     """Run by every worker's maintenance: queue the posts whose job RQ lost (see
-    runner.reconcile_due)."""
+    due.reconcile_due)."""
     config = current_app.config
-    work = runner.DueWork(
+    work = due.DueWork(
         enqueue=lambda pub: enqueue_publication(pub),
         active=publication_active,
         grace_s=float(config["WORKER_MAINTENANCE_S"]),
     )
-    return runner.reconcile_due(get_redis(), get_table(), work, time.time())
+    return due.reconcile_due(get_redis(), get_table(), work, time.time())
 
 
 def analyze_asset(cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:

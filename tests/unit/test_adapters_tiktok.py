@@ -14,6 +14,7 @@ from tests.support.adapters import RecordingSession, clip_post
 from tests.support.fake_platforms import connect, fake_platforms  # noqa: F401  (fixture)
 from truss.local.fake_platforms import FakePlatforms
 from truss.publishing.adapters import Post, PublishError, Session, Unauthorized
+from truss.publishing.adapters.base import SESSION_EXPIRED
 from truss.publishing.adapters.tiktok import ChunkRules, TikTokAdapter, TikTokSettings
 
 KIB = 1024
@@ -171,17 +172,25 @@ def test_rate_limited_is_quota_for_a_minute_and_401_is_unauthorized(
     assert access not in expired.value.message
 
 
-def test_an_expired_upload_link_starts_a_new_post_and_only_it_is_made(
+def test_an_expired_upload_link_is_a_retry_error_and_the_adapter_opens_no_post_itself(
     fake_platforms: FakePlatforms, tmp_path: Path
 ) -> None:
+    """A new post is the runner's to open (and save before sending): one opened inside
+    upload() would be lost with a crash, and the next attempt would open a third."""
     tt, _ = adapter(fake_platforms)
     access, post = token(fake_platforms), clip_post(tmp_path, 300 * KIB, privacy="SELF_ONLY")
     stale = tt.start(access, post)
     stale["upload_url"] = stale["upload_url"].replace("upload_token=", "upload_token=lapsed")
-    done = tt.upload(access, post, stale, lambda *_: None)
-    assert done["publish_id"] != stale["publish_id"]
+
+    with pytest.raises(PublishError) as expired:
+        tt.upload(access, post, stale, lambda *_: None)
+
+    assert (expired.value.kind, expired.value.provider_code) == ("retry", SESSION_EXPIRED)
+    assert fake_platforms.received("tiktok") == []
+    fresh = tt.start(access, post)  # what the runner does, saving it first
+    done = tt.upload(access, post, fresh, lambda *_: None)
     received = fake_platforms.received("tiktok")
-    assert [r["remote_id"] for r in received] == [done["publish_id"]]
+    assert [r["remote_id"] for r in received] == [done["publish_id"]] == [fresh["publish_id"]]
 
 
 def test_a_session_saved_before_its_last_answer_sends_nothing_again(

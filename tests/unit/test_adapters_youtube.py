@@ -14,6 +14,7 @@ from tests.support.adapters import RecordingSession, clip_post
 from tests.support.fake_platforms import connect, fake_platforms  # noqa: F401  (fixture)
 from truss.local.fake_platforms import FakePlatforms
 from truss.publishing.adapters import PublishError, Unauthorized
+from truss.publishing.adapters.base import SESSION_EXPIRED
 from truss.publishing.adapters.youtube import YouTubeAdapter, YouTubeSettings
 
 KIB = 1024
@@ -94,16 +95,23 @@ def test_a_308_without_range_means_nothing_arrived_and_the_upload_restarts_from_
     assert len(fake_platforms.received("youtube")) == 1
 
 
-def test_an_expired_session_is_replaced_and_still_one_video(
+def test_an_expired_session_is_a_retry_error_and_the_adapter_opens_none_itself(
     fake_platforms: FakePlatforms, tmp_path: Path
 ) -> None:
+    """A new session is the runner's to open (and save before sending): one opened inside
+    upload() would be lost with a crash, and the next attempt would make a second video."""
     yt, _ = adapter(fake_platforms)
     access, post = token(fake_platforms), clip_post(tmp_path, CHUNK + 1000)
     stale = yt.start(access, post)
     stale["upload_url"] = stale["upload_url"].replace("upload_id=", "upload_id=gone")
-    done = yt.upload(access, post, stale, lambda *_: None)
-    assert done["upload_url"] != stale["upload_url"] and done["video_id"]
-    assert len(fake_platforms.received("youtube")) == 1
+
+    with pytest.raises(PublishError) as expired:
+        yt.upload(access, post, stale, lambda *_: None)
+
+    assert (expired.value.kind, expired.value.provider_code) == ("retry", SESSION_EXPIRED)
+    assert fake_platforms.received("youtube") == []
+    done = yt.upload(access, post, yt.start(access, post), lambda *_: None)
+    assert done["video_id"] and len(fake_platforms.received("youtube")) == 1
 
 
 def test_processing_then_published_with_the_watch_url(
@@ -140,6 +148,7 @@ def test_quota_exceeded_is_a_quota_error_until_midnight_pacific(
     assert refused.value.kind == "quota" and refused.value.provider_code == "quotaExceeded"
     assert refused.value.retry_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # 00:00 PST
     assert "midnight Pacific" in refused.value.message
+    assert "tried again" not in refused.value.message  # the runner decides (short waits only)
 
 
 def test_a_server_error_is_retry_and_a_bad_title_is_content(

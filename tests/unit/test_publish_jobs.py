@@ -23,7 +23,7 @@ from truss.data.publications import Publication
 from truss.data.table import Conflict
 from truss.extensions import get_redis, get_table, get_token_service
 from truss.local.fake_platforms import FakePlatforms
-from truss.publishing import runner
+from truss.publishing import due
 from truss.publishing.tokens import TokenSet
 from truss.queue import get_queue
 
@@ -73,8 +73,8 @@ def test_now_is_queued_later_is_scheduled_and_a_second_enqueue_adds_nothing(
         assert scheduled.get_scheduled_time(jobs.publish_job_id(later)) == datetime.fromtimestamp(
             later.scheduled_at, UTC
         )
-        due = get_redis().zrange(runner.DUE_SET, 0, -1)
-    assert sorted(m.decode() for m in due) == sorted([soon.member, later.member])
+        watched = get_redis().zrange(due.DUE_SET, 0, -1)
+    assert sorted(m.decode() for m in watched) == sorted([soon.member, later.member])
 
 
 def test_a_worker_runs_a_scheduled_post_when_the_scheduler_moves_it_and_skips_a_cancelled_one(
@@ -135,7 +135,7 @@ def test_the_reconcile_queues_lost_posts_marks_late_ones_missed_and_leaves_held_
     with app.app_context():
         table, redis = get_table(), get_redis()
         for pub in (lost, late, crashed, held):
-            runner.watch(redis, pub)
+            due.watch(redis, pub)
         dead = store.claim(table, CID, made[3].id, "youtube", "gone", 60, now - 200)
         assert dead is not None
         store.save_session(table, dead, "gone", {"upload_url": "u"}, now - 200)
@@ -148,7 +148,7 @@ def test_the_reconcile_queues_lost_posts_marks_late_ones_missed_and_leaves_held_
         ids = {j.id for j in get_queue("publish").get_jobs()}
         assert ids == {jobs.publish_job_id(lost), jobs.publish_job_id(crashed)}
         assert jobs.reconcile_publications() == []  # queued now: not again
-        members = {m.decode() for m in redis.zrange(runner.DUE_SET, 0, -1)}
+        members = {m.decode() for m in redis.zrange(due.DUE_SET, 0, -1)}
     assert late.member not in members and held.member in members
 
 
@@ -163,11 +163,11 @@ def test_a_redis_failure_while_queuing_is_logged_and_reading_the_posts_heals_the
 
     with app.app_context():
         with monkeypatch.context() as patched:
-            patched.setattr(runner, "watch", down)
+            patched.setattr(due, "watch", down)
             assert jobs.enqueue_publication(pub, now) is None  # no 500
 
         redis = get_redis()
-        assert redis.zscore(runner.DUE_SET, pub.member) is None
+        assert redis.zscore(due.DUE_SET, pub.member) is None
         done = post(app, rendered_clip(app, CID, "01J00000000000000000000009"), "tiktok", 0)
         store.cancel(get_table(), CID, done.clip_id, "tiktok", 0)
         posts = [
@@ -177,11 +177,11 @@ def test_a_redis_failure_while_queuing_is_logged_and_reading_the_posts_heals_the
 
         jobs.watch_publications(posts)  # what the publish section does when it reads them
 
-        assert redis.zscore(runner.DUE_SET, pub.member) == pub.scheduled_at
-        assert redis.zscore(runner.DUE_SET, done.member) is None  # final: not watched
-        redis.zadd(runner.DUE_SET, {pub.member: 5})
+        assert redis.zscore(due.DUE_SET, pub.member) == pub.scheduled_at
+        assert redis.zscore(due.DUE_SET, done.member) is None  # final: not watched
+        redis.zadd(due.DUE_SET, {pub.member: 5})
         jobs.watch_publications(posts)
-        assert redis.zscore(runner.DUE_SET, pub.member) == 5  # an entry already there stays
+        assert redis.zscore(due.DUE_SET, pub.member) == 5  # an entry already there stays
         assert jobs.reconcile_publications() == [pub.member]
 
 
@@ -237,3 +237,24 @@ def test_a_failing_asset_reconcile_does_not_skip_the_publish_one(
         worker = TrussWorker.from_config([get_queue("publish")], redis, app.config)
         worker.run_maintenance_tasks()
     assert ran == ["posts"]
+
+
+def test_a_post_waiting_out_a_short_rate_limit_has_a_job_the_reconcile_sees(
+    app: Flask, queued: Queued, clip: Clip
+) -> None:
+    now = datetime.now(UTC).timestamp()
+    pub = post(app, clip, "discord", now - 300)
+    with app.app_context():
+        table, redis = get_table(), get_redis()
+        due.watch(redis, pub)
+        claimed = store.claim(table, CID, CLID, "discord", "w1", 60, now - 200)
+        assert claimed is not None
+        waiting = store.release(table, claimed, "w1", now - 200)  # what runner._wait does
+
+        jobs.schedule_publication_retry(waiting, 600)
+
+        assert jobs.publication_active(waiting)
+        assert jobs.reconcile_publications() == []  # not queued a second time
+        assert ScheduledJobRegistry(queue=get_queue("publish")).get_job_ids() == [
+            f"{jobs.publish_job_id(waiting)}-retry-1"
+        ]

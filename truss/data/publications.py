@@ -435,6 +435,7 @@ def retry(table: Table, cid: str, clid: str, platform: str, now: float) -> Publi
                 "lease_holder": "",
                 "lease_until": 0,
                 "checks": 0,
+                "attempts": 0,  # the runner's cap on attempts counts from the creator's retry
                 "updated": int(now),
             },
             condition=Attr("type").eq(TYPE) & Attr("status").eq(old.status),

@@ -16,9 +16,12 @@ second 401, a refused refresh or a `reconnect` error → needs_reconnect; `conte
 `retry` → the job raises RetryLater so RQ retries it with backoff, and on its last try the
 post fails with the provider's words.
 
-The due set (`DUE_SET`, a Redis sorted set of posts by when they are due, like
-services/reconcile.py's WORKING_SET) lets every worker's maintenance find posts whose job RQ
-lost, without scanning the table: `reconcile_due`.
+A post that keeps stopping its worker (killed mid-upload) fails after
+RunnerSettings.max_attempts claims; a rate limit or quota that lifts within short_wait_s is
+waited for (schedule_retry), a longer one fails saying when (retry_at). A refused connection
+marks the PLATFORM_TOKEN too, so /connections offers Reconnect.
+
+The due set and its reconcile, which find posts whose job RQ lost, are truss.publishing.due.
 """
 
 from __future__ import annotations
@@ -30,18 +33,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
-
-from truss.data import clips
+from truss.data import clips, platform_tokens
 from truss.data import publications as store
 from truss.data.publications import Publication
 from truss.data.table import Conflict, NotFound, Table
 from truss.publishing.adapters import Adapter, Post, PublishError, Session, Status, Unauthorized
+from truss.publishing.adapters.base import SESSION_EXPIRED
 from truss.publishing.adapters.discord import OVERSIZE_CODE, smaller_copy
+from truss.publishing.due import missed_words
+from truss.publishing.platforms import name_of
 from truss.publishing.providers import ProviderError
 from truss.publishing.tokens import (
     NeedsReconnect,
@@ -54,8 +57,6 @@ from truss.services.leases import kept
 from truss.storage import Storage
 
 log = logging.getLogger(__name__)
-DUE_SET = "truss:publish:due"
-NAMES = {"youtube": "YouTube", "tiktok": "TikTok", "discord": "Discord"}
 APPS = {"youtube": "YouTube Studio", "tiktok": "TikTok app", "discord": "Discord channel"}
 DEFAULT_PRIVACY = {"youtube": "private", "tiktok": "SELF_ONLY", "discord": ""}
 CRASHED = (
@@ -82,35 +83,16 @@ class RunnerSettings:
     check_delays_s: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0, 60.0)
     progress_every_s: float = 2.0  # how often upload progress is written to the item
     discord_limit_bytes: int = 10 * 1024 * 1024
+    max_attempts: int = 6  # upload claims before a post that keeps stopping fails
+    short_wait_s: float = 900.0  # a rate limit or quota lifting sooner is waited for
 
     def check_delay(self, checks: int) -> float:
         return self.check_delays_s[min(checks, len(self.check_delays_s) - 1)]
 
 
-def name_of(platform: str) -> str:
-    return NAMES.get(platform, platform.title())
-
-
 def minutes(seconds: float) -> str:
     whole = max(1, round(seconds / 60))
     return f"{whole} minute{'s' if whole != 1 else ''}"
-
-
-def late_words(seconds: float) -> str:
-    """How late, for the missed message: "over an hour", "3 hours"."""
-    hours = int(seconds // 3600)
-    return "over an hour" if hours < 2 else f"{hours} hours"
-
-
-def missed_words(late_s: float) -> str:
-    return (
-        f"Truss couldn't start this post until {late_words(late_s)} after its time, so it "
-        "wasn't posted. Press Retry to post it now, or cancel it."
-    )
-
-
-def at_utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass
@@ -126,6 +108,9 @@ class Runner:
     settings: RunnerSettings = field(default_factory=RunnerSettings)
     clock: Callable[[], float] = time.time
     lease_table: Callable[[], Table] | None = None  # the renewing thread's own table
+    # (post, in how many seconds): another attempt once a short rate limit lifts; None:
+    # RQ's retry with backoff (RetryLater)
+    schedule_retry: Callable[[Publication, float], object] | None = None
     shrink: Callable[[Path, int, float], Path] = smaller_copy
     workdir: str | None = None
 
@@ -174,6 +159,7 @@ class _Attempt:
         self.platform = pub.platform
         self.name = name_of(pub.platform)
         self._token: str | None = None
+        self._token_version: int | None = None  # of the PLATFORM_TOKEN the token came from
         self._progress_at = 0.0
 
     # --- the steps ------------------------------------------------------------------------
@@ -183,6 +169,12 @@ class _Attempt:
         late = now - pub.scheduled_at
         if pub.attempts <= 1 and not pub.session and late > self.s.missed_after_s:
             return self._write(store.mark_missed, missed_words(late), now)
+        if pub.status == store.UPLOADING and pub.attempts > self.s.max_attempts:
+            words = (
+                f"Truss tried {pub.attempts - 1} times and the upload kept stopping; press "
+                "Retry to try again. If it keeps stopping, re-render the clip first."
+            )
+            return self._write(store.mark_failed, "crash", words, "too_many_attempts", None, now)
         try:
             if pub.status == store.UPLOADING:
                 self._upload()
@@ -192,8 +184,8 @@ class _Attempt:
         except NotFound:
             words = "The clip was deleted, so there is nothing to post."
             return self._write(store.mark_failed, "content", words, "", None, self.r.clock())
-        except (NotConnected, NeedsReconnect) as exc:
-            return self._needs_reconnect(str(exc), "token")
+        except (NotConnected, NeedsReconnect) as exc:  # the token service marked it
+            return self._needs_reconnect(str(exc), "token", token_marked=True)
         except ProviderError as exc:  # the refresh itself failed (not refused)
             if exc.transient:
                 return self._temporary(PublishError("retry", str(exc), exc.code))
@@ -248,14 +240,28 @@ class _Attempt:
         )
 
     def _send(self, post: Post) -> Session:
+        """Upload into the saved session (one opened and saved first if there is none). An
+        expired session is dropped and a new one opened and saved before any byte goes into
+        it, so a crash after that resumes the new one: never a second video."""
         adapter = self.r.adapter_for(self.platform)
-        session = self.pub.session
-        if not session:
-            session = self._authorized(lambda token: adapter.start(token, post))
-            self.pub = self._write(store.save_session, session, self.r.clock())
-        started = session
+        session = self.pub.session or self._start(adapter, post)
+        try:
+            return self._upload_into(adapter, post, session)
+        except PublishError as exc:
+            if exc.provider_code != SESSION_EXPIRED:
+                raise
+        log.info("publication %s: the upload session expired; opening a new one", self.pub.member)
+        self.pub = self._write(store.save_session, {}, self.r.clock())
+        return self._upload_into(adapter, post, self._start(adapter, post))
+
+    def _start(self, adapter: Adapter, post: Post) -> Session:
+        session: Session = self._authorized(lambda token: adapter.start(token, post))
+        self.pub = self._write(store.save_session, session, self.r.clock())
+        return session
+
+    def _upload_into(self, adapter: Adapter, post: Post, session: Session) -> Session:
         return self._authorized(
-            lambda token: adapter.upload(token, post, started, self._on_progress)
+            lambda token: adapter.upload(token, post, session, self._on_progress)
         )
 
     def _on_progress(self, sent: int, total: int) -> None:
@@ -317,9 +323,17 @@ class _Attempt:
             webhook = saved.access_token or saved.extras.get("webhook_url", "")
             if not webhook:
                 raise NeedsReconnect("Discord has no webhook saved")
+            self._note_token_version()
             return webhook
         refresher = self.r.refresher_for(self.platform)
-        return tokens.access_token(cid, self.platform, refresher, force=force, rejected=rejected)
+        token = tokens.access_token(cid, self.platform, refresher, force=force, rejected=rejected)
+        self._note_token_version()
+        return token
+
+    def _note_token_version(self) -> None:
+        """The connection the token came from: a refusal marks that one, not a newer one."""
+        record = platform_tokens.get(self.r.table, self.pub.creator_id, self.platform)
+        self._token_version = record.version if record is not None else None
 
     # --- outcomes -------------------------------------------------------------------------
 
@@ -330,12 +344,27 @@ class _Attempt:
         if exc.kind == "retry":
             return self._temporary(exc)
         retry_at = None
-        words = exc.message
         if exc.kind == "quota":
             when = exc.retry_at.timestamp() if exc.retry_at else now + 3600
+            if when - now <= self.s.short_wait_s:
+                return self._wait(exc, when - now)
+            # The page says when, in the creator's zone ("You can try again after …").
             retry_at = int(when)
-            words = f"{words} Truss will not try before {at_utc(when)}; press Retry after that."
-        return self._write(store.mark_failed, exc.kind, words, exc.provider_code, retry_at, now)
+        return self._write(
+            store.mark_failed, exc.kind, exc.message, exc.provider_code, retry_at, now
+        )
+
+    def _wait(self, exc: PublishError, delay_s: float) -> Publication:
+        """A rate limit or quota lifting soon: another attempt then, resuming the session."""
+        if self.r.schedule_retry is None:
+            return self._temporary(exc)
+        log.info(
+            "publication %s: %s asked to wait %.0f s (%s); trying again then",
+            self.pub.member, self.name, delay_s, exc.provider_code,
+        )  # fmt: skip
+        self._release()
+        self.r.schedule_retry(self.pub, max(1.0, delay_s))
+        return self.pub
 
     def _temporary(self, exc: PublishError) -> Publication:
         if self.last_try:
@@ -346,13 +375,24 @@ class _Attempt:
         self._release()
         raise RetryLater(exc.message)
 
-    def _needs_reconnect(self, reason: str, code: str) -> Publication:
+    def _needs_reconnect(self, reason: str, code: str, token_marked: bool = False) -> Publication:
+        """The post, and the connection (so /connections offers Reconnect) unless the token
+        service already marked it; a connection made again since the token was read stays."""
         words = (
             reason
             if "Reconnect" in reason or "Connect" in reason
             else (f"{reason}. Reconnect {self.name} on the Connections page, then retry.")
         )
-        return self._write(store.mark_needs_reconnect, words, code, self.r.clock())
+        pub = self._write(store.mark_needs_reconnect, words, code, self.r.clock())
+        if self._token_version is None:  # the token itself failed: the connection as it is
+            self._note_token_version()
+        if not token_marked and self._token_version is not None:
+            marked = platform_tokens.mark_needs_reconnect(
+                self.r.table, pub.creator_id, self.platform, self._token_version, words
+            )
+            if not marked:
+                log.info("%s of %s was reconnected meanwhile", self.platform, pub.creator_id)
+        return pub
 
     def _release(self) -> None:
         with suppress(Conflict):
@@ -365,59 +405,3 @@ class _Attempt:
         except Conflict:
             raise LeaseLost(self.pub.member) from None
         return self.pub
-
-
-# --- the due set and its reconcile ---------------------------------------------------------
-
-
-def watch(redis: Redis, pub: Publication) -> None:
-    """Remember the post until it finishes (by when it is due)."""
-    redis.zadd(DUE_SET, {pub.member: pub.scheduled_at})
-
-
-@dataclass(frozen=True)
-class DueWork:
-    """How the reconcile sees and queues publish jobs (truss.jobs passes RQ's)."""
-
-    enqueue: Callable[[Publication], object]  # now
-    active: Callable[[Publication], bool]  # RQ holds a job of this post
-    grace_s: float = 60.0
-    missed_after_s: float = 3600.0
-
-
-def reconcile_due(redis: Redis, table: Table, work: DueWork, now: float) -> list[str]:
-    """Queue the posts whose job RQ lost: a due `scheduled` post with no job (or over an
-    hour late: missed), an `uploading`/`processing` one whose lease lapsed with no job (it
-    resumes its session). Forgets finished posts. Returns the members queued."""
-    queued: list[str] = []
-    for raw in redis.zrangebyscore(DUE_SET, 0, now - work.grace_s):
-        member = raw.decode() if isinstance(raw, bytes) else str(raw)
-        try:
-            cid, clid, platform = member.split("/", 2)
-            pub = store.get(table, cid, clid, platform)
-        except (ValueError, NotFound):
-            redis.zrem(DUE_SET, member)
-            continue
-        if pub.terminal:
-            redis.zrem(DUE_SET, member)
-            continue
-        if pub.status == store.SCHEDULED and pub.scheduled_at > now - work.grace_s:
-            redis.zadd(DUE_SET, {member: pub.scheduled_at})  # rescheduled later
-            continue
-        if pub.working and pub.lease_until >= now:
-            continue  # a worker holds it
-        if not redis.set(f"truss:publish:reconcile:{member}", 1, nx=True, ex=int(work.grace_s)):
-            continue  # another worker's maintenance looks at it this period
-        if work.active(pub):
-            continue
-        if pub.status == store.SCHEDULED and now - pub.scheduled_at > work.missed_after_s:
-            try:
-                store.mark_missed(table, pub, None, missed_words(now - pub.scheduled_at), now)
-            except Conflict:
-                continue
-            redis.zrem(DUE_SET, member)
-            continue
-        log.warning("publication %s (%s) has no job: queuing it", member, pub.status)
-        work.enqueue(pub)
-        queued.append(member)
-    return queued

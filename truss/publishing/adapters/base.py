@@ -79,6 +79,11 @@ class Status:
     reason: str = ""
 
 
+# A PublishError's provider_code when the upload session (YouTube's resumable URL, TikTok's
+# upload link) expired: the runner drops it, opens and saves a new one, then uploads.
+SESSION_EXPIRED = "session_expired"
+
+
 class PublishError(Exception):
     """A platform call failed; `message` is shown to the creator, `provider_code` is the
     platform's own code (e.g. quotaExceeded, 40005), `retry_at` when a quota resets."""

@@ -162,7 +162,7 @@ class DiscordAdapter:
             wait = _seconds(body.get("retry_after") or response.headers.get("Retry-After"))
             return PublishError(
                 "quota",
-                "Discord asked Truss to slow down; the post will be tried again shortly.",
+                "Discord asked Truss to slow down.",
                 code,
                 self.now() + timedelta(seconds=wait),
             )

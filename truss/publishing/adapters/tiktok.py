@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from truss.publishing.adapters.base import (
+    SESSION_EXPIRED,
     Clock,
     FileSlice,
     Post,
@@ -44,7 +45,7 @@ from truss.publishing.adapters.base import (
 
 PLATFORM = "TikTok"
 MB = 1024 * 1024
-EXPIRED = "upload_url_expired"
+EXPIRED = SESSION_EXPIRED  # the upload URL lapsed (after an hour): the runner opens a new one
 VIDEO_URL = "https://www.tiktok.com/@{user}/video/{id}"
 FAIL_REASONS = {
     "file_format_check_failed": "TikTok can't read the video's format",
@@ -186,13 +187,11 @@ class TikTokAdapter:
             try:
                 self._send_chunks(post, session, on_progress)
             except PublishError as exc:
-                if exc.kind != "retry" or resumes >= self.settings.resume_attempts:
+                expired = exc.provider_code == EXPIRED  # a new post is the runner's to open
+                if exc.kind != "retry" or expired or resumes >= self.settings.resume_attempts:
                     raise
                 resumes += 1
-                if exc.provider_code == EXPIRED:  # the upload URL lapsed (after an hour)
-                    session = {**self.start(token, post), "next_chunk": 0}
-                else:
-                    self.sleep(self.settings.resume_pause_s * resumes)
+                self.sleep(self.settings.resume_pause_s * resumes)
         return session
 
     def check(self, token: str, session: Session) -> Status:
@@ -272,15 +271,14 @@ class TikTokAdapter:
         if status == 429 or code == "rate_limit_exceeded":
             return PublishError(
                 "quota",
-                "TikTok asked Truss to slow down. The post will be tried again in a minute.",
+                "TikTok asked Truss to slow down.",
                 code or "429",
                 self.now() + timedelta(minutes=1),
             )
         if code in ("spam_risk_too_many_posts", "reached_active_user_cap"):
             return PublishError(
                 "quota",
-                "TikTok's limit of posts for this account (or this app) is reached for today. "
-                "Try again tomorrow.",
+                "TikTok's limit of posts for this account (or this app) is reached for today.",
                 code,
                 self.now() + timedelta(days=1),
             )

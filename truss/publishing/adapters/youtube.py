@@ -4,7 +4,8 @@
   the JSON metadata and `X-Upload-Content-Length/Type` -> the session URI in `Location`.
 - upload: first ask where the session stands (`PUT` with `Content-Range: bytes */total`):
   `308` with `Range: bytes=0-N` -> send from N+1; `308` without `Range` -> nothing arrived,
-  send from 0; `200/201` -> already complete; `404/410` -> the session expired, open a new one.
+  send from 0; `200/201` -> already complete; `404/410` -> the session expired: a `retry`
+  error with provider_code SESSION_EXPIRED (the runner opens and saves a new one first).
   Then `PUT` chunks with `Content-Range: bytes a-b/total`, each answered by `308` (the next
   offset comes from its `Range`, never from what was sent) until `200/201` with the video.
   A dropped connection is resumed the same way, a few times, before it is a `retry` error.
@@ -27,6 +28,7 @@ from urllib.parse import urljoin
 import requests
 
 from truss.publishing.adapters.base import (
+    SESSION_EXPIRED,
     Clock,
     FileSlice,
     Post,
@@ -116,7 +118,8 @@ class YouTubeAdapter:
                     on_progress(offset, post.size)
                     self._send_from(token, post, session, offset, on_progress)
             except PublishError as exc:
-                if exc.kind != "retry" or resumes >= self.settings.resume_attempts:
+                expired = exc.provider_code == SESSION_EXPIRED
+                if exc.kind != "retry" or expired or resumes >= self.settings.resume_attempts:
                     raise
                 resumes += 1
                 self.sleep(self.settings.resume_pause_s * resumes)
@@ -138,15 +141,14 @@ class YouTubeAdapter:
 
     def _position(self, token: str, post: Post, session: Session) -> int | None:
         """Bytes the session holds (None when the upload is complete; the session then has
-        the video id). An expired session is replaced by a new one, held from 0."""
+        the video id). An expired session is a `retry` error with SESSION_EXPIRED: a new
+        one is the runner's to open, after saving it, so a crash can't leave two videos."""
         headers = {**bearer(token), "Content-Range": f"bytes */{post.size}"}
         response = send(self.http, PLATFORM, "resuming the upload", "PUT",
                         session["upload_url"], data=b"", headers=headers,
                         timeout=self.timeout)  # fmt: skip
         if response.status_code in (404, 410):
-            session.clear()
-            session.update(self.start(token, post))
-            return 0
+            raise PublishError("retry", "YouTube's upload session expired.", SESSION_EXPIRED)
         return self._after_put(response, session)
 
     def _send_from(
@@ -193,16 +195,15 @@ class YouTubeAdapter:
         if reason in QUOTA_REASONS:
             return PublishError(
                 "quota",
-                "YouTube's daily upload quota for this app is used up. It resets at midnight "
-                "Pacific time; the post will be tried again then.",
+                "YouTube's daily upload quota for this app is used up; it resets at midnight "
+                "Pacific time.",
                 reason,
                 next_pacific_midnight(self.now()),
             )
         if reason == "uploadLimitExceeded":
             return PublishError(
                 "quota",
-                "This YouTube channel has reached its limit of uploads for now. Try again "
-                "tomorrow.",
+                "This YouTube channel has reached its limit of uploads for now.",
                 reason,
                 self.now() + timedelta(days=1),
             )
