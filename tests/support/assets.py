@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from flask import Flask
@@ -13,6 +12,7 @@ from truss.data import assets, keys
 from truss.data.assets import Asset
 from truss.data.creators import new_id
 from truss.extensions import get_storage, get_table
+from truss.services.uploads import create_uploading
 
 MP4 = "video/mp4"
 
@@ -37,17 +37,7 @@ def make_asset(
     with app.app_context():
         table = get_table()
         aid = new_id()
-        asset = assets.create(
-            table,
-            cid,
-            aid,
-            title=title,
-            file_name=title,
-            expected_size=size,
-            declared_type=MP4,
-            upload_mode="post",
-            upload_expires_at=int(time.time()) + expires_in,
-        )
+        asset = create_uploading(table, cid, aid, title, size, MP4, expires_in)
         for step in life_cycle_to(status):
             asset = (
                 assets.fail(table, cid, aid, "Broken on purpose.")

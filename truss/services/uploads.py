@@ -103,7 +103,25 @@ def start_upload(
     title = file_name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1] or "Untitled video"
     multipart = size > limits.multipart_threshold
     key = keys.asset_source_object(cid, aid)
-    asset = assets.create(
+    asset = create_uploading(
+        table, cid, aid, title, size, content_type, limits.url_expires_s,
+        mode=MULTIPART_MODE if multipart else POST_MODE,
+        upload_id=storage.create_multipart_upload(key, content_type) if multipart else "",
+        part_bytes=limits.part_bytes_for(size) if multipart else 0,
+    )  # fmt: skip
+    if multipart:
+        return multipart_plan(asset)
+    post = storage.presigned_post(key, size, content_type, limits.url_expires_s)
+    return {"asset_id": aid, "mode": POST_MODE, "post": post}
+
+
+def create_uploading(
+    table: Table, cid: str, aid: str, title: str, size: int, content_type: str,
+    expires_in: int, mode: str = POST_MODE, upload_id: str = "", part_bytes: int = 0,
+) -> Asset:  # fmt: skip
+    """The new `uploading` asset: the file's name as its title, what the browser declared, and
+    how (`mode`) and until when (`expires_in` seconds from now) the file may be sent."""
+    return assets.create(
         table,
         cid,
         aid,
@@ -111,15 +129,11 @@ def start_upload(
         file_name=title,
         expected_size=size,
         declared_type=content_type,
-        upload_mode=MULTIPART_MODE if multipart else POST_MODE,
-        upload_expires_at=int(time.time()) + limits.url_expires_s,
-        upload_id=storage.create_multipart_upload(key, content_type) if multipart else "",
-        part_bytes=limits.part_bytes_for(size) if multipart else 0,
+        upload_mode=mode,
+        upload_expires_at=int(time.time()) + expires_in,
+        upload_id=upload_id,
+        part_bytes=part_bytes,
     )
-    if multipart:
-        return multipart_plan(asset)
-    post = storage.presigned_post(key, size, content_type, limits.url_expires_s)
-    return {"asset_id": aid, "mode": POST_MODE, "post": post}
 
 
 def multipart_plan(asset: Asset) -> dict[str, Any]:
