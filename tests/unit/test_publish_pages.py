@@ -192,6 +192,19 @@ def test_tiktok_privacy_comes_from_creator_info_and_the_page_says_posts_are_priv
     assert "TikTok didn't say which privacy options" in html
 
 
+def test_a_tiktok_privacy_the_account_is_not_offered_is_refused_on_submit(
+    app: Flask, client: FlaskClient, clip: Any, creator: Any, fake_platforms: FakePlatforms
+) -> None:
+    link_tiktok(app, fake_platforms, creator.id)
+    fake_platforms.fail_next("tiktok.creator_info")  # TikTok can't say: "Only me" alone
+    form = {"platform": "tiktok", "text-tiktok": "hi", "when": "now"}
+    html = publish(client, {**form, "privacy-tiktok": "PUBLIC_TO_EVERYONE"}).get_data(as_text=True)
+    error = re.search(r'<p class="field-error" id="error-tiktok" role="alert">([^<]*)', html)
+    assert error, html
+    with app.app_context():
+        assert publications.find(get_table(), creator.id, CLID, "tiktok") is None
+
+
 # -- publishing -----------------------------------------------------------------------------
 
 

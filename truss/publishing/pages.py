@@ -269,9 +269,12 @@ def read_submitted(
 
 
 def post_requests(
-    form: PublishForm, drafts: Mapping[str, service.Draft] | None = None
+    form: PublishForm,
+    drafts: Mapping[str, service.Draft] | None = None,
+    tiktok_options: tuple[str, ...] = (),
 ) -> list[service.PostRequest]:
-    """One PostRequest per chosen platform; with `drafts`, the clip's own drafted words."""
+    """One PostRequest per chosen platform; with `drafts`, the clip's own drafted words;
+    TikTok's with the privacy options its creator info offers this account."""
     chosen = []
     for platform in form.platforms:
         text, description = form.text[platform], form.description[platform]
@@ -284,6 +287,7 @@ def post_requests(
                 description=description,
                 privacy=form.privacy[platform],
                 options=form.options[platform],
+                privacy_options=tiktok_options if platform == "tiktok" else (),
             )
         )
     return chosen

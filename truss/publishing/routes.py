@@ -83,6 +83,11 @@ def tiktok_choices(cid: str) -> pages.TikTokChoices:
     return pages.TikTokChoices(info.privacy_options or pages.TIKTOK_FALLBACK)
 
 
+def tiktok_options(cid: str, form: pages.PublishForm) -> tuple[str, ...]:
+    """The privacy options to check a TikTok post against (asked only when TikTok is chosen)."""
+    return tiktok_choices(cid).options if "tiktok" in form.platforms else ()
+
+
 def form_context(
     cid: str, drafts: dict[str, service.Draft], form: pages.PublishForm | None = None
 ) -> dict[str, Any]:
@@ -147,7 +152,8 @@ def publish(clid: str) -> BaseResponse | str | tuple[str, int]:
             if htmx
             else (render_template("publish/page.html", clip=clip, section_html=html), 400)
         )
-    result = service.publish(get_table(), cid, clip, pages.post_requests(form), when, now())
+    requests = pages.post_requests(form, tiktok_options=tiktok_options(cid, form))
+    result = service.publish(get_table(), cid, clip, requests, when, now())
     enqueue(result.to_enqueue)
     form.errors.update(result.errors)
     form.platforms = [p for p in form.platforms if p in result.errors]  # to try again
@@ -268,10 +274,10 @@ def bulk_publish() -> str | tuple[str, int]:
     if form.errors:
         return bulk_page(chosen, form), 400
     outcomes = []
+    options = tiktok_options(cid, form)
     for clip in chosen:
-        result = service.publish(
-            get_table(), cid, clip, pages.post_requests(form, service.draft(clip)), when, now()
-        )
+        requests = pages.post_requests(form, service.draft(clip), options)
+        result = service.publish(get_table(), cid, clip, requests, when, now())
         enqueue(result.to_enqueue)
         outcomes.append((clip, [pub.platform for pub in result.publications], result.errors))
     return render_template(
