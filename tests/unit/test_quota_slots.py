@@ -17,8 +17,9 @@ from truss import jobs
 from truss.analysis.base import AnalysisError, ClipLengths
 from truss.data import assets, keys, usage
 from truss.data.assets import Asset
+from truss.data.table import Conflict
 from truss.extensions import get_storage, get_table
-from truss.services import quotas, uploads
+from truss.services import analysis, quotas, uploads
 from truss.services.pipeline import Pipeline
 from truss.services.quotas import Quotas
 
@@ -124,3 +125,24 @@ def test_retrying_a_video_that_holds_a_slot_does_not_take_another(ctx: None, tal
     assert held() == 0 and crashed
     assert confirm(aid).status == assets.QUEUED and held() == 1
     assert confirm(aid).status == assets.QUEUED and held() == 1
+
+
+def test_a_start_beaten_by_a_concurrent_one_gives_the_slot_back(ctx: None, talk: Path) -> None:
+    """jobs.queue_analysis calls analysis.not_queued when the move to queued conflicts: after
+    an upload that is fine (the video as it is now); on Retry it says someone else did it."""
+    table, aid = get_table(), stored_upload(talk)
+
+    def beaten(asset: Asset) -> None:
+        raise Conflict("a concurrent start moved it first")
+
+    assert confirm(aid, beaten).status == assets.UPLOADED and held() == 0
+    assert confirm(aid).status == assets.QUEUED and held() == 1
+    pipeline(BrokenAnalyzer([])).analyze(CID, aid)
+    failed = assets.get(table, CID, aid)
+    assert failed.status == assets.FAILED and held() == 0
+
+    follow_up = analysis.run_again(table, failed, stuck=False, quota=ONE_AT_ONCE)
+    assert held() == 1
+    with pytest.raises(analysis.CannotRetry, match="Someone else just retried it"):
+        jobs.queue_analysis(follow_up, beaten)
+    assert held() == 0 and assets.get(table, CID, aid).status == assets.FAILED
