@@ -374,7 +374,8 @@ def test_the_status_poll_is_slow_for_later_posts_and_stops_with_286_once_every_p
     answer = client.get(f"/clips/{CLID}/publications", headers=HX)
     html = answer.get_data(as_text=True)
     assert answer.status_code == 286 and "hx-trigger" not in html
-    assert 'href="https://discord.com/channels/1/2/3"' in html and "Published" in html
+    assert 'href="https://discord.com/channels/1/2/3"' in html
+    assert '<span class="badge badge-ready">Published</span>' in html
 
 
 # -- several clips --------------------------------------------------------------------------

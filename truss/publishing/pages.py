@@ -1,7 +1,7 @@
 """What the publish pages need besides the service: the creator's time zone (reading a typed
-local time as UTC and showing a UTC time in the creator's zone), status words and badge
-colours, how often the status poll runs, the helpers the templates call, and reading the
-publish form into PostRequests. No Flask request handling here."""
+local time as UTC and showing a UTC time in the creator's zone), status words (their badge
+colours are _macros.html's badge_class), how often the status poll runs, the helpers the
+templates call, and reading the publish form into PostRequests. No Flask request handling here."""
 
 from __future__ import annotations
 
@@ -35,13 +35,6 @@ STATUS_LABELS = {
     "cancelled": "Cancelled",
 }
 TERMINAL = frozenset(publications.TERMINAL)
-BADGE_CLASSES = {
-    "published": "badge-ready",
-    "failed": "badge-failed",
-    "needs_reconnect": "badge-failed",
-    "missed": "badge-failed",
-    "cancelled": "",
-}
 # The status poll: every FAST_POLL while a post is moving or due within SOON_S, else every
 # SLOW_POLL (a post scheduled for next week needn't cost a query per open tab every 2 s).
 FAST_POLL, SLOW_POLL = "2s", "30s"
@@ -136,10 +129,6 @@ def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
-def badge_class(status: str) -> str:
-    return BADGE_CLASSES.get(status, "badge-working")
-
-
 def is_terminal(status: str) -> bool:
     return status in TERMINAL
 
@@ -165,7 +154,6 @@ def text_field_label(platform: str) -> str:
 
 PAGE_HELPERS = {
     "status_label": status_label,
-    "badge_class": badge_class,
     "platform_name": platform_name,
     "platform_names": platform_names,
     "text_label": text_label,
