@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -11,7 +13,7 @@ from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 
 from truss import create_app
-from truss.config import test_config
+from truss.config import TEST_ENVIRON, test_config
 from truss.data.schema import ensure_table
 from truss.storage import Storage
 
@@ -32,8 +34,14 @@ class _CompiledTemplates(BytecodeCache):
 
 COMPILED_TEMPLATES = _CompiledTemplates()
 
+# The token key file the tests' apps make on first use: one per pytest-xdist worker, so that
+# one worker never reads the file while the other is still writing it.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under `pytest -n`
+TOKEN_KEY_FILE = str(Path(TEST_ENVIRON["TRUSS_DATA_DIR"]) / f"token-keys-{_WORKER}")
+
 
 def make_app(redis: Any, **overrides: Any) -> Flask:
+    overrides.setdefault("TOKEN_KEY_FILE", TOKEN_KEY_FILE)
     app = create_app(test_config(REDIS_CONNECTION=redis, **overrides))
     app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     with app.app_context():
