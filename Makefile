@@ -17,11 +17,17 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/truss dev
 
+# The unit tests on two workers (each its own moto, Redis, videos and token key file; all of
+# a test module on one worker, so module fixtures are made once); the stack and browser tests
+# (tests/integration, tests/e2e) one at a time.
+UNIT_WORKERS := -n 2 --dist loadfile
+
 test: $(STAMP) lint typecheck
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(UNIT_WORKERS) tests/unit
+	$(VENV)/bin/pytest --ignore=tests/unit
 
 unit: $(STAMP)
-	$(VENV)/bin/pytest tests/unit
+	$(VENV)/bin/pytest $(UNIT_WORKERS) tests/unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
