@@ -28,32 +28,75 @@ class Spec:
     quiet: float = 0.004  # the tone's volume outside the loud part
     preset: str = "veryfast"
     faststart: bool = False  # the index first, as a browser streaming it wants
+    picture: str = "testsrc"  # the lavfi source: testsrc, testsrc2, or "color=c=navy" (a still)
+    video_codec: str = "libx264"
+    audio_codec: str = "aac"
+    pix_fmt: str | None = "yuv420p"
+    container: str | None = None  # the muxer (-f); None: the one dest's extension names
+    tone_hz: int = 440
+    keyframe_every: int | None = None  # frames between keyframes (-g)
+    bitrate: str | None = None  # the video's bitrate (-b:v), e.g. "2M"
+    output_args: tuple[str, ...] = ()  # anything else for the output, e.g. the muxer's options
 
 
 def synth_video(dest: Path, spec: Spec) -> Path:
-    """Write an H.264 (+AAC) MP4 with the planted cut and loud section; reuse if present."""
+    """Write the video `spec` describes (by default H.264 + AAC in MP4 with the planted cut and
+    loud section); reuse if present."""
     if dest.is_file():
         return dest
-    d, r = spec.duration, spec.rate
-    picture = f"testsrc=s={spec.size}:r={r}:d={d}"
-    if spec.cut_at is not None:
-        before = f"testsrc=s={spec.size}:r={r}:d={spec.cut_at}"
-        after = f"color=c={spec.cut_to}:s={spec.size}:r={r}:d={d - spec.cut_at}"
-        picture = f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0"
-    args = ["-y", "-v", "error", "-f", "lavfi", "-i", picture]
+    run_ffmpeg(synth_args(dest, spec), 120, "Making a test video")
+    return dest
+
+
+def synth_args(dest: Path, spec: Spec) -> list[str]:
+    """The ffmpeg arguments that write `spec`'s video to `dest`."""
+    args = ["-y", "-v", "error", "-f", "lavfi", "-i", _picture(spec)]
     maps = ["-map", "0:v"]
     if spec.audio:
-        lo, hi = spec.loud or (d + 1, d + 2)
-        gain = f"volume='if(between(t,{lo},{hi}),0.9,{spec.quiet})':eval=frame"
-        args += ["-f", "lavfi", "-i", f"sine=f=440:r=44100:d={d},{gain}"]
-        maps += ["-map", "1:a", "-c:a", "aac"]
-    encode = ["-c:v", "libx264", "-preset", spec.preset, "-pix_fmt", "yuv420p"]
-    if spec.x264_params:
-        encode += ["-x264-params", spec.x264_params]
+        maps += ["-map", "1:a", "-c:a", spec.audio_codec]
+        args += ["-f", "lavfi", "-i", _tone(spec)]
+    out = [*_video_encoding(spec), *spec.output_args]
     if spec.faststart:
-        encode += ["-movflags", "+faststart"]
-    run_ffmpeg([*args, *maps, *encode, "-t", str(d), str(dest)], 120, "Making a test video")
-    return dest
+        out += ["-movflags", "+faststart"]
+    if spec.container:
+        out += ["-f", spec.container]
+    return [*args, *maps, *out, "-t", str(spec.duration), str(dest)]
+
+
+def _source(picture: str, size: str, rate: int, seconds: float) -> str:
+    joint = ":" if "=" in picture else "="
+    return f"{picture}{joint}s={size}:r={rate}:d={seconds}"
+
+
+def _picture(spec: Spec) -> str:
+    d = spec.duration
+    if spec.cut_at is None:
+        return _source(spec.picture, spec.size, spec.rate, d)
+    before = _source(spec.picture, spec.size, spec.rate, spec.cut_at)
+    after = _source(f"color=c={spec.cut_to}", spec.size, spec.rate, d - spec.cut_at)
+    return f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0"
+
+
+def _tone(spec: Spec) -> str:
+    d = spec.duration
+    lo, hi = spec.loud or (d + 1, d + 2)
+    gain = f"volume='if(between(t,{lo},{hi}),0.9,{spec.quiet})':eval=frame"
+    return f"sine=f={spec.tone_hz}:r=44100:d={d},{gain}"
+
+
+def _video_encoding(spec: Spec) -> list[str]:
+    encode = ["-c:v", spec.video_codec]
+    if spec.video_codec == "libx264":
+        encode += ["-preset", spec.preset]
+        if spec.x264_params:
+            encode += ["-x264-params", spec.x264_params]
+    if spec.pix_fmt:
+        encode += ["-pix_fmt", spec.pix_fmt]
+    if spec.keyframe_every:
+        encode += ["-g", str(spec.keyframe_every)]
+    if spec.bitrate:
+        encode += ["-b:v", spec.bitrate]
+    return encode
 
 
 def make_video(dest: Path, seconds: int, size: str = "320x180") -> Path:

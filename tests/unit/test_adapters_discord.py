@@ -5,14 +5,14 @@ message, the size limit in words, a smaller copy."""
 
 from __future__ import annotations
 
-import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.support.adapters import RecordingSession, clip_post
 from tests.support.fake_platforms import fake_platforms  # noqa: F401  (fixture)
-from truss.ffmpeg import ffmpeg_exe
+from tests.support.media import Spec, synth_video
 from truss.local.fake_platforms import FakePlatforms
 from truss.media import probe
 from truss.publishing.adapters import PublishError, smaller_copy
@@ -100,13 +100,8 @@ def test_a_deleted_webhook_asks_to_reconnect(fake_platforms: FakePlatforms, tmp_
 
 
 def test_smaller_copy_fits_under_the_limit_and_still_plays(tmp_path: Path) -> None:
-    source = tmp_path / "clip.mp4"
-    subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "4", "-c:v", "libx264",
-         "-preset", "ultrafast", "-b:v", "3M", "-c:a", "aac", "-shortest", str(source)],
-        check=True, timeout=120,
-    )  # fmt: skip
+    spec = Spec(4.0, "640x360", cut_at=None, loud=None, rate=30, quiet=1.0, preset="ultrafast")
+    source = synth_video(tmp_path / "clip.mp4", replace(spec, picture="testsrc2", bitrate="3M"))
     limit = source.stat().st_size // 3
     copy = smaller_copy(source, limit)
     assert copy != source and copy.stat().st_size <= limit

@@ -9,12 +9,13 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import boto3
-import imageio_ffmpeg
 import pytest
 
+from tests.support.media import Spec, synth_args, synth_video
 from truss import ffmpeg, media
 from truss.analysis.base import StreamInfo
 from truss.ffmpeg import MediaError, RemoteSource
@@ -66,10 +67,8 @@ def canary() -> Iterator[Canary]:
 
 def tiny_ts(path: Path) -> Path:
     """A real two-second MPEG-TS file."""
-    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i"]
-    args += ["testsrc=size=160x90:rate=10:duration=2", "-c:v", "libx264", "-f", "mpegts"]
-    subprocess.run([*args, str(path)], check=True, timeout=60)
-    return path
+    spec = Spec(2.0, "160x90", cut_at=None, audio=False, rate=10, container="mpegts")
+    return synth_video(path, spec)
 
 
 def dash_manifest(url: str) -> bytes:
@@ -191,8 +190,8 @@ def test_local_playlists_and_manifests_are_refused(
 
 
 def test_a_run_over_its_cpu_allowance_is_a_clear_media_error(tmp_path: Path) -> None:
-    args = ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:d=60"]
-    args += ["-c:v", "libx264", "-preset", "medium", str(tmp_path / "heavy.mp4")]
+    heavy = Spec(60.0, "1280x720", cut_at=None, audio=False, rate=30, preset="medium")
+    args = synth_args(tmp_path / "heavy.mp4", replace(heavy, picture="testsrc2", pix_fmt=None))
 
     with pytest.raises(MediaError) as caught:
         ffmpeg.run(args, timeout=120, what="Rendering the clip", cpu_s=1)

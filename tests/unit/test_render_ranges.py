@@ -12,6 +12,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from flask import Flask
 
+from tests.support.media import Spec, synth_video
 from tests.support.pipeline import SMALL_RENDER, uploaded_asset
 from truss import ffmpeg, media
 from truss.analysis.base import ClipLengths
@@ -40,10 +42,9 @@ SMALL_SHARE = 0.15  # measured: about 0.07 (the header, 6 s from the keyframe be
 def long_video(path: Path, seconds: int = LONG_S) -> Path:
     """A ~2 Mbit/s H.264/AAC MP4 (one keyframe a second), made by looping an 8 s piece."""
     piece = path.with_name("piece.mp4")
-    args = ["-y", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:d=8"]
-    args += ["-f", "lavfi", "-i", "sine=frequency=300:d=8", "-c:v", "libx264", "-g", "30"]
-    args += ["-preset", "ultrafast", "-b:v", "2M", "-c:a", "aac", "-pix_fmt", "yuv420p"]
-    run_ffmpeg([*args, str(piece)], 120, "Making a test video")
+    spec = Spec(8.0, "640x360", cut_at=None, loud=None, rate=30, quiet=1.0, preset="ultrafast")
+    spec = replace(spec, picture="testsrc2", tone_hz=300, keyframe_every=30, bitrate="2M")
+    synth_video(piece, spec)
     loop = ["-y", "-v", "error", "-stream_loop", str(seconds // 8 - 1), "-i", str(piece)]
     run_ffmpeg([*loop, "-c", "copy", "-movflags", "+faststart", str(path)], 120, "Looping it")
     return path

@@ -3,28 +3,28 @@ with "G" (the MPEG-TS sync byte) is refused at confirmation, real transport stre
 
 from __future__ import annotations
 
-import subprocess
+from dataclasses import replace
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.assets import json_of, load, make_asset, object_exists, put_source
+from tests.support.media import Spec, synth_video
 from tests.support.queues import Queued
 from tests.unit.test_upload_confirm import confirm, queued  # noqa: F401 (fixture)
 from truss.data import keys
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 
+ONE_SECOND = Spec(1.0, "160x90", cut_at=None, audio=False, rate=10)  # a test picture, no sound
+
 
 def transport_stream(path: Path, m2ts: bool = False) -> bytes:
     """One second of real H.264 video in MPEG-TS (or Blu-ray/AVCHD .m2ts packets)."""
-    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi"]
-    args += ["-i", "testsrc=size=160x90:rate=10:duration=1", "-c:v", "libx264", "-f", "mpegts"]
-    args += ["-mpegts_m2ts_mode", "1" if m2ts else "0", str(path)]
-    subprocess.run(args, check=True, timeout=60)
-    return path.read_bytes()
+    mode = ("-mpegts_m2ts_mode", "1" if m2ts else "0")
+    spec = replace(ONE_SECOND, container="mpegts", output_args=mode)
+    return synth_video(path, spec).read_bytes()
 
 
 def test_a_text_file_starting_with_g_is_refused_at_confirmation(
@@ -120,8 +120,6 @@ def test_a_text_file_saying_im_free_is_refused_at_confirmation(
 )
 def test_real_files_of_every_allowed_container_look_like_video(muxer: str, tmp_path: Path) -> None:
     codec = {"webm": "libvpx", "ogg": "libtheora", "flv": "flv", "mpeg": "mpeg2video"}
-    args = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i"]
-    args += ["testsrc=size=160x90:rate=10:duration=1", "-c:v", codec.get(muxer, "libx264")]
-    out = tmp_path / "video"
-    subprocess.run([*args, "-f", muxer, str(out)], check=True, timeout=60)
+    spec = replace(ONE_SECOND, video_codec=codec.get(muxer, "libx264"), container=muxer)
+    out = synth_video(tmp_path / "video", spec)
     assert looks_like_video(out.read_bytes()[:SNIFF_BYTES])
