@@ -13,6 +13,7 @@ import pytest
 from tests.support.fake_twitch_irc import FakeTwitchIrc
 from tests.support.fake_youtube_chat import FakeYouTubeChat
 from tests.support.listener_fakes import MemoryArchive, MemorySink
+from tests.support.waits import wait_until
 from truss.streams import live_store
 from truss.streams.listener import Capture, Listener, ListenerSettings
 from truss.streams.live_store import LiveRef
@@ -33,14 +34,12 @@ class Clock:
 
 def ticking(listener: Listener, condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Tick the listener until the condition holds (chat arrives on real sockets)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def ticked() -> bool:
         listener.tick()
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
+        return condition()
+
+    wait_until(ticked, timeout, "the listener's condition", poll_s=0.01)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from rq.registry import ScheduledJobRegistry
 from tests.support.fake_platforms import fake_platforms  # noqa: F401 (fixture)
 from tests.support.publishing import rendered_clip
 from tests.support.queues import Queued
+from tests.support.waits import wait_until
 from truss import jobs
 from truss.data import publications as store
 from truss.data.clips import Clip
@@ -116,11 +117,7 @@ def test_a_worker_runs_a_scheduled_post_when_the_scheduler_moves_it_and_skips_a_
 
 def _wait_until(when: datetime) -> None:
     """The claim compares scheduled_at with the clock; the job's time must have come."""
-    import time
-
-    deadline = time.monotonic() + 5
-    while datetime.now(UTC) < when and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: datetime.now(UTC) >= when, 5, f"the clock reached {when}")
 
 
 def test_the_reconcile_queues_lost_posts_marks_late_ones_missed_and_leaves_held_ones(
