@@ -15,6 +15,7 @@ from truss.extensions import get_storage, get_table
 from truss.services.uploads import create_uploading
 
 MP4 = "video/mp4"
+BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # an upload of 1000 bytes that starts like an MP4
 
 
 def csrf_headers(client: FlaskClient) -> dict[str, str]:
@@ -23,6 +24,11 @@ def csrf_headers(client: FlaskClient) -> dict[str, str]:
     found = re.search(r'data-csrf="([^"]+)"', page)
     assert found, "the upload page carries no CSRF token"
     return {"X-CSRFToken": found.group(1)}
+
+
+def confirm(client: FlaskClient, aid: str) -> Any:
+    """The browser's confirmation that the upload finished."""
+    return client.post(f"/assets/{aid}/confirm", headers=csrf_headers(client))
 
 
 def make_asset(

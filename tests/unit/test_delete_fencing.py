@@ -23,9 +23,9 @@ from tests.support.clips import (
     ready_asset,
 )
 from tests.support.fake_gemini import FakeGemini, answer_reply, error_reply
+from tests.support.gemini import answer, moment
 from tests.support.media import Videos
 from tests.support.pipeline import uploaded_asset
-from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.analysis.factory import build_analyzer, gemini_file_deleter
 from truss.data import assets, clips, keys, shares

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.support.fake_gemini import API_KEY, FakeGemini, Recorded, Reply, error_reply
-from truss.analysis.base import AnalysisError, ClipLengths, StreamInfo, Usage
+from tests.support.gemini import answer, make_analyzer, moment, not_a_video, probe
+from truss.analysis.base import AnalysisError, ClipLengths, Usage
 from truss.analysis.gemini import (
     UNREACHABLE,
     UNREADABLE,
@@ -24,25 +25,6 @@ from truss.analysis.gemini import (
 from truss.analysis.gemini_schema import ChapterAnswer, clean_chapters, plan_windows
 
 LENGTHS = ClipLengths(min_s=15, max_s=60)
-GENAI_ENV = (
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "GOOGLE_GEMINI_BASE_URL",
-    "GOOGLE_GENAI_API_VERSION",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-    "GOOGLE_GENAI_USE_ENTERPRISE",
-    "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_LOCATION",
-)
-
-
-@pytest.fixture
-def fake(_gemini_server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> FakeGemini:
-    """The module's fake Gemini server, reset, with every setting the client reads cleared."""
-    for name in GENAI_ENV:
-        monkeypatch.delenv(name, raising=False)
-    _gemini_server.reset()
-    return _gemini_server
 
 
 @pytest.fixture
@@ -54,25 +36,7 @@ def unused_port() -> int:
 
 @pytest.fixture
 def video(tmp_path: Path) -> Path:
-    path = tmp_path / "talk.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-    return path
-
-
-def make_analyzer(fake: FakeGemini, **overrides: Any) -> GeminiAnalyzer:
-    refine = overrides.pop("refine", None)
-    file_cache = overrides.pop("file_cache", None)
-    values: dict[str, Any] = {
-        "api_key": API_KEY,
-        "base_url": fake.base_url,
-        "poll_interval_s": 0.01,
-        "active_timeout_s": 5.0,
-        "retry_attempts": 3,
-        "retry_initial_delay_s": 0.01,
-        "retry_max_delay_s": 0.02,
-    }
-    values.update(overrides)
-    return GeminiAnalyzer(GeminiSettings(**values), refine=refine, file_cache=file_cache)
+    return not_a_video(tmp_path / "talk.mp4")
 
 
 def proto_json(value: Any) -> Any:
@@ -91,33 +55,6 @@ def _camel(name: str) -> str:
 
 def request_parts(request: Recorded) -> list[dict[str, Any]]:
     return proto_json(request.json()["contents"][0]["parts"])
-
-
-def probe(duration: float) -> StreamInfo:
-    return StreamInfo(duration=duration, width=1920, height=1080, fps=30.0, has_audio=True)
-
-
-def moment(start: float, end: float, score: float = 80, **extra: Any) -> dict[str, Any]:
-    return {
-        "start_seconds": start,
-        "end_seconds": end,
-        "title": extra.get("title", f"Moment at {start:g}"),
-        "hook": "Wait for it",
-        "virality_score": score,
-        "score_reason": "Strong hook and payoff",
-        "hashtags": extra.get("hashtags", ["#funny"]),
-        "transcript": "so then I said...",
-    }
-
-
-def answer(*moments: dict[str, Any], chapters: list[dict[str, Any]] | None = None) -> dict:
-    return {
-        "moments": list(moments),
-        "chapters": chapters
-        if chapters is not None
-        else [{"start_seconds": 0, "end_seconds": 300, "title": "Intro", "summary": "Hello"}],
-        "summary": "A talk about things.",
-    }
 
 
 # --- happy path --------------------------------------------------------------------------

@@ -9,14 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 
 from tests.support.fake_gemini import FakeGemini
+from tests.support.gemini import answer, make_analyzer, moment, not_a_video, probe
+from tests.support.media import Videos
 from tests.support.pipeline import uploaded_asset
-from tests.unit.test_gemini import answer, make_analyzer, moment, probe
-from tests.unit.test_gemini import fake as fake
-from tests.unit.test_gemini import video as small_file  # noqa: F401 (fixture)
-from tests.unit.test_pipeline_gemini import video as video
 from truss import jobs
 from truss.analysis import limits
 from truss.analysis.base import ClipLengths, Moment
@@ -25,6 +24,16 @@ from truss.extensions import get_table
 
 HASHTAG = re.compile(r"^#\w{1,50}$")  # what a creator's own edit accepts (services/clips)
 INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\u202e]")
+
+
+@pytest.fixture
+def small_file(tmp_path: Path) -> Path:
+    return not_a_video(tmp_path / "talk.mp4")
+
+
+@pytest.fixture(scope="module")
+def video(videos: Videos) -> Path:
+    return videos.cut_halfway(40)
 
 
 def hostile_moment(start: float, end: float) -> dict[str, Any]:
@@ -62,7 +71,7 @@ def assert_capped(title: str, hook: str, reason: str, tags: Any, transcript: str
 
 def test_the_analyzer_caps_every_field_of_a_hostile_answer(
     fake: FakeGemini,
-    small_file: Path,  # noqa: F811
+    small_file: Path,
 ) -> None:
     fake.answer(hostile_answer(hostile_moment(10, 30), moment(100, 120, 150)))
 

@@ -9,12 +9,12 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
-from tests.support.pipeline import SMALL_RENDER, uploaded_asset
+from tests.support.pipeline import FakeAnalyzer, fake_pipeline, moment, uploaded_asset
 from truss import jobs, media
-from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
+from truss.analysis.base import Moment
 from truss.data import assets, clips, keys
 from truss.extensions import get_storage, get_table
-from truss.services.pipeline import NO_MOMENTS, Pipeline
+from truss.services.pipeline import NO_MOMENTS
 
 
 @pytest.fixture(scope="module")
@@ -26,35 +26,6 @@ def video(videos: Videos) -> Path:
 def ctx(app: Flask) -> Iterator[None]:
     with app.test_request_context():
         yield
-
-
-class FakeAnalyzer:
-    name = "fake"
-
-    def __init__(self, moments: list[Moment]) -> None:
-        self.moments = moments
-        self.calls = 0
-
-    def analyze(
-        self, video: Path, probe: StreamInfo, lengths: ClipLengths, max_moments: int = 8
-    ) -> AnalysisResult:
-        self.calls += 1
-        chapters = [Chapter(0, probe.duration, "All of it")]
-        return AnalysisResult(chapters, self.moments, Usage(12, 3, probe.duration), "s", "fake")
-
-
-def moment(start: float, end: float, score: int) -> Moment:
-    return Moment(start, end, f"At {start}", "hook", score, "because", ("#a",))
-
-
-def fake_pipeline(analyzer: FakeAnalyzer, rendered: list[tuple[str, str, str]]) -> Pipeline:
-    def enqueue(cid: str, clid: str, render_id: str) -> None:
-        rendered.append((cid, clid, render_id))
-
-    return Pipeline(
-        get_table(), get_storage(), lambda *_: analyzer, enqueue, ClipLengths(2, 10),
-        render_size=SMALL_RENDER,
-    )  # fmt: skip
 
 
 def test_uploaded_video_becomes_ready_with_rendered_vertical_clips(

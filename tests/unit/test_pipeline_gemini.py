@@ -10,9 +10,9 @@ from flask import Flask
 
 from tests.support.app import AuthActions
 from tests.support.fake_gemini import FakeGemini
+from tests.support.gemini import answer, moment
 from tests.support.media import Videos
 from tests.support.pipeline import uploaded_asset
-from tests.unit.test_gemini import answer, moment
 from truss import jobs
 from truss.data import assets, clips, keys
 from truss.extensions import get_table

@@ -33,11 +33,6 @@ CLID = "01J00000000000000000000001"
 
 
 @pytest.fixture
-def queued(app: Flask) -> Queued:
-    return Queued(app)
-
-
-@pytest.fixture
 def clip(app: Flask) -> Clip:
     return rendered_clip(app, CID, CLID)
 

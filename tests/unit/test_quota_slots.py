@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
-from tests.unit.test_pipeline import FakeAnalyzer, moment
+from tests.support.pipeline import FakeAnalyzer, moment
 from truss import jobs
 from truss.analysis.base import AnalysisError, ClipLengths
 from truss.data import assets, keys, usage

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions, make_app
 from tests.support.assets import (
+    BODY,
     MP4,
     csrf_headers,
     json_of,
@@ -22,7 +23,6 @@ from tests.support.assets import (
     put_source,
 )
 from tests.support.queues import Queued
-from tests.unit.test_upload_confirm import BODY
 from truss.data import assets, keys, usage
 from truss.extensions import get_table
 from truss.services import quotas

@@ -11,8 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.support.media import Videos
-from tests.support.pipeline import SMALL_RENDER
-from tests.unit.test_pipeline import FakeAnalyzer, moment
+from tests.support.pipeline import SMALL_RENDER, FakeAnalyzer, moment
 from truss.analysis.base import AnalysisError, ClipLengths, Usage
 from truss.data import assets, clips, keys, usage
 from truss.extensions import get_storage, get_table

@@ -17,8 +17,13 @@ from rq.utils import utcformat
 
 from tests.support.app import make_app
 from tests.support.media import Videos
-from tests.support.pipeline import SMALL_RENDER_SETTINGS, uploaded_asset
-from tests.unit.test_pipeline import FakeAnalyzer, fake_pipeline, moment
+from tests.support.pipeline import (
+    SMALL_RENDER_SETTINGS,
+    FakeAnalyzer,
+    fake_pipeline,
+    moment,
+    uploaded_asset,
+)
 from truss import jobs, queue
 from truss.analysis.base import AnalysisError, Usage
 from truss.cli import TrussWorker

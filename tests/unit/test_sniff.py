@@ -10,10 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.assets import json_of, load, make_asset, object_exists, put_source
+from tests.support.assets import confirm, json_of, load, make_asset, object_exists, put_source
 from tests.support.media import Spec, synth_video
 from tests.support.queues import Queued
-from tests.unit.test_upload_confirm import confirm, queued  # noqa: F401 (fixture)
 from truss.data import keys
 from truss.services.sniff import SNIFF_BYTES, looks_like_video
 
@@ -31,7 +30,7 @@ def test_a_text_file_starting_with_g_is_refused_at_confirmation(
     app: Flask,
     client: FlaskClient,
     auth,
-    queued: Queued,  # noqa: F811
+    queued: Queued,
 ) -> None:
     line = b"Good morning! These are my notes for the talk.\n"
     body = line * 40  # 47-byte lines: a "G" every 188 bytes, like TS sync bytes
@@ -54,7 +53,7 @@ def test_a_real_transport_stream_is_confirmed(
     app: Flask,
     client: FlaskClient,
     auth,
-    queued: Queued,  # noqa: F811
+    queued: Queued,
     tmp_path: Path,
     m2ts: bool,
 ) -> None:
@@ -103,7 +102,7 @@ def test_a_text_file_saying_im_free_is_refused_at_confirmation(
     app: Flask,
     client: FlaskClient,
     auth,
-    queued: Queued,  # noqa: F811
+    queued: Queued,
 ) -> None:
     body = b"I'm free on Tuesday. Notes for the talk follow.\n" * 30
     creator = auth.login("free@example.com")

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from rq import Queue
 
 from tests.support.assets import (
-    csrf_headers,
+    BODY,
+    confirm,
     json_of,
     load,
     make_asset,
     object_exists,
     put_source,
 )
-from tests.support.queues import Queued
 from truss import jobs
 from truss.data import assets
 from truss.data.table import NotFound
 from truss.extensions import get_storage, get_table
 from truss.services import uploads
-
-BODY = b"\x00\x00\x00\x18ftypmp42" + b"x" * 988  # 1000 bytes
-
-
-@pytest.fixture
-def queued(app: Flask) -> Queued:
-    """The analyses the confirmations queued (the app only queues: no job runs here)."""
-    return Queued(app)
-
-
-def confirm(client: FlaskClient, aid: str) -> object:
-    return client.post(f"/assets/{aid}/confirm", headers=csrf_headers(client))
 
 
 def nothing_enqueued(redis: object) -> bool:
