@@ -585,4 +585,13 @@ def test_endpoints_point_adapters_at_the_fakes(fake_platforms: FakePlatforms) ->
     ).json()
     assert profile["data"]["user"]["display_name"] == "local.tiktoker"
     assert profile["error"]["code"] == "ok"
-    assert fake_platforms.webhook_url() == fake_platforms.webhook_url()  # reused, not piled up
+
+
+def test_the_webhook_to_paste_is_reused_across_restarts(tmp_path: Path) -> None:
+    with FakePlatforms(data_dir=tmp_path) as first:
+        pasted = first.webhook_url()
+        assert first.webhook_url() == pasted
+    with FakePlatforms(data_dir=tmp_path) as second:  # a new port, the same webhooks
+        again = second.webhook_url()
+        assert len(second.state.db["webhooks"]) == 1  # reused, not piled up
+    assert again.split("/api/webhooks/")[1] == pasted.split("/api/webhooks/")[1]
