@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
 from tests.stack import LocalStack
+from tests.support.waits import page_sleep, wait_until
 
 MAIL_WAIT_S = 60
 
@@ -22,14 +22,14 @@ def mails_to(page: Page, base: str, email: str) -> Locator:
 def outbox_link(page: Page, base: str, email: str, after: int = 0) -> Locator:
     """The worker sends the mail: reload the dev outbox until more than `after` mails to this
     person are there, and return the newest one's link."""
-    deadline = time.monotonic() + MAIL_WAIT_S
-    while True:
+
+    def new_mail() -> Locator | None:
         mail = mails_to(page, base, email)
-        if mail.count() > after:
-            return mail.first.get_by_role("link")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no new email to {email} in the dev outbox after {MAIL_WAIT_S} s")
-        page.wait_for_timeout(300)
+        return mail if mail.count() > after else None
+
+    what = f"a new email to {email} in the dev outbox"
+    mail = wait_until(new_mail, MAIL_WAIT_S, what, poll_s=0.3, sleep=page_sleep(page))
+    return mail.first.get_by_role("link")
 
 
 def request_link(page: Page, base: str, email: str) -> None:

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
@@ -53,17 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 def make_stream_video(dest: Path, seconds: int) -> Path:
     """An H.264 MP4 of the stream, `seconds` long: a still picture and no sound."""
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
-            "-f", "lavfi", "-i", f"color=c=navy:size=320x240:rate=10:duration={seconds}",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-movflags", "+faststart", str(dest),
-        ],
-        check=True,
-        timeout=180,
-    )  # fmt: skip
-    return dest
+    spec = Spec(float(seconds), "320x240", cut_at=None, audio=False, rate=10, preset="ultrafast")
+    return synth_video(dest, replace(spec, picture="color=c=navy", faststart=True))
 
 
 def add_and_start_demo_stream(page: Page, stack: LocalStack, title: str) -> None:

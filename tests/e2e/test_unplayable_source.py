@@ -5,41 +5,37 @@ does play keeps its player."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in, upload_through_page
 from tests.stack import LocalStack
+from tests.support.media import Spec, synth_video
 from tests.support.waits import wait_in_page
 
 pytestmark = pytest.mark.e2e
 
 
-def make_video(dest: Path, codecs: list[str]) -> Path:
-    """A 4-second 320x240 test picture with a tone, encoded with these ffmpeg codec options."""
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc=duration=4:size=320x240:rate=25",
-            "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
-            *codecs, str(dest),
-        ],
-        check=True,
-        timeout=120,
-    )  # fmt: skip
-    return dest
+FOUR_SECONDS = Spec(4.0, "320x240", cut_at=None, loud=None, quiet=1.0, preset="ultrafast")
+
+
+def make_video(dest: Path, **encoding: Any) -> Path:
+    """A 4-second 320x240 test picture with a tone, encoded as `encoding` (Spec fields) says."""
+    return synth_video(dest, replace(FOUR_SECONDS, **encoding))
 
 
 @pytest.fixture(scope="module")
 def mpeg2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MPEG-2 video with MP2 audio in an MPEG program stream (.mpg)."""
     dest = tmp_path_factory.mktemp("media") / "old-camcorder.mpg"
-    return make_video(dest, ["-c:v", "mpeg2video", "-c:a", "mp2", "-f", "mpeg"])
+    return make_video(
+        dest, video_codec="mpeg2video", pix_fmt=None, audio_codec="mp2", container="mpeg"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +43,13 @@ def mpeg4_part2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MPEG-4 Part 2 video with AAC audio in an MP4: Chromium reads the file and plays the sound,
     but has no decoder for the picture (videoWidth stays 0)."""
     dest = tmp_path_factory.mktemp("media") / "old-phone.mp4"
-    return make_video(dest, ["-c:v", "mpeg4", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+    return make_video(dest, video_codec="mpeg4")
 
 
 @pytest.fixture(scope="module")
 def h264(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("media") / "phone.mp4"
-    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
-    return make_video(dest, codecs)
+    return make_video(dest)
 
 
 def open_asset_page(page: Page, stack: LocalStack, video: Path) -> None:
