@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from redis import Redis
 from rq import Queue
 
 from tests.stack import LocalStack, pid_alive
+from tests.support.waits import wait_until
 from truss.jobs import ping
 
 pytestmark = pytest.mark.stack
@@ -31,13 +31,12 @@ def aws(stack: LocalStack, service: str) -> object:
 
 
 def wait_for_result(job: object, timeout: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = job.latest_result()  # type: ignore[attr-defined]
-        if result is not None:
-            return result
-        time.sleep(0.2)
-    raise AssertionError("the worker did not run the job")
+    latest = job.latest_result  # type: ignore[attr-defined]
+    return wait_until(latest, timeout, "the worker ran the job", poll_s=0.2)
+
+
+def still_running(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if pid_alive(pid)]
 
 
 def test_stack_is_healthy_runs_a_job_and_stops_without_orphans(tmp_path: Path) -> None:
@@ -66,10 +65,7 @@ def test_stack_is_healthy_runs_a_job_and_stops_without_orphans(tmp_path: Path) -
     finally:
         code = stack.stop()
     assert code == 0
-    deadline = time.monotonic() + 10
-    while any(pid_alive(pid) for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert [pid for pid in children if pid_alive(pid)] == []
+    wait_until(lambda: not still_running(children), 10, "no orphans left", poll_s=0.2)
 
 
 def test_table_items_and_objects_survive_a_restart(tmp_path: Path) -> None:
