@@ -1,12 +1,19 @@
-"""In-memory stand-ins for a listener's DynamoDB sink and S3 archive (tests and the bench)."""
+"""In-memory stand-ins for a listener's DynamoDB sink and S3 archive (tests and the bench), a
+clock the test sets, and a chat source that replays a fixed log."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from truss.streams.model import Spike
+from truss.streams.listener import Capture
+from truss.streams.live_store import LiveRef
+from truss.streams.model import ChatMessage, Spike
+
+STARTED = 1_700_000_000.0  # when the tests' streams went live
 
 
 @dataclass
@@ -58,3 +65,34 @@ class MemoryArchive:
             for key in sorted(self.objects)
             for line in gzip.decompress(self.objects[key]).decode().splitlines()
         ]
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedSource:
+    """A source that hands the capture a fixed chat log, then idles until stopped."""
+
+    starts: list[str] = []
+
+    def __init__(self, ref: LiveRef, capture: Capture, log: list[ChatMessage]) -> None:
+        self.ref, self.capture, self.log = ref, capture, log
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        ScriptedSource.starts.append(self.ref.name)
+        if self.log:
+            self.capture.accept(self.log)
+        self.stopped.wait()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+def scripted(log: list[ChatMessage]) -> Callable[[LiveRef, Capture], ScriptedSource]:
+    return lambda ref, capture: ScriptedSource(ref, capture, log)

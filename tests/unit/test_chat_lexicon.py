@@ -13,9 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.listener_fakes import MemoryArchive, MemorySink
-from tests.unit.test_listener import STARTED, Clock, scripted
-from tests.unit.test_streams_pages import csrf, start_import, stored
+from tests.support.listener_fakes import STARTED, Clock, MemoryArchive, MemorySink, scripted
+from tests.support.streams import csrf, start_import, stored
 from truss.data import lexicon
 from truss.data import streams as data
 from truss.extensions import get_storage, get_table

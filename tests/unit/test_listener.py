@@ -12,7 +12,14 @@ import pytest
 
 from tests.support.fake_twitch_irc import FakeTwitchIrc
 from tests.support.fake_youtube_chat import FakeYouTubeChat
-from tests.support.listener_fakes import MemoryArchive, MemorySink
+from tests.support.listener_fakes import (
+    STARTED,
+    Clock,
+    MemoryArchive,
+    MemorySink,
+    ScriptedSource,
+    scripted,
+)
 from tests.support.waits import wait_until
 from truss.streams import live_store
 from truss.streams.listener import Capture, Listener, ListenerSettings
@@ -20,16 +27,6 @@ from truss.streams.live_store import LiveRef
 from truss.streams.model import ChatMessage
 from truss.streams.twitch_irc import IrcSettings
 from truss.streams.youtube_chat import YouTubeSettings
-
-STARTED = 1_700_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def ticking(listener: Listener, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -135,29 +132,6 @@ def test_a_dropped_connection_records_the_gap_and_counts_nothing_twice(
     assert 0 <= start <= end <= time.time() - started  # seconds since the stream started
     assert sink.messages == {"c1:s1": 100}
     assert len(listener.archive.lines()) == 100  # type: ignore[attr-defined]
-
-
-class ScriptedSource:
-    """A source that hands the capture a fixed chat log, then idles until stopped."""
-
-    starts: list[str] = []
-
-    def __init__(self, ref: LiveRef, capture: Capture, log: list[ChatMessage]) -> None:
-        self.ref, self.capture, self.log = ref, capture, log
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        ScriptedSource.starts.append(self.ref.name)
-        if self.log:
-            self.capture.accept(self.log)
-        self.stopped.wait()
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-
-def scripted(log: list[ChatMessage]) -> Callable[[LiveRef, Capture], ScriptedSource]:
-    return lambda ref, capture: ScriptedSource(ref, capture, log)
 
 
 def test_only_one_of_two_listeners_captures_a_stream() -> None:

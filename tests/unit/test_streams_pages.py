@@ -10,19 +10,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.assets import make_asset
+from tests.support.streams import csrf, start_import, stored
 from truss.data import assets, keys
 from truss.data import streams as data
 from truss.data.table import Table
 from truss.extensions import get_storage, get_table
 from truss.streams import live_store
 from truss.streams.model import SecondBin, Spike
-
-
-def csrf(client: FlaskClient, path: str = "/streams/new") -> str:
-    page = client.get(path).get_data(as_text=True)
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found, f"no CSRF token on {path}"
-    return found.group(1)
 
 
 def add_twitch(client: FlaskClient, channel: str = "SomeChannel", title: str = "Friday") -> str:
@@ -40,11 +34,6 @@ def post(client: FlaskClient, path: str, **form: str) -> str:
     )
     assert response.status_code == 200
     return response.get_data(as_text=True)
-
-
-def stored(app: Flask, cid: str, sid: str) -> data.Stream:
-    with app.app_context():
-        return data.get(get_table(), cid, sid)
 
 
 def test_a_creator_adds_a_twitch_stream_and_finds_it_in_the_list(
@@ -278,19 +267,6 @@ def chat_downloader_file() -> bytes:
                 }
             )
     return json.dumps(messages).encode()
-
-
-def start_import(client: FlaskClient, body: bytes) -> tuple[str, dict]:
-    token = csrf(client)
-    response = client.post(
-        "/streams/import",
-        json={"file_name": "chat.json", "size": len(body), "content_type": "application/json"},
-        headers={"X-CSRFToken": token},
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)
-    answer = response.get_json()
-    sid = answer["page"].rsplit("/", 1)[-1]
-    return sid, answer
 
 
 def test_an_imported_chat_file_becomes_a_stream_with_spikes(
