@@ -4,7 +4,7 @@ session in one folder)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from truss.media import run_ffmpeg
@@ -29,6 +29,7 @@ class Spec:
     preset: str = "veryfast"
     faststart: bool = False  # the index first, as a browser streaming it wants
     picture: str = "testsrc"  # the lavfi source: testsrc, testsrc2, or "color=c=navy" (a still)
+    drawn: str = ""  # filters drawn over the picture, e.g. "drawbox=c=red:t=12"
     video_codec: str = "libx264"
     audio_codec: str = "aac"
     pix_fmt: str | None = "yuv420p"
@@ -70,11 +71,12 @@ def _source(picture: str, size: str, rate: int, seconds: float) -> str:
 
 def _picture(spec: Spec) -> str:
     d = spec.duration
+    drawn = f",{spec.drawn}" if spec.drawn else ""
     if spec.cut_at is None:
-        return _source(spec.picture, spec.size, spec.rate, d)
+        return _source(spec.picture, spec.size, spec.rate, d) + drawn
     before = _source(spec.picture, spec.size, spec.rate, spec.cut_at)
     after = _source(f"color=c={spec.cut_to}", spec.size, spec.rate, d - spec.cut_at)
-    return f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0"
+    return f"{before}[a];{after}[b];[a][b]concat=n=2:v=1:a=0{drawn}"
 
 
 def _tone(spec: Spec) -> str:
@@ -108,13 +110,10 @@ def make_video(dest: Path, seconds: int, size: str = "320x180") -> Path:
 
 def synth_portrait(dest: Path, size: str = "180x320", border: int = 12) -> Path:
     """A 4-second portrait video: blue with a red border on every side, with a tone."""
-    if dest.is_file():
-        return dest
-    picture = f"color=c=blue:s={size}:r=25:d=4,drawbox=c=red:t={border}"
-    args = ["-y", "-v", "error", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", "sine=d=4"]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
-    run_ffmpeg([*args, "-t", "4", str(dest)], 60, "Making a test video")
-    return dest
+    spec = Spec(4.0, size, cut_at=None, loud=None, quiet=1.0, preset="ultrafast")
+    return synth_video(
+        dest, replace(spec, picture="color=c=blue", drawn=f"drawbox=c=red:t={border}")
+    )
 
 
 def audio_only(dest: Path) -> Path:
