@@ -69,17 +69,23 @@ STREAM = KeyTemplate("STREAM", ("sid",))
 CHAT_SPIKE = KeyTemplate("LIVE_CHAT_SPIKE", ("sid", "offset"))
 CHAT_LEXICON = KeyTemplate("CHAT_LEXICON")  # the creator's emote/keyword weights (one item)
 ANALYTICS_DAILY = KeyTemplate("ANALYTICS", ("period", "day"))
+ANALYTICS_DAY_PART = KeyTemplate("ANALYTICS", ("period", "day", "part"))  # s<n>, platform
 PLATFORM_TOKEN = KeyTemplate("PLATFORM_TOKEN", ("platform",))
 PUBLICATION = KeyTemplate("PUBLICATION", ("clid", "platform"))  # one clip's post on a platform
 USAGE = KeyTemplate("USAGE")  # a creator's running totals (bytes stored)
 USAGE_MONTH = KeyTemplate("USAGE", ("month",))  # seconds of video analysed in a UTC month
 HEALTH = KeyTemplate("HEALTH")  # PK and SK of the key readiness reads; no item ever has it
 SCHEMA = KeyTemplate("SCHEMA")  # PK and SK of the table's schema marker (backfills done)
+EXPORT = KeyTemplate("EXPORT", ("eid",))  # one archive of the creator's data (expires)
+IMPORT = KeyTemplate("IMPORT", ("iid",))  # one archive being brought in (progress, resume)
+DELETION = KeyTemplate("DELETION", ("ticket",))  # an account deletion's progress (no creator id)
+DELETION_STATUS = KeyTemplate("STATUS")
 
 ALL_TEMPLATES: tuple[KeyTemplate, ...] = (
     CREATOR, EMAIL, IDENTITY, MAGIC, SHARE, METADATA, CREATOR_REF, VERIFY, CLIP_REF,
     ASSET, ASSET_CHAPTERS, ASSET_STATUS, CLIP, CLIP_SCORE, STREAM, CHAT_SPIKE, ANALYTICS_DAILY,
     PLATFORM_TOKEN, CHAT_LEXICON, ASSET_CLIPS, USAGE, USAGE_MONTH, HEALTH, SCHEMA, PUBLICATION,
+    EXPORT, IMPORT, DELETION, DELETION_STATUS, ANALYTICS_DAY_PART,
 )  # fmt: skip
 
 Key = dict[str, str]
@@ -280,6 +286,36 @@ def analytics_daily(cid: str, day: str) -> Key:
     return {"PK": creator_pk(cid), "SK": ANALYTICS_DAILY.build("DAILY", day)}
 
 
+ANALYTICS_PERIOD_DAILY = "DAILY"
+ANALYTICS_RANGE_END = "~"  # sorts after every part name: the last day's parts are in range
+
+
+def analytics_day_part(cid: str, day: str, part: str) -> Key:
+    """`ANALYTICS#DAILY#<yyyy-mm-dd>#<part>`: one part of a UTC day's figures (a counter
+    shard `s<n>`, or `platform`); a day's parts share the prefix, so a range is one Query."""
+    return {
+        "PK": creator_pk(cid),
+        "SK": ANALYTICS_DAY_PART.build(ANALYTICS_PERIOD_DAILY, day, part),
+    }
+
+
+def analytics_day_range(first: str, last: str) -> tuple[str, str]:
+    """SK bounds (BETWEEN, inclusive) of every part of the days first..last (yyyy-mm-dd)."""
+    low = ANALYTICS_DAILY.prefix_for(ANALYTICS_PERIOD_DAILY, first)
+    return low, ANALYTICS_DAILY.prefix_for(ANALYTICS_PERIOD_DAILY, last) + ANALYTICS_RANGE_END
+
+
+def asset_cost(cid: str, aid: str) -> Key:
+    """`ASSET#<aid>#COST`: what one video's analysis and renders consumed (deleted with it)."""
+    return {"PK": creator_pk(cid), "SK": ASSET_CHAPTERS.build(aid, "COST")}
+
+
+def analytics_day_part_from_sk(sk: str) -> tuple[str, str]:
+    """(day, part) of an `ANALYTICS#DAILY#<day>#<part>` sort key."""
+    _, day, part = ANALYTICS_DAY_PART.parse(sk)
+    return day, part
+
+
 def platform_token(cid: str, platform: str) -> Key:
     return {"PK": creator_pk(cid), "SK": PLATFORM_TOKEN.build(platform)}
 
@@ -344,3 +380,42 @@ def clip_video_object(cid: str, clid: str, render_id: str) -> str:
 
 def clip_poster_object(cid: str, clid: str, render_id: str) -> str:
     return clip_object_prefix(cid, clid) + f"{render_id}.jpg"
+
+
+def creator_object_root(cid: str) -> str:
+    """`creators/<cid>/`: the S3 prefix of every object of one creator."""
+    if not cid or "/" in cid or SEP in cid:
+        raise KeyError_(f"object key part {cid!r} is empty or contains '/' or {SEP!r}")
+    return f"creators/{cid}/"
+
+
+def export(cid: str, eid: str) -> Key:
+    """`EXPORT#<eid>`: one archive of the creator's data, its progress and S3 key."""
+    return {"PK": creator_pk(cid), "SK": EXPORT.build(eid)}
+
+
+def export_prefix() -> str:
+    return EXPORT.prefix_for()
+
+
+def export_archive_object(cid: str, eid: str) -> str:
+    return _creator_object_prefix(cid, "exports", eid) + "truss-export.zip"
+
+
+def import_(cid: str, iid: str) -> Key:
+    """`IMPORT#<iid>`: one archive being brought in under the creator (progress, resume)."""
+    return {"PK": creator_pk(cid), "SK": IMPORT.build(iid)}
+
+
+def import_prefix() -> str:
+    return IMPORT.prefix_for()
+
+
+def import_archive_object(cid: str, iid: str) -> str:
+    return _creator_object_prefix(cid, "imports", iid) + "archive.zip"
+
+
+def account_deletion(ticket: str) -> Key:
+    """`DELETION#<ticket>` / `STATUS`: one account deletion's progress, under a random ticket
+    (not the creator's partition, which the deletion empties; the creator id goes at the end)."""
+    return {"PK": DELETION.build(ticket), "SK": DELETION_STATUS.build()}

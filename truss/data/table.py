@@ -347,10 +347,14 @@ class Table:
 
     def query_all(self, pk: str, prefix: str, index: str | None = None) -> Iterator[Item]:
         """Every item of one partition under an SK prefix (for deletes and jobs, not pages);
-        with an index, that index's partition (eventually consistent)."""
+        with an index, that index's partition (eventually consistent). An empty prefix: the
+        whole partition."""
         pk_name, sk_name = (f"{index}PK", f"{index}SK") if index else ("PK", "SK")
+        condition = Key(pk_name).eq(pk)
         kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key(pk_name).eq(pk) & Key(sk_name).begins_with(prefix),
+            "KeyConditionExpression": condition & Key(sk_name).begins_with(prefix)
+            if prefix
+            else condition,
             "ReturnConsumedCapacity": "TOTAL",
         }
         if index:
@@ -362,6 +366,75 @@ class Table:
             if "LastEvaluatedKey" not in response:
                 return
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def keys_of_partition(self, pk: str) -> Iterator[keys.Key]:
+        """The key of every item of one partition, whatever its SK (a paginated Query reading
+        only PK and SK): for emptying a partition, e.g. deleting an account."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(pk),
+            "ProjectionExpression": "PK, SK",
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            response = self._table.query(**kwargs)
+            self._record("query", response, read=int(response.get("ScannedCount", 0)))
+            yield from ({"PK": item["PK"], "SK": item["SK"]} for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def query_between(self, pk: str, low: str, high: str) -> Iterator[Item]:
+        """Every item of one partition with low <= SK <= high: one Query (more pages only
+        past 1 MB)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(pk) & Key("SK").between(low, high),
+            "ReturnConsumedCapacity": "TOTAL",
+        }
+        while True:
+            response = self._query(kwargs)
+            self._record("query", response, read=int(response.get("ScannedCount", 0)))
+            yield from (dict(plain(item)) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def add_once(
+        self,
+        key: keys.Key,
+        add: Mapping[str, int | float],
+        marks: str,
+        mark: str,
+        changes: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """ADD counters to an item (made if missing; SET changes too) unless the string set
+        `marks` already holds `mark`, adding it in the same write: False when it was applied
+        before, so a retried flush or job counts once."""
+        names = {"#m": marks}
+        values: dict[str, Any] = {":m": {mark}}
+        adds = ["#m :m"]
+        for i, (name, amount) in enumerate(add.items()):
+            names[f"#a{i}"], values[f":a{i}"] = name, dynamo_value(amount)
+            adds.append(f"#a{i} :a{i}")
+        sets = []
+        for i, (name, value) in enumerate((changes or {}).items()):
+            names[f"#s{i}"], values[f":s{i}"] = name, dynamo_value(value)
+            sets.append(f"#s{i} = :s{i}")
+        expression = ("SET " + ", ".join(sets) + " " if sets else "") + "ADD " + ", ".join(adds)
+        try:
+            response = self._table.update_item(
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression="NOT contains(#m, :mark)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":mark": mark},
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        self._record("update", response)
+        return True
 
     def scan(
         self, filter_expression: ConditionBase, attributes: Sequence[str] = (), page_size: int = 0
