@@ -117,12 +117,17 @@ class TrussWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
-        from truss.jobs import reconcile_publications, reconcile_working_assets
+        from truss.jobs import (
+            reconcile_publications,
+            reconcile_working_assets,
+            schedule_platform_stats,
+        )
 
         # Each reconcile runs on its own: one failing doesn't skip the other this cycle.
         for name, reconcile, what in (
             ("reconcile", reconcile_working_assets, "reconcile queued again: %s"),
             ("publish reconcile", reconcile_publications, "reconcile queued posts again: %s"),
+            ("platform statistics", schedule_platform_stats, "statistics queued for: %s"),
         ):
             try:
                 queued = reconcile()

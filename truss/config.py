@@ -197,6 +197,11 @@ def _publishing_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """Where the publishing adapters send clips (tests and `truss dev` point them at fakes)."""
     return {
         "YOUTUBE_UPLOAD_BASE": env.get("YOUTUBE_UPLOAD_BASE", "https://www.googleapis.com/upload"),
+        "YOUTUBE_ANALYTICS_BASE": env.get(
+            "YOUTUBE_ANALYTICS_BASE", "https://youtubeanalytics.googleapis.com"
+        ),
+        "PLATFORM_STATS_EVERY_S": _int(env, "TRUSS_PLATFORM_STATS_EVERY_S", 3600),
+        "PLATFORM_STATS_REFETCH_DAYS": _int(env, "TRUSS_PLATFORM_STATS_REFETCH_DAYS", 3),
         "TIKTOK_API_BASE": env.get("TIKTOK_API_BASE", "https://open.tiktokapis.com"),
         "DISCORD_API_BASE": env.get("DISCORD_API_BASE", "https://discord.com/api"),
         "DISCORD_UPLOAD_LIMIT_BYTES": _int(env, "DISCORD_UPLOAD_LIMIT_BYTES", 10 * MIB),

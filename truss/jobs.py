@@ -25,7 +25,9 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.data import assets, clips, streams
+from truss.analytics import platform_stats
+from truss.data import assets, clips, publications, streams
+from truss.data import platform_stats as platform_stats_store
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.gemini_files import AssetFileCache
@@ -344,7 +346,9 @@ def publish_clip(cid: str, clid: str, platform: str) -> None:
     # Per run: an RQ retry and the reconcile's re-enqueue keep the job's id, and a paused
     # run woken after its successor claimed the post must not count as the lease holder.
     worker = f"{job.id}:{secrets.token_hex(4)}" if job is not None else ""
-    publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
+    pub = publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
+    if pub is not None and pub.status == publications.PUBLISHED:
+        _track_for_stats(cid)
 
 
 def publication_active(pub: Publication) -> bool:
@@ -366,6 +370,51 @@ def reconcile_publications() -> list[str]:
         grace_s=float(config["WORKER_MAINTENANCE_S"]),
     )
     return due.reconcile_due(get_redis(), get_table(), work, time.time())
+
+
+# --- platform statistics (truss/analytics/platform_stats.py does the work) ---------------
+
+
+def _track_for_stats(cid: str) -> None:
+    try:
+        platform_stats.track(get_redis(), cid)
+    except RedisError:  # the dashboard tracks the creator again when it is opened
+        log.exception("could not track %s for platform statistics", cid)
+
+
+def platform_stats_collector() -> platform_stats.Collector:
+    config = current_app.config
+    table = get_table()
+    return platform_stats.Collector(
+        table=table,
+        tokens=get_token_service(),
+        adapter_for=lambda platform: adapter_for(platform, config),
+        refresher_for=lambda platform: providers.refresher(platform, config),
+        history=lambda cid, first, last: platform_stats_store.read_range(table, cid, first, last),
+        refetch_days=int(config["PLATFORM_STATS_REFETCH_DAYS"]),
+    )
+
+
+def collect_platform_stats(cid: str) -> dict[str, str]:
+    """The statistics job: one creator's figures from every platform (errors recorded)."""
+    outcome = platform_stats_collector().run(cid)
+    if not outcome:
+        platform_stats.forget(get_redis(), cid)
+    return outcome
+
+
+def schedule_platform_stats() -> list[str]:
+    """Run by every worker's maintenance: once per PLATFORM_STATS_EVERY_S, one job per
+    creator with published posts."""
+    every = int(current_app.config["PLATFORM_STATS_EVERY_S"])
+
+    def enqueue(cid: str, round_no: int) -> object:
+        return enqueue_once(
+            get_queue("default"), collect_platform_stats, cid,
+            job_id=f"platform-stats-{cid}-{round_no}", job_timeout=600,
+        )  # fmt: skip
+
+    return platform_stats.schedule_round(get_redis(), every, enqueue)
 
 
 def analyze_asset(cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:

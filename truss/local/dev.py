@@ -143,6 +143,7 @@ def fake_platforms_env(base_url: str, real_keys: Mapping[str, str]) -> dict[str,
         "youtube": {
             "YOUTUBE_UPLOAD_BASE": f"{base_url}/youtube/upload",
             "YOUTUBE_PROFILE_URL": f"{base_url}/youtube/youtube/v3/channels",  # the channel
+            "YOUTUBE_ANALYTICS_BASE": f"{base_url}/youtube-analytics",
         },
         "tiktok": {"TIKTOK_API_BASE": f"{base_url}/tiktok"},
         "twitch": {"TWITCH_API_BASE": f"{base_url}/twitch"},

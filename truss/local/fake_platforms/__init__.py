@@ -17,6 +17,8 @@ adapter's base URL is the fake's base URL plus the prefix, in place of the real 
   /discord      discord.com: /oauth2/authorize, /api/oauth2/token, /api/oauth2/token/revoke,
                 /api/users/@me, /api/webhooks/<id>/<token> (also under /api/v10/)
   /discord/cdn  cdn.discordapp.com: /avatars/<user id>/<avatar hash>.png
+  /youtube-analytics  youtubeanalytics.googleapis.com: /v2/reports (and /tiktok/v2/video/query/):
+                the received videos' statistics, growing day by day (stats.py)
   /_fake        the fake's own controls: GET received, GET received/<id>/video, GET/POST faults,
                 POST discord/webhooks, GET endpoints
 
@@ -53,7 +55,7 @@ import click
 from flask import Blueprint, Flask, Response, abort, request, send_file
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from truss.local.fake_platforms import discord_api, oauth, tiktok, twitch, youtube
+from truss.local.fake_platforms import discord_api, oauth, stats, tiktok, twitch, youtube
 from truss.local.fake_platforms.state import (
     FAULT_KINDS,
     PLATFORMS,
@@ -74,6 +76,7 @@ PREFIXES = {
     "twitch": "/twitch",
     "discord": "/discord",
     "discord_cdn": "/discord/cdn",
+    "youtube_analytics": "/youtube-analytics",
 }
 UPLOAD_PLATFORMS = ("youtube", "tiktok")
 
@@ -257,7 +260,7 @@ def _public_entry(entry: dict[str, Any], base_url: str) -> dict[str, Any]:
 def create_app(state: State) -> Flask:
     app = Flask("truss.local.fake_platforms")
     app.config["MAX_CONTENT_LENGTH"] = None
-    for module in (oauth, youtube, tiktok, discord_api, twitch):
+    for module in (oauth, youtube, tiktok, discord_api, twitch, stats):
         app.register_blueprint(module.blueprint(state))
     app.register_blueprint(_controls(state))
     return app

@@ -34,6 +34,8 @@ ROUTES = (
     "tiktok.status",
     "discord.execute",
     "twitch.clip",
+    "youtube.analytics",  # GET  /youtube-analytics/v2/reports (statistics)
+    "tiktok.video_query",  # POST /tiktok/v2/video/query/ (statistics)
 )
 
 

@@ -70,7 +70,11 @@ def adapter_for(platform: str, config: Mapping[str, Any]) -> Adapter:
     if platform == "youtube":
         return YouTubeAdapter(
             YouTubeSettings(
-                api_base=config["YOUTUBE_API_BASE"], upload_base=config["YOUTUBE_UPLOAD_BASE"]
+                api_base=config["YOUTUBE_API_BASE"],
+                upload_base=config["YOUTUBE_UPLOAD_BASE"],
+                analytics_base=config.get(
+                    "YOUTUBE_ANALYTICS_BASE", "https://youtubeanalytics.googleapis.com"
+                ),
             )
         )
     if platform == "tiktok":

@@ -42,11 +42,14 @@ from truss.publishing.adapters.base import (
     server_error,
     utc_now,
 )
+from truss.publishing.adapters.stats import Figures, parse_videos, stats_error
 
 PLATFORM = "TikTok"
 MB = 1024 * 1024
 EXPIRED = SESSION_EXPIRED  # the upload URL lapsed (after an hour): the runner opens a new one
 VIDEO_URL = "https://www.tiktok.com/@{user}/video/{id}"
+STATS_FIELDS = "id,view_count,like_count,comment_count,share_count"
+STATS_IDS_PER_CALL = 20  # video/query takes at most 20 ids
 FAIL_REASONS = {
     "file_format_check_failed": "TikTok can't read the video's format",
     "duration_check_failed": "the video is longer or shorter than TikTok allows",
@@ -210,6 +213,26 @@ class TikTokAdapter:
             note = "" if post_id else "TikTok published it; its public link appears after review."
             return Status("published", post_id or publish_id, url, note)
         return Status("processing", publish_id)
+
+    def fetch_counts(self, token: str, video_ids: list[str]) -> dict[str, Figures]:
+        """Running totals of the videos (`POST /v2/video/query/`, scope video.list, 20 ids a
+        call); a video TikTok doesn't return (deleted, not the account's) is missing."""
+        url = self.settings.api_base.rstrip("/") + "/v2/video/query/"
+        headers = {**bearer(token), "Content-Type": "application/json; charset=UTF-8"}
+        found: dict[str, Figures] = {}
+        for start in range(0, len(video_ids), STATS_IDS_PER_CALL):
+            body = {"filters": {"video_ids": video_ids[start : start + STATS_IDS_PER_CALL]}}
+            response = send(self.http, PLATFORM, "reading statistics", "POST", url,
+                            params={"fields": STATS_FIELDS}, json=body, headers=headers,
+                            timeout=self.timeout)  # fmt: skip
+            envelope = json_body(response)
+            error = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
+            code = str((error or {}).get("code", ""))
+            if response.status_code != 200 or code not in ("", "ok"):
+                said = provider_words((error or {}).get("message"))
+                raise stats_error(PLATFORM, response, f"{code} {said}".strip())
+            found.update(parse_videos(envelope))
+        return found
 
     def _send_chunks(self, post: Post, session: Session, on_progress: Progress) -> None:
         """Send the chunks from session["next_chunk"] on, moving it on after each."""

@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
@@ -45,6 +45,7 @@ from truss.publishing.adapters.base import (
     server_error,
     utc_now,
 )
+from truss.publishing.adapters.stats import VideoDay, google_words, parse_report, stats_error
 
 PLATFORM = "YouTube"
 CHUNK_GRANULE = 256 * 1024  # every chunk but the last must be a multiple of this
@@ -52,12 +53,14 @@ QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 WATCH_URL = "https://www.youtube.com/watch?v={id}"
 RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+STATS_METRICS = "views,likes,comments,shares,estimatedMinutesWatched"
 
 
 @dataclass(frozen=True)
 class YouTubeSettings:
     api_base: str = "https://www.googleapis.com/youtube/v3"
     upload_base: str = "https://www.googleapis.com/upload"
+    analytics_base: str = "https://youtubeanalytics.googleapis.com"
     chunk_bytes: int = 8 * 1024 * 1024
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
@@ -150,6 +153,24 @@ class YouTubeAdapter:
         if response.status_code in (404, 410):
             raise PublishError("retry", "YouTube's upload session expired.", SESSION_EXPIRED)
         return self._after_put(response, session)
+
+    def fetch_stats(self, token: str, video_id: str, first: date, last: date) -> list[VideoDay]:
+        """The video's figures per day, first..last (YouTube Analytics `reports` with
+        dimensions=day; days YouTube has no figures for yet are missing)."""
+        url = f"{self.settings.analytics_base.rstrip('/')}/v2/reports"
+        params = {
+            "ids": "channel==MINE",
+            "startDate": first.isoformat(),
+            "endDate": last.isoformat(),
+            "metrics": STATS_METRICS,
+            "dimensions": "day",
+            "filters": f"video=={video_id}",
+        }
+        response = send(self.http, PLATFORM, "reading statistics", "GET", url, params=params,
+                        headers=bearer(token), timeout=self.timeout)  # fmt: skip
+        if response.status_code != 200:
+            raise stats_error(PLATFORM, response, google_words(response))
+        return parse_report(json_body(response))
 
     def _send_from(
         self, token: str, post: Post, session: Session, offset: int, on_progress: Progress

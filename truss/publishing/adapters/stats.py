@@ -1,0 +1,111 @@
+"""What the platforms say about a published video: the figures the statistics job stores.
+
+YouTube answers per day (Analytics `reports`, dimensions=day); TikTok answers running totals
+(`video/query` counts), which the job turns into daily differences of its snapshots. Discord
+and Twitch have no statistics API for what Truss posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import requests
+
+from truss.publishing.adapters.base import Unauthorized, json_body, provider_words
+
+FIGURES = ("views", "likes", "comments", "shares", "watch_s")
+NO_STATS = {
+    "discord": "Discord has no statistics for webhook posts.",
+    "twitch": "Twitch clips aren't uploaded by Truss, so there are no statistics to read.",
+}
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Views, likes, comments, shares and seconds watched (a day's, or running totals)."""
+
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    watch_s: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in FIGURES}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Figures:
+        return cls(**{name: int(data.get(name) or 0) for name in FIGURES})
+
+    def minus(self, earlier: Figures) -> Figures:
+        """The growth since `earlier` (never below zero: a platform may recount down)."""
+        return Figures(
+            **{name: max(getattr(self, name) - getattr(earlier, name), 0) for name in FIGURES}
+        )
+
+
+@dataclass(frozen=True)
+class VideoDay:
+    day: date
+    figures: Figures
+
+
+class StatsError(Exception):
+    """The platform answered the statistics call with an error; the message names the
+    platform and what it said ("YouTube answered 503: Backend Error")."""
+
+
+def stats_error(platform: str, response: requests.Response, said: str = "") -> Exception:
+    """A 401 is Unauthorized (refresh the token once and ask again); anything else a
+    StatsError with the platform's own words."""
+    if response.status_code == 401 and not said.startswith("scope"):
+        return Unauthorized(platform)
+    words = f"{platform} answered {response.status_code}"
+    return StatsError(f"{words}: {said}" if said else words)
+
+
+def google_words(response: requests.Response) -> str:
+    error = json_body(response).get("error")
+    return provider_words(error.get("message")) if isinstance(error, dict) else ""
+
+
+def parse_report(body: dict[str, Any]) -> list[VideoDay]:
+    """A YouTube Analytics result table (columnHeaders + rows, no rows when empty) as days."""
+    names = [str(h.get("name", "")) for h in body.get("columnHeaders") or []]
+    days = []
+    for row in body.get("rows") or []:
+        cells = dict(zip(names, row, strict=False))
+        try:
+            day = date.fromisoformat(str(cells.get("day", "")))
+        except ValueError:
+            continue
+        days.append(
+            VideoDay(
+                day,
+                Figures(
+                    views=int(cells.get("views") or 0),
+                    likes=int(cells.get("likes") or 0),
+                    comments=int(cells.get("comments") or 0),
+                    shares=int(cells.get("shares") or 0),
+                    watch_s=int(float(cells.get("estimatedMinutesWatched") or 0) * 60),
+                ),
+            )
+        )
+    return days
+
+
+def parse_videos(body: dict[str, Any]) -> dict[str, Figures]:
+    """TikTok video/query's `data.videos` as running totals by video id."""
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    found = {}
+    for video in (data or {}).get("videos") or []:
+        if isinstance(video, dict) and video.get("id"):
+            found[str(video["id"])] = Figures(
+                views=int(video.get("view_count") or 0),
+                likes=int(video.get("like_count") or 0),
+                comments=int(video.get("comment_count") or 0),
+                shares=int(video.get("share_count") or 0),
+            )
+    return found
