@@ -82,6 +82,7 @@ def register_blueprints(app: Flask) -> None:
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
     from truss.connections import bp as connections_bp
+    from truss.deletion import bp as deletion_bp
     from truss.main.routes import bp as main_bp
     from truss.publishing.routes import bp as publish_bp
     from truss.streams.routes import bp as streams_bp
@@ -96,6 +97,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(streams_bp)
     app.register_blueprint(connections_bp)
     app.register_blueprint(publish_bp)
+    app.register_blueprint(deletion_bp)
     register_providers(app)
 
 

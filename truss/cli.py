@@ -185,6 +185,9 @@ def register(app: object) -> None:
     cli.add_command(worker_command)
     cli.add_command(chat_command)
     cli.add_command(tokens_group)
+    from truss.deletion.cli import delete_account_command
+
+    cli.add_command(delete_account_command)
 
 
 def register_local_fakes(group: click.Group) -> None:

@@ -81,6 +81,27 @@ class Storage:
         response = self.client.get_object(Bucket=self.bucket, Key=key, Range=span)
         return response["Body"]
 
+    def open_object(self, key: str) -> Any:
+        """The whole object as a stream (botocore's StreamingBody): read(n) it, then close()."""
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+
+    def upload_stream(self, fileobj: Any, key: str, content_type: str) -> None:
+        """Upload from a file-like read in chunks (multipart when big; memory stays bounded:
+        two 8 MiB chunks in flight)."""
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(max_concurrency=2, multipart_chunksize=8 * 1024**2)
+        self.client.upload_fileobj(
+            fileobj, self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config
+        )
+
+    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> UploadedPart:
+        """One part of a multipart upload this process writes itself (an export)."""
+        response = self.client.upload_part(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )
+        return UploadedPart(number, len(body), str(response["ETag"]))
+
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
@@ -111,6 +132,17 @@ class Storage:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects})
                 deleted += len(objects)
         return deleted
+
+    def abort_uploads_under(self, prefix: str) -> int:
+        """Abort every unfinished multipart upload under a prefix (their parts are stored and
+        billed, yet no listing of objects shows them); returns how many were aborted."""
+        aborted = 0
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self.abort_multipart_upload(upload["Key"], upload["UploadId"])
+                aborted += 1
+        return aborted
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -37,6 +37,10 @@ TOO_MANY_LINKS = (
     "You've asked for several sign-in links in a short while. The links already sent still "
     "work: check your inbox (and spam). To get a new one, wait 15 minutes and try again."
 )
+ACCOUNT_BEING_DELETED = (
+    "This account is being deleted, so it can't be signed in to. Once the deletion is done "
+    "(usually within a few minutes), the same email can sign up again as a new account."
+)
 TOO_MANY_TRIES = "Too many sign-in attempts from here. Wait 15 minutes, then ask for a new link."
 
 
@@ -56,6 +60,9 @@ def landing_path(next_path: str | None) -> str:
 
 
 def finish_sign_in(creator: Creator, next_path: str | None) -> Response:
+    if creator.deleting:  # truss.deletion: the account is being deleted
+        flash(ACCOUNT_BEING_DELETED, "error")
+        return redirect(url_for("auth.login"), code=303)
     sign_in(creator)
     return redirect(landing_path(next_path), code=303)
 

@@ -85,7 +85,7 @@ def load_creator() -> Creator | None:
     creator = None
     if _session_alive(now):
         creator = cached_creator(cid)
-    if creator is None or creator.session_version != session.get("sv"):
+    if creator is None or creator.deleting or creator.session_version != session.get("sv"):
         session.clear()
         return None
     if now - int(session.get("seen", 0)) >= SEEN_GRANULARITY_S:

@@ -30,6 +30,7 @@ class Creator:
     created_at: str
     session_version: int = 1
     time_zone: str = "UTC"  # an IANA zone name: schedule times are typed and shown in it
+    deleting: str = ""  # the account deletion's ticket once it started (truss.data.deletions)
 
     @classmethod
     def from_item(cls, item: Item) -> Creator:

@@ -1,0 +1,185 @@
+"""Account deletion: the mark on the creator's profile, the `DELETION#<ticket>` progress item,
+and the reads and batch deletes that find and remove every item of a creator.
+
+The progress item lives outside the creator's partition (which the deletion empties) under a
+random ticket. While the deletion runs it holds the creator's id and email (a retry after the
+profile is gone still knows what to remove); when it finishes it is rewritten without them and
+expires a week later, so nothing that names the creator is left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from boto3.dynamodb.conditions import Attr
+
+from truss.data import keys
+from truss.data.creators import utc_now_iso
+from truss.data.items import attr, from_item
+from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
+
+DELETING = "deleting"
+DONE = "done"
+KEEP_DONE_S = 7 * 86400  # how long "your account is deleted" stays readable
+ITEM_TYPE = "account_deletion"
+
+
+class AlreadyDeleting(Exception):
+    """The creator's deletion started earlier: `ticket` is that deletion's."""
+
+    def __init__(self, ticket: str) -> None:
+        super().__init__(ticket)
+        self.ticket = ticket
+
+
+def _ticket_of(pk: str) -> str:
+    return keys.DELETION.parse(pk)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deletion:
+    ticket: str = field(metadata=attr(name="PK", read=_ticket_of))
+    status: str = DELETING
+    steps_done: tuple[str, ...] = ()
+    subject_id: str = ""  # the creator's id while running; removed when done
+    subject_email: str = ""  # the creator's email while running; removed when done
+    items_removed: int = 0
+    objects_removed: int = 0
+    started_at: str = ""
+    finished_at: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.status == DONE
+
+
+def _from(item: Item) -> Deletion:
+    return from_item(Deletion, item)
+
+
+def start(table: Table, cid: str, email: str, ticket: str) -> Deletion:
+    """Mark the creator deleting (and end every session: the session version moves on) and
+    write the progress item, in one transaction. AlreadyDeleting when a deletion started
+    before (its ticket); NotFound when there is no such creator."""
+    item: Item = {
+        **keys.account_deletion(ticket),
+        "type": ITEM_TYPE,
+        "status": DELETING,
+        "steps_done": [],
+        "subject_id": cid,
+        "subject_email": keys.normalise_email(email),
+        "items_removed": 0,
+        "objects_removed": 0,
+        "started_at": utc_now_iso(),
+    }
+    mark = {
+        "Update": {
+            "Key": keys.creator_profile(cid),
+            "UpdateExpression": "SET deleting = :ticket ADD session_version :one",
+            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleting)",
+            "ExpressionAttributeValues": {":ticket": ticket, ":one": 1},
+        }
+    }
+    put = {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
+    try:
+        table.transact([mark, put])
+    except (AlreadyExists, Conflict):
+        profile = table.find(keys.creator_profile(cid))
+        if profile is None:
+            raise NotFound(f"creator {cid}") from None
+        if profile.get("deleting"):
+            raise AlreadyDeleting(str(profile["deleting"])) from None
+        raise
+    return _from(item)
+
+
+def get(table: Table, ticket: str) -> Deletion:
+    return _from(table.get_typed(keys.account_deletion(ticket), ITEM_TYPE))
+
+
+def step_done(table: Table, ticket: str, step: str, items: int = 0, objects: int = 0) -> Deletion:
+    """Record a finished step (and what it removed) so a retried job skips it."""
+    item = table.update(
+        keys.account_deletion(ticket),
+        {},
+        condition=Attr("status").eq(DELETING),
+        add={"items_removed": items, "objects_removed": objects},
+    )
+    done = list(item.get("steps_done") or [])
+    if step not in done:
+        item = table.update(keys.account_deletion(ticket), {"steps_done": [*done, step]})
+    return _from(item)
+
+
+def finish(table: Table, ticket: str) -> Deletion:
+    """Done: the progress item is rewritten without the creator's id and email, and expires."""
+    current = table.get(keys.account_deletion(ticket))
+    item: Item = {
+        **keys.account_deletion(ticket),
+        "type": ITEM_TYPE,
+        "status": DONE,
+        "steps_done": list(current.get("steps_done") or []),
+        "items_removed": int(current.get("items_removed", 0)),
+        "objects_removed": int(current.get("objects_removed", 0)),
+        "started_at": current.get("started_at", ""),
+        "finished_at": utc_now_iso(),
+        "expires_at": int(time.time()) + KEEP_DONE_S,
+    }
+    table.put(item)
+    return _from(item)
+
+
+def partition_keys(table: Table, cid: str, keep_profile: bool = True) -> list[keys.Key]:
+    """The key of every item under `CREATOR#<cid>` (the profile last, or left out)."""
+    profile = keys.creator_profile(cid)
+    found = [key for key in table.keys_of_partition(keys.creator_pk(cid)) if key != profile]
+    if not keep_profile and table.find(profile) is not None:
+        found.append(profile)
+    return found
+
+
+def pointer_keys(table: Table, cid: str, email: str) -> list[keys.Key]:
+    """Items outside the creator's partition that name the creator: `EMAIL#`, `IDENTITY#`,
+    `SHARE#` (creator_id) and sign-in links (email). Nothing indexes them by creator, so this
+    is one paginated Scan of the whole table (a rare operator-grade read: see the README)."""
+    names = Attr("creator_id").eq(cid) | Attr("email").eq(keys.normalise_email(email))
+    own = keys.creator_pk(cid)
+    return [
+        {"PK": item["PK"], "SK": item["SK"]}
+        for item in table.scan(names, attributes=("PK", "SK"))
+        if item["PK"] != own
+    ]
+
+
+def remove(table: Table, item_keys: Sequence[keys.Key]) -> int:
+    """BatchWriteItem deletes, 25 a call (boto3's batch writer sends unprocessed items again)."""
+    if item_keys:
+        table.batch_delete(item_keys)
+    return len(item_keys)
+
+
+def remove_profile(table: Table, cid: str) -> int:
+    return 1 if table.delete(keys.creator_profile(cid)) is not None else 0
+
+
+def ordered(steps: Iterable[str], done: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each step with whether it is done (for the progress page)."""
+    finished = set(done)
+    return ((step, step in finished) for step in steps)
+
+
+def asset_ids(table: Table, cid: str) -> list[str]:
+    """Every video of the creator (one Query on `ASSET#`, its children skipped)."""
+    items = table.query_all(keys.creator_pk(cid), keys.asset_prefix())
+    return [keys.asset_id_from_sk(item["SK"]) for item in items if item.get("type") == "asset"]
+
+
+def clip_ids(table: Table, cid: str) -> list[str]:
+    items = table.query_all(keys.creator_pk(cid), keys.clip_prefix())
+    return [keys.clip_id_from_sk(item["SK"]) for item in items if item.get("type") == "clip"]
+
+
+def stream_ids(table: Table, cid: str) -> list[str]:
+    items = table.query_all(keys.creator_pk(cid), keys.stream_prefix())
+    return [keys.stream_id_from_sk(item["SK"]) for item in items if item.get("type") == "stream"]
