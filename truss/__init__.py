@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from truss.auth.outbox import bp as outbox_bp
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
+    from truss.captions.routes import bp as captions_bp
     from truss.connections import bp as connections_bp
     from truss.deletion import bp as deletion_bp
     from truss.main.routes import bp as main_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(streams_bp)
     app.register_blueprint(connections_bp)
     app.register_blueprint(publish_bp)
+    app.register_blueprint(captions_bp)
     app.register_blueprint(deletion_bp)
     register_providers(app)
 

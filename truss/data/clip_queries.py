@@ -91,8 +91,13 @@ def filter_expression(filters: ClipFilters) -> ConditionBase:
         parts.append(Attr("render_status").is_in(list(STATUS_FILTERS[filters.status][1])))
     if filters.source:
         parts.append(source_condition(filters.source))
-    parts += [Attr("search_text").contains(word) for word in filters.words]
+    parts += [word_condition(word) for word in filters.words]
     return reduce(lambda left, right: left & right, parts)
+
+
+def word_condition(word: str) -> ConditionBase:
+    """A search word in the title, hook or hashtags, or among the clip's transcript words."""
+    return Attr("search_text").contains(word) | Attr("transcript_words").contains(word)
 
 
 def source_condition(source: str) -> ConditionBase:

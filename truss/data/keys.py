@@ -419,3 +419,8 @@ def account_deletion(ticket: str) -> Key:
     """`DELETION#<ticket>` / `STATUS`: one account deletion's progress, under a random ticket
     (not the creator's partition, which the deletion empties; the creator id goes at the end)."""
     return {"PK": DELETION.build(ticket), "SK": DELETION_STATUS.build()}
+
+
+def clip_transcript_object(cid: str, clid: str) -> str:
+    """S3 key of a clip's word-timed transcript (JSON; deleted with the clip's files)."""
+    return clip_object_prefix(cid, clid) + "transcript.json"
