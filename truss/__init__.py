@@ -85,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     from truss.connections import bp as connections_bp
     from truss.deletion import bp as deletion_bp
     from truss.main.routes import bp as main_bp
+    from truss.portability.routes import bp as portability_bp
     from truss.publishing.routes import bp as publish_bp
     from truss.streams.routes import bp as streams_bp
 
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(publish_bp)
     app.register_blueprint(captions_bp)
     app.register_blueprint(deletion_bp)
+    app.register_blueprint(portability_bp)
     register_providers(app)
 
 

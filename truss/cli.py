@@ -188,6 +188,10 @@ def register(app: object) -> None:
     from truss.deletion.cli import delete_account_command
 
     cli.add_command(delete_account_command)
+    from truss.portability.cli import export_command, import_command
+
+    cli.add_command(export_command)
+    cli.add_command(import_command)
 
 
 def register_local_fakes(group: click.Group) -> None:

@@ -1,0 +1,287 @@
+"""Export then import (issue 16): the round trip through the pages, a second import adding
+nothing, and who may see whose export."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app import AuthActions
+from tests.support.assets import csrf_headers, put_source
+from tests.support.clips import make_clip, ready_asset
+from tests.support.media import Videos
+from truss.data import chapters, clips, exports, keys, shares
+from truss.data.creators import Creator
+from truss.extensions import get_storage, get_table
+from truss.media import probe
+
+CLIP_ID = "01J00000000000000000000001"
+
+
+def make_library(app: Flask, cid: str, videos: Videos) -> dict[str, Any]:
+    """A creator's video (with its source), chapters, a clip whose render is a real MP4, and
+    a share link to that clip."""
+    asset = ready_asset(app, cid, title="Launch talk")
+    put_source(app, cid, asset.id, b"source video bytes")
+    clip = make_clip(app, cid, asset.id, CLIP_ID, title="Big laugh!")
+    mp4 = videos.short().read_bytes()
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        storage.put_bytes(clip.video_key, mp4, "video/mp4")
+        chapters.save(table, cid, asset.id, [{"start": 0, "title": "Intro"}])
+        token = shares.new_token()
+        shares.create(table, cid, clip.id, token)
+    return {"asset": asset, "clip": clip, "mp4": mp4, "share": token}
+
+
+def start_export(client: FlaskClient, sources: bool = False) -> Any:
+    data = {"sources": "on"} if sources else {}
+    return client.post("/account/data/exports", data=data, headers=csrf_headers(client))
+
+
+def only_export(app: Flask, cid: str) -> exports.Export:
+    with app.app_context():
+        (export,) = exports.list_exports(get_table(), cid)
+        return export
+
+
+def archive_bytes(app: Flask, export: exports.Export) -> bytes:
+    with app.app_context():
+        return get_storage().get_bytes(export.archive_key)
+
+
+def upload_and_import(app: Flask, client: FlaskClient, archive: bytes) -> exports.Import:
+    """What static/js/portability.js does: ask, upload to the presigned key, confirm."""
+    headers = csrf_headers(client)
+    started = client.post(
+        "/account/data/imports",
+        json={"size": len(archive), "content_type": "application/zip"},
+        headers=headers,
+    )
+    assert started.status_code == 200, started.get_data(as_text=True)
+    key = started.get_json()["post"]["fields"]["key"]
+    with app.app_context():
+        get_storage().put_bytes(key, archive, "application/zip")
+    confirmed = client.post(started.get_json()["confirm"], json={}, headers=headers)
+    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
+    iid = started.get_json()["confirm"].split("/")[-2]
+    with app.app_context():
+        return exports.get_import(get_table(), _cid_of(app, key), iid)
+
+
+def _cid_of(app: Flask, key: str) -> str:
+    return key.split("/")[1]
+
+
+def partition(app: Flask, cid: str) -> list[dict[str, Any]]:
+    with app.app_context():
+        return list(exports.creator_items(get_table(), cid))
+
+
+def objects(app: Flask, cid: str) -> list[tuple[str, int]]:
+    with app.app_context():
+        return get_storage().list_prefix(keys.creator_object_root(cid))
+
+
+@pytest.fixture
+def two(
+    app: Flask, client: FlaskClient, auth: AuthActions
+) -> tuple[Creator, FlaskClient, Creator, FlaskClient]:
+    other = app.test_client()
+    first = auth.login("first@example.com")
+    second = auth.login("second@example.com", client=other)
+    return first, client, second, other
+
+
+def test_round_trip_brings_the_library_back_under_new_ids(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, second, other = two
+    made = make_library(app, first.id, videos)
+    assert start_export(client, sources=True).status_code == 302
+    export = only_export(app, first.id)
+    assert export.status == exports.READY, export.error
+    page = client.get(f"/account/data/exports/{export.id}/status").get_data(as_text=True)
+    assert "Download the archive" in page
+    download = client.get(f"/account/data/exports/{export.id}/download")
+    assert download.status_code == 302 and "X-Amz-Expires=900" in download.location
+    archive = archive_bytes(app, export)
+
+    names = zipfile.ZipFile(io.BytesIO(archive)).namelist()
+    assert f"clips/Big-laugh-{CLIP_ID[-6:].lower()}.mp4" in names
+    assert any(name.startswith("sources/Launch-talk-") for name in names)
+    assert not any("PLATFORM_TOKEN" in line for line in _items_text(archive))
+
+    done = upload_and_import(app, other, archive)
+    assert done.status == exports.DONE, done.error
+
+    library = other.get("/assets").get_data(as_text=True)
+    assert "Launch talk" in library
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        (clip,) = _clips(table, second.id)
+        assert clip.id != CLIP_ID and keys.is_id(clip.id)
+        assert clip.title == "Big laugh!" and clip.share_token == ""
+        assert clip.video_key.startswith(keys.creator_object_root(second.id))
+        assert storage.get_bytes(clip.video_key) == made["mp4"]
+        stored = chapters.find(table, second.id, clip.asset_id)
+        assert stored is not None and stored.asset_id == clip.asset_id != made["asset"].id
+    assert other.get(f"/clips/{clip.id}").status_code == 200
+    assert "Big laugh!" in other.get("/clips").get_data(as_text=True)
+
+
+def test_an_imported_clip_plays(
+    app: Flask,
+    two: tuple[Creator, FlaskClient, Creator, FlaskClient],
+    videos: Videos,
+    tmp_path: Any,
+) -> None:
+    first, client, second, other = two
+    make_library(app, first.id, videos)
+    start_export(client)
+    upload_and_import(app, other, archive_bytes(app, only_export(app, first.id)))
+    with app.app_context():
+        (clip,) = _clips(get_table(), second.id)
+        path = tmp_path / "clip.mp4"
+        get_storage().download(clip.video_key, str(path))
+    info = probe(path)
+    assert info.duration > 0 and info.width > 0
+
+
+def test_old_share_links_stay_dead_after_a_round_trip(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, second, other = two
+    made = make_library(app, first.id, videos)
+    start_export(client)
+    archive = archive_bytes(app, only_export(app, first.id))
+    with app.app_context():
+        shares.revoke(get_table(), first.id, CLIP_ID, made["share"])  # the old account is gone
+    upload_and_import(app, other, archive)
+    assert app.test_client().get(f"/s/{made['share']}").status_code in (404, 410)
+    assert not [i for i in partition(app, second.id) if i.get("share_token")]
+
+
+def test_a_second_import_of_the_same_archive_adds_nothing(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, second, other = two
+    make_library(app, first.id, videos)
+    start_export(client)
+    archive = archive_bytes(app, only_export(app, first.id))
+    upload_and_import(app, other, archive)
+    before = _content(partition(app, second.id))
+    files = [key for key, _ in objects(app, second.id)]
+    again = upload_and_import(app, other, archive)
+    assert again.status == exports.DONE
+    assert _content(partition(app, second.id)) == before
+    assert [key for key, _ in objects(app, second.id)] == files
+    with app.app_context():
+        usage = get_table().find(keys.usage(second.id)) or {}
+    assert usage.get("stored_bytes") == sum(int(i.get("stored_bytes", 0)) for i in before)
+
+
+def test_imported_items_stay_hidden_until_the_import_is_revealed(
+    app: Flask,
+    two: tuple[Creator, FlaskClient, Creator, FlaskClient],
+    videos: Videos,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A half-imported archive (items and files written, the worker killed before the
+    reveal): the library and the clip list show none of it, and the import isn't done."""
+    from truss.portability import importer
+
+    first, client, second, other = two
+    make_library(app, first.id, videos)
+    start_export(client)
+    archive = archive_bytes(app, only_export(app, first.id))
+    monkeypatch.setattr(importer.Importer, "_reveal", _crash)
+    half = upload_and_import(app, other, archive)
+    assert half.status == exports.IMPORTING and half.files_done == half.files_total
+    assert [i for i in partition(app, second.id) if i.get("type") == "asset"]
+    assert "Launch talk" not in other.get("/assets").get_data(as_text=True)
+    assert "Big laugh!" not in other.get("/clips").get_data(as_text=True)
+    assert "Imported" not in other.get(f"/account/data/imports/{half.id}/status").get_data(
+        as_text=True
+    )
+
+
+def _crash(*args: Any) -> None:
+    raise RuntimeError("worker killed")
+
+
+def test_another_creator_cannot_poll_download_or_see_an_export(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, _, other = two
+    make_library(app, first.id, videos)
+    start_export(client)
+    export = only_export(app, first.id)
+    assert other.get(f"/account/data/exports/{export.id}/status").status_code == 404
+    assert other.get(f"/account/data/exports/{export.id}/download").status_code == 404
+    assert export.id not in other.get("/account/data").get_data(as_text=True)
+    assert start_export(other).status_code == 302  # starts only ever the signed-in creator's
+    with app.app_context():
+        assert len(exports.list_exports(get_table(), first.id)) == 1
+    imp = upload_and_import(app, client, archive_bytes(app, export))
+    assert other.get(f"/account/data/imports/{imp.id}/status").status_code == 404
+    headers = csrf_headers(other)
+    assert (
+        other.post(f"/account/data/imports/{imp.id}/uploaded", json={}, headers=headers).status_code
+        == 404
+    )
+
+
+def test_an_expired_export_is_gone(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, _, _ = two
+    start_export(client)
+    export = only_export(app, first.id)
+    with app.app_context():
+        get_table().update(keys.export(first.id, export.id), {"expires_at": 1})
+    assert client.get(f"/account/data/exports/{export.id}/download").status_code == 404
+    assert export.id not in client.get("/account/data").get_data(as_text=True)
+
+
+def _clips(table: Any, cid: str) -> list[clips.Clip]:
+    return [
+        clips.Clip.from_item(i)
+        for i in exports.creator_items(table, cid)
+        if i.get("type") == "clip"
+    ]
+
+
+def _content(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The partition without the import items themselves (each import writes its own)."""
+    return sorted(
+        (
+            {k: v for k, v in i.items() if k != "imported_by"}
+            for i in items
+            if i.get("type") != "import"
+        ),
+        key=lambda i: i["SK"],
+    )
+
+
+def _items_text(archive: bytes) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(archive)).read("items.jsonl").decode().splitlines()
+
+
+def test_items_are_plain_dynamodb_json(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, _, _ = two
+    make_library(app, first.id, videos)
+    start_export(client)
+    header, *lines = _items_text(archive_bytes(app, only_export(app, first.id)))
+    assert json.loads(header)["creator_id"] == first.id
+    parsed = [json.loads(line) for line in lines]
+    assert {"S": keys.creator_pk(first.id)} == parsed[0]["PK"]
+    assert any(item.get("title") == {"S": "Big laugh!"} for item in parsed)

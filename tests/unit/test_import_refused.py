@@ -1,0 +1,153 @@
+"""Archives the import must refuse, naming the problem, with nothing written (issue 16)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app import AuthActions
+from tests.support.assets import csrf_headers
+from tests.support.clips import make_clip, ready_asset
+from truss.data import exports, keys
+from truss.extensions import get_storage, get_table
+
+CLIP_ID = "01J00000000000000000000002"
+CLIP_BYTES = b"a clip's video bytes " * 50
+
+
+@pytest.fixture
+def setup(app: Flask, client: FlaskClient, auth: AuthActions) -> dict[str, Any]:
+    """An archive of a first creator's clip, and a second creator signed in on `other`."""
+    first = auth.login("first@example.com")
+    asset = ready_asset(app, first.id, title="Launch talk")
+    clip = make_clip(app, first.id, asset.id, CLIP_ID, title="Big laugh")
+    with app.app_context():
+        get_storage().put_bytes(clip.video_key, CLIP_BYTES, "video/mp4")
+    client.post("/account/data/exports", data={}, headers=csrf_headers(client))
+    with app.app_context():
+        (export,) = exports.list_exports(get_table(), first.id)
+        archive = get_storage().get_bytes(export.archive_key)
+    other = app.test_client()
+    second = auth.login("second@example.com", client=other)
+    return {"archive": archive, "first": first, "second": second, "other": other}
+
+
+def rebuilt(archive: bytes, change: Callable[[dict[str, bytes], dict[str, Any]], None]) -> bytes:
+    """The archive with members and manifest changed by `change` (checksums NOT updated
+    unless `change` does it)."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    members = {name: source.read(name) for name in source.namelist() if name != "manifest.json"}
+    manifest = json.loads(source.read("manifest.json"))
+    change(members, manifest)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, body in members.items():
+            target.writestr(name, body)
+        target.writestr("manifest.json", json.dumps(manifest))
+    return out.getvalue()
+
+
+def import_into(app: Flask, client: FlaskClient, archive: bytes) -> exports.Import:
+    headers = csrf_headers(client)
+    started = client.post(
+        "/account/data/imports", json={"size": len(archive), "content_type": ""}, headers=headers
+    ).get_json()
+    key = started["post"]["fields"]["key"]
+    with app.app_context():
+        get_storage().put_bytes(key, archive, "application/zip")
+    client.post(started["confirm"], json={}, headers=headers)
+    with app.app_context():
+        return exports.get_import(get_table(), key.split("/")[1], key.split("/")[3])
+
+
+def nothing_written(app: Flask, cid: str) -> None:
+    """A scan of the whole table and a listing of the creator's files: only the profile, its
+    email item, the import item and the uploaded archive."""
+    with app.app_context():
+        items = [i for i in get_table().scan(_everything()) if cid in str(i)]
+        files = get_storage().list_prefix(keys.creator_object_root(cid))
+    assert sorted(i["SK"].split("#")[0] for i in items) == ["CREATOR", "IMPORT", "METADATA"]
+    assert [key.split("/")[2] for key, _ in files] == ["imports"]
+
+
+def _everything() -> Any:
+    from boto3.dynamodb.conditions import Attr
+
+    return Attr("PK").exists()
+
+
+def test_one_changed_byte_of_a_clip_is_refused_naming_the_clip(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    archive = setup["archive"]
+    at = archive.index(CLIP_BYTES) + 7
+    tampered = archive[:at] + bytes([archive[at] ^ 1]) + archive[at + 1 :]
+    done = import_into(app, setup["other"], tampered)
+    assert done.status == exports.FAILED
+    assert "clips/Big-laugh-" in done.error and "nothing was imported" in done.error
+    nothing_written(app, setup["second"].id)
+
+
+def test_a_clip_changed_with_its_crc_but_not_its_checksum_is_refused(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        name = next(n for n in members if n.startswith("clips/"))
+        members[name] = members[name].replace(b"clip", b"clap", 1)
+
+    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    assert done.status == exports.FAILED
+    assert "does not match its checksum" in done.error and "clips/Big-laugh-" in done.error
+    nothing_written(app, setup["second"].id)
+
+
+def test_a_manifest_entry_removed_is_refused(app: Flask, setup: dict[str, Any]) -> None:
+    def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        manifest["files"] = [f for f in manifest["files"] if not f["path"].startswith("clips/")]
+
+    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    assert done.status == exports.FAILED
+    assert "not in manifest.json" in done.error and "clips/Big-laugh-" in done.error
+    nothing_written(app, setup["second"].id)
+
+
+def test_an_item_of_another_creator_is_refused(app: Flask, setup: dict[str, Any]) -> None:
+    stranger = "01J99999999999999999999999"
+
+    def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        lines = members["items.jsonl"].decode().splitlines()
+        foreign = {"PK": {"S": keys.creator_pk(stranger)}, "SK": {"S": "CLIP#" + CLIP_ID}}
+        lines.append(json.dumps(foreign))
+        members["items.jsonl"] = ("\n".join(lines) + "\n").encode()
+        entry = next(f for f in manifest["files"] if f["path"] == "items.jsonl")
+        entry["size"] = len(members["items.jsonl"])
+        entry["sha256"] = hashlib.sha256(members["items.jsonl"]).hexdigest()
+
+    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    assert done.status == exports.FAILED
+    assert f"CREATOR#{stranger}" in done.error and "another creator" in done.error
+    nothing_written(app, setup["second"].id)
+
+
+def test_a_newer_schema_version_is_refused(app: Flask, setup: dict[str, Any]) -> None:
+    def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
+        manifest["schema_version"] = 99
+
+    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    assert done.status == exports.FAILED
+    assert "newer Truss (schema version 99" in done.error
+    nothing_written(app, setup["second"].id)
+
+
+def test_a_file_that_is_not_an_archive_is_refused(app: Flask, setup: dict[str, Any]) -> None:
+    done = import_into(app, setup["other"], b"not a zip at all")
+    assert done.status == exports.FAILED and "not a ZIP archive" in done.error
+    nothing_written(app, setup["second"].id)

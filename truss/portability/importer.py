@@ -1,0 +1,374 @@
+"""Import: bring an archive (archive.py) in under the importing creator.
+
+1. Check (writes nothing): the manifest's schema version, every entry present and nothing
+   extra, every file's size and SHA-256, every item's keys under the manifest's creator.
+2. Write: each item rewritten (every Truss id in a key, an index key, an attribute or an S3
+   key becomes a new id derived from the archive's export id and the old id: the same archive
+   always maps to the same ids) and put create-only, with its index attributes held back
+   (`import_hold`), so the library doesn't show a video yet; clips, streams and posts (listed
+   by their own key) are not written yet at all. Then each file is copied to its rewritten
+   key (skipped when already there with its size). Progress on the IMPORT item: a retried job
+   skips what is done.
+3. Reveal: the clips, streams and posts are put (create-only), every held item gets its
+   index attributes; the files' bytes are charged to the storage counter once; the import
+   is `done`. A worker killed during this last step shows part of the archive until the
+   retry finishes it (the import still says `importing`).
+
+Dropped on the way in: the profile, usage counters (recharged from the imported items'
+`stored_bytes`), platform tokens, exports, imports, share tokens (old share links stay dead),
+posts that were not finished (scheduled/uploading/processing), streams not ended (waiting,
+live, importing), clips being deleted, leases, analysis slots and month charges. Videos that
+were still being processed come in `failed` (Retry analyses them again if the source came
+along); clips still rendering come in `failed` (Re-render).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from truss.data import assets, exports, keys, publications, streams
+from truss.data import clips as clip_data
+from truss.data.table import Item, Table, plain
+from truss.portability.archive import (
+    ITEMS,
+    MANIFEST,
+    SCHEMA_VERSION,
+    ArchiveRefused,
+    Manifest,
+    RangeReader,
+    member_chunks,
+    open_archive,
+)
+from truss.storage import Storage
+
+ULID_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])")
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SKIPPED_SK = (
+    keys.METADATA.build(),
+    keys.USAGE.build(),
+    keys.USAGE_MONTH.prefix_for(),
+    keys.PLATFORM_TOKEN.prefix_for(),
+    keys.export_prefix(),
+    keys.import_prefix(),
+)
+DROPPED_ATTRIBUTES = frozenset(
+    {
+        "share_token", "slot", "deleting", "analysed_run", "analysed_month", "analysed_charge",
+        "session", "claimed_by", "lease_until", "gemini_file", "gemini_file_expires_at",
+        "upload_id", "import_hold",
+    }
+)  # fmt: skip
+UNFINISHED_STREAMS = (streams.WAITING, streams.LIVE, streams.IMPORTING)
+SETTLED_ASSETS = (assets.READY, assets.FAILED)
+ASSET_INTERRUPTED = (
+    "This video was still being processed when it was exported. Press Retry to analyse it "
+    "again (the export needs to include source videos for that)."
+)
+CLIP_INTERRUPTED = "This clip was still rendering when it was exported: press Re-render."
+SAFE_KEY = re.compile(r"[A-Za-z0-9._/-]+")
+PROGRESS_EVERY_ITEMS = 200
+DEFERRED_TYPES = frozenset({clip_data.CLIP_TYPE, streams.STREAM_TYPE, publications.TYPE})
+
+
+def derived_id(archive_id: str, old_id: str) -> str:
+    """A new id for `old_id` from this archive: its first 10 characters (the ULID's time, so
+    sort order stays creation order) and 16 from a hash of (archive id, old id)."""
+    number = int.from_bytes(hashlib.sha256(f"{archive_id}:{old_id}".encode()).digest()[:10])
+    tail = "".join(CROCKFORD[(number >> shift) & 31] for shift in range(75, -1, -5))
+    return old_id[:10] + tail
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one archive's ids become the importing creator's."""
+
+    old_cid: str
+    new_cid: str
+    archive_id: str
+
+    def id(self, old: str) -> str:
+        return self.new_cid if old == self.old_cid else derived_id(self.archive_id, old)
+
+    def text(self, value: str) -> str:
+        return ULID_TOKEN.sub(lambda m: self.id(m.group(0)), value)
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if isinstance(value, set | frozenset):
+            return {self.value(v) for v in value}
+        return value
+
+    def object_key(self, relative: str) -> str:
+        return keys.creator_object_root(self.new_cid) + self.text(relative)
+
+
+def _skipped(item: Item) -> bool:
+    sk, kind, status = str(item.get("SK", "")), item.get("type"), item.get("status")
+    if sk.startswith(SKIPPED_SK) or sk == keys.USAGE.build():
+        return True
+    if kind == publications.TYPE and status not in publications.TERMINAL:
+        return True
+    if kind == streams.STREAM_TYPE and status in UNFINISHED_STREAMS:
+        return True
+    return kind == clip_data.CLIP_TYPE and item.get("render_id") == clip_data.DELETED
+
+
+def _settle(item: Item, has_sources: bool) -> None:
+    """Work that can't continue in the new account ends as `failed`, saying what to do."""
+    if item.get("type") == assets.ASSET_TYPE:
+        if not has_sources:
+            item.pop("stored_bytes", None)  # its source isn't coming: nothing to charge
+        if item.get("status") not in SETTLED_ASSETS:
+            item.update(failed_from=item.get("status", ""), status=assets.FAILED)
+            item.update(error=ASSET_INTERRUPTED, progress=0, stage="")
+            if "GSI1SK" in item:
+                created = keys.ASSET_STATUS.parse(item["GSI1SK"])[1]
+                item["GSI1SK"] = keys.ASSET_STATUS.build(assets.FAILED, created)
+    if item.get("type") == clip_data.CLIP_TYPE and item.get("render_status") in (
+        clip_data.PENDING,
+        clip_data.RENDERING,
+    ):
+        item.update(render_status=clip_data.FAILED, error=CLIP_INTERRUPTED)
+
+
+def deferred(item: Item) -> bool:
+    """Items a page lists by their own key (the clips page's newest-first Query, the streams
+    list, posts): written only in the reveal, after every other item and file is in."""
+    return item.get("type") in DEFERRED_TYPES
+
+
+def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item | None:
+    """The item as it is written under the importing creator, or None when it is dropped."""
+    if _skipped(item):
+        return None
+    kept = {k: v for k, v in item.items() if k not in DROPPED_ATTRIBUTES}
+    _settle(kept, has_sources)
+    rewritten: Item = mapping.value(kept)
+    held = {name: rewritten.pop(name) for name in exports.INDEX_ATTRIBUTES if name in rewritten}
+    if held and not deferred(rewritten):
+        rewritten[exports.HOLD] = held
+    else:
+        rewritten.update(held)
+    rewritten["imported_by"] = iid
+    return rewritten
+
+
+def _owner_problem(item: Item, cid: str, number: int) -> str | None:
+    """Why an item does not belong to the manifest's creator (None: it does)."""
+    own = keys.creator_pk(cid)
+    pk = str(item.get("PK", ""))
+    index_pks = [str(item[n]) for n in ("GSI1PK", "GSI2PK") if n in item]
+    foreign = pk != own or any(
+        p != own and not p.startswith(keys.ASSET_CLIPS.prefix_for(cid)) for p in index_pks
+    )
+    if not foreign:
+        return None
+    return (
+        f"Item {number} of items.jsonl ({pk} {item.get('SK', '')}) belongs to another creator "
+        f"than the archive's ({cid}): nothing was imported. Use an archive exactly as Truss "
+        "exported it."
+    )
+
+
+def lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    carry = b""
+    for chunk in chunks:
+        carry += chunk
+        *whole, carry = carry.split(b"\n")
+        yield from (line for line in whole if line.strip())
+    if carry.strip():
+        yield carry
+
+
+def read_items(archive: zipfile.ZipFile, manifest: Manifest) -> Iterator[Item]:
+    """items.jsonl's items (plain Python values), after checking its header."""
+    deserializer = TypeDeserializer()
+    stream = lines(member_chunks(archive, ITEMS))
+    header = _json(next(stream, b"{}"), 0)
+    version = int(header.get("schema_version", 0) or 0)
+    if version > SCHEMA_VERSION:
+        raise ArchiveRefused(
+            f"items.jsonl was written by a newer Truss (schema version {version}; this one "
+            f"reads up to {SCHEMA_VERSION}). Update Truss, then import it again."
+        )
+    if header.get("creator_id") != manifest.creator_id:
+        raise ArchiveRefused("items.jsonl names another creator than manifest.json.")
+    for number, line in enumerate(stream, start=1):
+        typed = _json(line, number)
+        try:
+            yield plain({k: deserializer.deserialize(v) for k, v in typed.items()})
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ArchiveRefused(f"Item {number} of items.jsonl is not DynamoDB JSON.") from exc
+
+
+def _json(line: bytes, number: int) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise ArchiveRefused(f"Line {number + 1} of items.jsonl is not JSON.") from exc
+    if not isinstance(value, dict):
+        raise ArchiveRefused(f"Line {number + 1} of items.jsonl is not a JSON object.")
+    return value
+
+
+@dataclass(frozen=True)
+class Checked:
+    manifest: Manifest
+    items: int  # items that will be written
+    files: int
+    charge: int  # bytes the imported items say they hold in S3
+
+
+def read_manifest(archive: zipfile.ZipFile) -> Manifest:
+    if MANIFEST not in archive.namelist():
+        raise ArchiveRefused("The archive has no manifest.json: it is not a Truss export.")
+    manifest = Manifest.from_json(archive.read(MANIFEST))
+    listed = [entry.path for entry in manifest.files]
+    present = set(archive.namelist()) - {MANIFEST}
+    for path in listed:
+        if path not in present:
+            raise ArchiveRefused(f"manifest.json lists {path}, which the archive lacks.")
+    for path in sorted(present - set(listed)):
+        raise ArchiveRefused(
+            f"{path} is in the archive but not in manifest.json (an entry was removed or a "
+            "file added): nothing was imported."
+        )
+    if ITEMS not in listed or len(set(listed)) != len(listed):
+        raise ArchiveRefused("manifest.json must list items.jsonl and each file once.")
+    for entry in manifest.files:
+        bad = ".." in entry.key.split("/") or entry.key.startswith("/")
+        if entry.kind != "items" and (bad or not SAFE_KEY.fullmatch(entry.key)):
+            raise ArchiveRefused(f"manifest.json gives {entry.path} an unusable key.")
+    return manifest
+
+
+def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
+    """Read the whole archive, writing nothing; ArchiveRefused naming the first problem."""
+    manifest = read_manifest(archive)
+    for entry in manifest.files:
+        digest, size = hashlib.sha256(), 0
+        for chunk in member_chunks(archive, entry.path):
+            digest.update(chunk)
+            size += len(chunk)
+        if size != entry.size or digest.hexdigest() != entry.sha256:
+            raise ArchiveRefused(
+                f"{entry.path} does not match its checksum in manifest.json (it was changed "
+                "after the export): nothing was imported. Download the export again."
+            )
+    mapping = mapping_for(manifest)
+    count, charge = 0, 0
+    for number, item in enumerate(read_items(archive, manifest), start=1):
+        problem = _owner_problem(item, manifest.creator_id, number)
+        if problem:
+            raise ArchiveRefused(problem)
+        written = transform(item, mapping, iid, manifest.include_sources)
+        if written is not None:
+            count += 1
+            charge += int(written.get("stored_bytes", 0) or 0)
+    files = sum(1 for entry in manifest.files if entry.kind != "items")
+    return Checked(manifest, count, files, charge)
+
+
+class Importer:
+    def __init__(self, table: Table, storage: Storage, cid: str, iid: str) -> None:
+        self.table, self.storage, self.cid, self.iid = table, storage, cid, iid
+
+    def mapping(self, manifest: Manifest) -> Mapping:
+        return Mapping(manifest.creator_id, self.cid, manifest.export_id)
+
+    def run(self) -> exports.Import:
+        """Check, write, reveal; a refused archive fails the import (no retry helps)."""
+        imp = exports.get_import(self.table, self.cid, self.iid)
+        if imp.status == exports.DONE:
+            return imp
+        info = self.storage.head(imp.archive_key)
+        if info is None:
+            failed = exports.fail_import(self.table, self.cid, self.iid, NO_ARCHIVE)
+            return failed or exports.get_import(self.table, self.cid, self.iid)
+        try:
+            exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
+            archive = open_archive(RangeReader(self.storage, imp.archive_key, info.size))
+            checked = check(archive, self.mapping, self.iid)
+        except ArchiveRefused as exc:
+            failed = exports.fail_import(self.table, self.cid, self.iid, str(exc))
+            return failed or exports.get_import(self.table, self.cid, self.iid)
+        imp = exports.update_import(
+            self.table, self.cid, self.iid, status=exports.IMPORTING,
+            items_total=checked.items, files_total=checked.files,
+        )  # fmt: skip
+        mapping = self.mapping(checked.manifest)
+        self._write_items(archive, checked.manifest, mapping, imp.items_done)
+        self._copy_files(archive, checked.manifest, mapping, imp.files_done)
+        self._reveal(archive, checked.manifest, mapping)
+        exports.charge_imported_bytes(self.table, self.cid, self.iid, checked.charge)
+        done = exports.update_import(self.table, self.cid, self.iid, status=exports.DONE)
+        self.storage.delete(imp.archive_key)
+        return done
+
+    def _items(
+        self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping
+    ) -> Iterator[Item]:
+        for item in read_items(archive, manifest):
+            written = transform(item, mapping, self.iid, manifest.include_sources)
+            if written is not None:
+                yield written
+
+    def _write_items(
+        self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping, done: int
+    ) -> None:
+        count = 0
+        for count, item in enumerate(self._items(archive, manifest, mapping), start=1):
+            if count <= done or deferred(item):
+                continue
+            exports.put_imported(self.table, item)
+            if count % PROGRESS_EVERY_ITEMS == 0:
+                exports.update_import(self.table, self.cid, self.iid, items_done=count)
+        exports.update_import(self.table, self.cid, self.iid, items_done=count)
+
+    def _copy_files(
+        self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping, done: int
+    ) -> None:
+        files = [entry for entry in manifest.files if entry.kind != "items"]
+        for number, entry in enumerate(files, start=1):
+            if number <= done:
+                continue
+            key = mapping.object_key(entry.key)
+            there = self.storage.head(key)
+            if there is None or there.size != entry.size:
+                with archive.open(entry.path) as member:
+                    self.storage.upload_stream(member, key, _content_type(entry.path))
+            exports.update_import(self.table, self.cid, self.iid, files_done=number)
+
+    def _reveal(self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping) -> None:
+        for item in self._items(archive, manifest, mapping):
+            if deferred(item):
+                exports.put_imported(self.table, item)
+        for item in self._items(archive, manifest, mapping):
+            if exports.HOLD in item:
+                exports.reveal(self.table, {"PK": item["PK"], "SK": item["SK"]})
+        exports.update_import(self.table, self.cid, self.iid, revealed=True)
+
+
+NO_ARCHIVE = "The archive never arrived in storage. Upload it again."
+CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".json": "application/json"}
+
+
+def _content_type(path: str) -> str:
+    return CONTENT_TYPES.get(path[path.rfind(".") :].lower(), "application/octet-stream")
+
+
+def run_import(table: Table, storage: Storage, cid: str, iid: str) -> exports.Import:
+    return Importer(table, storage, cid, iid).run()
