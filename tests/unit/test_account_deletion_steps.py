@@ -1,0 +1,200 @@
+"""The deletion job's steps one by one: a step that raises and the job run again finishes
+(what was done is not done twice), a connected platform's grant is revoked at the (fake)
+provider, a video's Gemini upload is deleted, a chat listener's lease is waited for, and the
+operator's `truss delete-account`."""
+
+# ruff: noqa: F811  (the fake_platforms fixture is imported, then named as a test argument)
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.app import AuthActions, make_app
+from tests.support.clips import clip_id
+from tests.support.deletion import bucket_traces, populate, table_traces
+from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (fixture)
+from truss.config import TEST_ENVIRON, from_environ
+from truss.data import assets, deletions, keys
+from truss.data.creators import find_creator_by_email
+from truss.deletion import jobs, service
+from truss.extensions import get_redis, get_storage, get_table, get_token_service
+from truss.local.dev import fake_platforms_env
+from truss.local.fake_platforms import FakePlatforms
+from truss.storage import Storage
+from truss.streams import live_store
+from truss.streams.live_store import LiveRef
+
+EMAIL = "ada@example.com"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class FlakyStorage(Storage):
+    """The bucket, whose delete_prefix fails the first `fails` times (S3 went away)."""
+
+    def __init__(self, real: Storage, fails: int) -> None:
+        super().__init__(real.bucket, real.client)
+        self.fails = fails
+
+    def delete_prefix(self, prefix: str) -> int:
+        if self.fails:
+            self.fails -= 1
+            raise ConnectionError("S3 is unreachable")
+        return super().delete_prefix(prefix)
+
+
+def begin(app: Flask, email: str = EMAIL) -> str:
+    with app.app_context():
+        table = get_table()
+        creator = find_creator_by_email(table, email)
+        assert creator is not None
+        return service.begin(table, creator)
+
+
+def test_a_step_that_raises_then_the_job_again_completes(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        flaky = dataclasses.replace(
+            jobs.collaborators(), storage=FlakyStorage(get_storage(), fails=1)
+        )
+        with pytest.raises(ConnectionError):
+            service.run(flaky, ticket)
+        half = deletions.get(get_table(), ticket)
+        assert not half.done
+        assert "stop" in half.steps_done and "account" not in half.steps_done
+        assert find_creator_by_email(get_table(), EMAIL) is not None  # not finished: still there
+
+        done = service.run(flaky, ticket)  # what RQ's retry does
+
+        assert done.done and done.steps_done == service.STEP_NAMES
+        assert done.items_removed > 0 and done.objects_removed > 0
+        item = get_table().get(keys.account_deletion(ticket))
+    assert account.cid not in str(item) and EMAIL not in str(item)  # the item forgot them
+    assert table_traces(app, account.cid, EMAIL) == []
+    assert bucket_traces(app, account.cid) == []
+
+
+def test_a_finished_deletion_run_again_does_nothing(app: Flask) -> None:
+    populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        first = service.run(jobs.collaborators(), ticket)
+        again = service.run(jobs.collaborators(), ticket)
+    assert first == again and again.done
+
+
+def test_the_videos_gemini_upload_is_deleted(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    with app.app_context():
+        assets.remember_gemini_file(get_table(), account.cid, account.aid, "files/abc123", 2**40)
+    ticket = begin(app)
+    deleted: list[str] = []
+    with app.app_context():
+        deps = dataclasses.replace(jobs.collaborators(), delete_remote_file=deleted.append)
+        service.run(deps, ticket)
+    assert deleted == ["files/abc123"]
+
+
+def test_a_chat_listener_holding_a_stream_is_waited_for(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        redis = get_redis()
+        ref = LiveRef(account.cid, account.sid, "twitch", "chan", 0.0)
+        assert live_store.acquire_lease(redis, ref, "listener-1", 60_000)
+        waits: list[float] = []
+
+        def listener_lets_go(seconds: float) -> None:
+            waits.append(seconds)
+            if len(waits) == 3:  # it noticed the stream left the live set and stopped
+                live_store.release_lease(redis, ref, "listener-1")
+
+        deps = dataclasses.replace(jobs.collaborators(), sleep=listener_lets_go)
+        done = service.run(deps, ticket)
+    assert done.done and len(waits) == 3
+    assert not live_store.is_live(redis, account.cid, account.sid)
+
+
+def test_a_listener_that_never_lets_go_makes_the_job_retry_later(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        ref = LiveRef(account.cid, account.sid, "twitch", "chan", 0.0)
+        live_store.acquire_lease(get_redis(), ref, "stuck-listener", 60_000)
+        deps = dataclasses.replace(jobs.collaborators(), listener_wait_s=0.0, sleep=lambda s: None)
+        with pytest.raises(service.StillListening):
+            service.run(deps, ticket)
+        assert deletions.get(get_table(), ticket).steps_done == ()  # nothing deleted yet
+
+
+def test_the_operators_command_deletes_the_account(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    runner = app.test_cli_runner()
+    missing = runner.invoke(args=["delete-account", "--email", "nobody@example.com", "--yes"])
+    assert missing.exit_code != 0 and "No account has the email" in missing.output
+    result = runner.invoke(args=["delete-account", "--email", EMAIL, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f"account {EMAIL} deleted" in result.output
+    assert table_traces(app, account.cid, EMAIL) == []
+    assert bucket_traces(app, account.cid) == []
+
+
+# --- a connected platform -------------------------------------------------------------------
+
+
+@pytest.fixture
+def wired_app(
+    aws: None, redis: fakeredis.FakeRedis, fake_platforms: FakePlatforms, tmp_path: Path
+) -> Flask:
+    """The app with the fake platforms wired in, as `truss dev` does (jobs run in process)."""
+    env = {**TEST_ENVIRON, **fake_platforms_env(fake_platforms.base_url, {})}
+    settings = {**from_environ(env), "TOKEN_KEY_FILE": str(tmp_path / "keys"), "RQ_ASYNC": False}
+    return make_app(redis, **settings)
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    found = CSRF.search(client.get(path).get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def connect_tiktok(client: FlaskClient) -> None:
+    answer = client.post(
+        "/connections/tiktok/connect", data={"csrf_token": csrf(client, "/connections")}
+    )
+    assert answer.status_code == 303
+    back = press(answer.headers["Location"])
+    client.get("/" + back.split("://", 1)[1].split("/", 1)[1], follow_redirects=True)
+
+
+def test_a_connected_platform_is_revoked_at_the_provider(
+    wired_app: Flask, fake_platforms: FakePlatforms
+) -> None:
+    client = wired_app.test_client()
+    creator = AuthActions(wired_app, client).login(EMAIL)
+    connect_tiktok(client)
+    with wired_app.test_request_context():
+        tokens = get_token_service().tokens(creator.id, "tiktok")
+    profile = fake_platforms.endpoints()["tiktok"]["profile_url"]
+    bearer: dict[str, Any] = {"Authorization": f"Bearer {tokens.access_token}"}
+    assert requests.get(profile, params={"fields": "open_id"}, headers=bearer, timeout=5).ok
+
+    answer = client.post(
+        "/account/delete", data={"csrf_token": csrf(client, "/account/delete"), "email": EMAIL}
+    )
+
+    assert answer.status_code == 303
+    gone = requests.get(profile, params={"fields": "open_id"}, headers=bearer, timeout=5)
+    assert gone.status_code == 401  # revoked at TikTok (the fake)
+    assert table_traces(wired_app, creator.id, EMAIL) == []
+    with wired_app.app_context():
+        assert get_table().find(keys.creator_profile(creator.id)) is None
