@@ -62,6 +62,7 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from truss.analytics import recording
     from truss.auth import session
     from truss.extensions import csrf, htmx, limiter
     from truss.security import install_security_headers
@@ -71,6 +72,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     install_security_headers(app)
+    recording.register(app)  # each request's DynamoDB capacity, counted to its creator
 
 
 def register_blueprints(app: Flask) -> None:

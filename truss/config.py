@@ -153,6 +153,7 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_quota_settings(env),
         **_stream_settings(env),
         **_publishing_settings(env),
+        **_analytics_settings(env),
         **_platform_oauth_settings(env),
         **_token_settings(env, data_dir, local),
     }
@@ -177,6 +178,23 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "CLIP_MAX_S": _float(env, "TRUSS_CLIP_MAX_S", 60.0),
         "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
         "RENDER_SIZE": size,
+    }
+
+
+def _analytics_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Daily counters (truss.analytics.counters) and the cost model's prices (USD, AWS
+    us-east-1 list prices; Gemini's are GEMINI_*_PRICE_PER_M above)."""
+    return {
+        "ANALYTICS_SHARDS": max(1, _int(env, "TRUSS_ANALYTICS_SHARDS", 4)),
+        "ANALYTICS_FLUSH_S": _int(env, "TRUSS_ANALYTICS_FLUSH_S", 60),
+        "ANALYTICS_REDIS_TIMEOUT_S": _float(env, "TRUSS_ANALYTICS_REDIS_TIMEOUT_S", 0.25),
+        "SHARE_RATE_LIMIT": env.get("TRUSS_SHARE_RATE_LIMIT", ""),  # "": 120 per minute
+        "PRICE_DDB_READ_PER_M": _float(env, "TRUSS_PRICE_DDB_READ_PER_M", 0.125),
+        "PRICE_DDB_WRITE_PER_M": _float(env, "TRUSS_PRICE_DDB_WRITE_PER_M", 0.625),
+        "PRICE_S3_GB_MONTH": _float(env, "TRUSS_PRICE_S3_GB_MONTH", 0.023),
+        "PRICE_S3_PUT_PER_K": _float(env, "TRUSS_PRICE_S3_PUT_PER_K", 0.005),
+        "PRICE_S3_GET_PER_K": _float(env, "TRUSS_PRICE_S3_GET_PER_K", 0.0004),
+        "PRICE_S3_OUT_PER_GB": _float(env, "TRUSS_PRICE_S3_OUT_PER_GB", 0.09),
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from truss.analytics import metrics, recording
 from truss.auth.session import public
 from truss.clips import share_bp
 from truss.clips.helpers import media_url
@@ -21,7 +22,11 @@ from truss.extensions import get_storage, get_table, limiter
 from truss.services.shares import ShareGone, open_share
 from truss.urls import external_url
 
-PUBLIC_LIMIT = "120 per minute"
+PUBLIC_LIMIT = "120 per minute"  # per client address; TRUSS_SHARE_RATE_LIMIT overrides
+
+
+def public_limit() -> str:
+    return str(current_app.config.get("SHARE_RATE_LIMIT") or PUBLIC_LIMIT)
 
 
 @share_bp.errorhandler(NotFound)
@@ -49,10 +54,11 @@ def presigned(key: str) -> str:
 
 
 @share_bp.get("/s/<token>")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @public
 def page(token: str) -> str:
     clip = open_share(get_table(), token)
+    recording.note(clip.creator_id, {metrics.SHARE_VIEWS: 1}, hot=True)
     return render_template(
         "share/page.html",
         clip=shown(clip),
@@ -66,22 +72,24 @@ def page(token: str) -> str:
 
 
 @share_bp.get("/s/<token>/poster.jpg")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @public
 def poster(token: str) -> BaseResponse:
     clip = open_share(get_table(), token)
     if not clip.poster_key:
         raise ShareGone(token)
+    recording.note(clip.creator_id, {metrics.S3_GET_REQUESTS: 1}, hot=True)
     return redirect(presigned(clip.poster_key))
 
 
 @share_bp.get("/s/<token>/clip.mp4")
-@limiter.limit(PUBLIC_LIMIT)
+@limiter.limit(public_limit)
 @public
 def video(token: str) -> BaseResponse:
     clip = open_share(get_table(), token)
     if not clip.video_key:
         raise ShareGone(token)
+    recording.note(clip.creator_id, {metrics.S3_GET_REQUESTS: 1}, hot=True)
     return redirect(presigned(clip.video_key))
 
 

@@ -11,6 +11,7 @@ from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPol
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss import jobs
+from truss.analytics import metrics, recording
 from truss.assets.helpers import own_asset
 from truss.auth.session import current_creator
 from truss.clips import bp
@@ -129,6 +130,7 @@ def download(clid: str) -> BaseResponse:
         flash("This clip has no file yet. Wait until it has rendered, then download it.", "error")
         return redirect(url_for("clips.detail", clid=clid))
     name = service.download_name(clip)
+    recording.note(clip.creator_id, {metrics.DOWNLOADS: 1, metrics.S3_GET_REQUESTS: 1})
     return redirect(get_storage().presigned_get(clip.video_key, DOWNLOAD_URL_EXPIRES_S, name))
 
 

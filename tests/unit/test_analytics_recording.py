@@ -1,0 +1,117 @@
+"""Counting at the event sites of the web tier: share-page views and downloads are counted to
+the clip's owner with the request's DynamoDB capacity, in Redis only (no DynamoDB write per
+request); a Redis that errors never fails the share page."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import fakeredis
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.support.clips import htmx_headers, make_clip, ready_asset
+from truss.analytics import counters, metrics, recording
+from truss.data import analytics as daily
+from truss.data.table import Table
+from truss.extensions import get_table
+
+CLID = "01JDDDDDDDDDDDDDDDDDDDDDDD"
+
+
+@pytest.fixture
+def shared(app: Flask, client: FlaskClient, auth: Any) -> dict[str, Any]:
+    """A's clip, shared; the client is signed out afterwards."""
+    owner = auth.login("ana.owner@example.com")
+    asset = ready_asset(app, owner.id, "A's video")
+    make_clip(app, owner.id, asset.id, CLID, title="The save")
+    response = client.post(f"/clips/{CLID}/share", headers=htmx_headers(client, f"/clips/{CLID}"))
+    link = re.search(r'id="share-link" value="([^"]+)"', response.get_data(as_text=True))
+    assert link
+    client.post("/logout", headers=htmx_headers(client))
+    return {"owner": owner, "path": urlsplit(link.group(1)).path}
+
+
+def flushed_today(app: Flask, redis: Any, cid: str) -> dict[str, float]:
+    with app.app_context():
+        table = get_table()
+        counters.flush(redis, table)
+        today = counters.utc_day()
+        (figures,) = daily.read_days(table, cid, today, today)
+    return figures.counters
+
+
+def test_share_views_count_to_the_owner_without_a_dynamodb_write(
+    app: Flask,
+    client: FlaskClient,
+    redis: fakeredis.FakeRedis,
+    shared: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    record = Table._record
+
+    def spy(self: Table, operation: str, *args: Any, **kwargs: Any) -> None:
+        calls.append(operation)
+        record(self, operation, *args, **kwargs)
+
+    monkeypatch.setattr(Table, "_record", spy)
+    for _ in range(7):
+        assert client.get(shared["path"]).status_code == 200
+    assert calls and not set(calls) & recording.WRITE_OPERATIONS  # reads only, no counting
+    monkeypatch.undo()
+
+    found = flushed_today(app, redis, shared["owner"].id)
+
+    assert found[metrics.SHARE_VIEWS] == 7
+    assert found[metrics.DDB_READ_UNITS] > 0  # the share pages' reads, and the sign-in's
+
+
+def test_a_download_counts_once_per_click(
+    app: Flask, client: FlaskClient, redis: fakeredis.FakeRedis, auth: Any
+) -> None:
+    owner = auth.login("dee.owner@example.com")
+    asset = ready_asset(app, owner.id, "D's video")
+    make_clip(app, owner.id, asset.id, CLID)
+    for _ in range(2):
+        assert client.get(f"/clips/{CLID}/download").status_code == 302
+    assert flushed_today(app, redis, owner.id)[metrics.DOWNLOADS] == 2
+
+
+class BrokenRedis(fakeredis.FakeRedis):
+    """A Redis that refuses every command, counting how often it was asked."""
+
+    def __init__(self) -> None:
+        server = fakeredis.FakeServer()
+        server.connected = False
+        super().__init__(server=server)
+        self.asked = 0
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        self.asked += 1
+        return super().pipeline(*args, **kwargs)
+
+
+def test_a_redis_that_errors_never_fails_the_share_page(
+    client: FlaskClient,
+    shared: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = BrokenRedis()
+    monkeypatch.setattr(recording, "counting_redis", lambda: broken)
+
+    statuses = [client.get(shared["path"]).status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+    assert broken.asked == 1  # after the first error counting pauses: no more waits on it
+    assert "analytics count lost (Redis error)" in caplog.text
+
+
+def test_days_are_utc_days() -> None:
+    just_before_midnight_utc = datetime.datetime(2026, 11, 30, 23, 59, 59, tzinfo=datetime.UTC)
+    assert counters.utc_day(just_before_midnight_utc.timestamp()) == datetime.date(2026, 11, 30)
