@@ -6,7 +6,8 @@ formats and protocols each input needs, CPU and memory limits, a timeout); a fai
 local file or a RemoteSource (a render reads only the byte ranges of its clip).
 
 `measure_signals` avoids a full decode (the cost, DESIGN.md "Known traps"). One ffmpeg pass
-writes three outputs: (1) audio as 8 kHz mono, RMS level per bin (astats), (2) every video
+writes three outputs: (1) audio as 8 kHz mono 16-bit PCM to a file, read in chunks by numpy for
+the level and the sound features of each bin (truss.analysis.features), (2) every video
 packet's size without decoding (bytes per bin ~ motion), (3) only the intra frames, decoded to
 16x9 RGB. A big change between consecutive intra frames means a cut in between: if the intra
 frame is off the keyframe rhythm the encoder put it on the cut; otherwise that gap alone is
@@ -28,7 +29,11 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
+
+from truss.analysis import features
 from truss.analysis.base import StreamInfo
+from truss.analysis.features import AudioFeatures
 from truss.ffmpeg import MediaError, RemoteSource, Source, input_args, run, threads
 
 EXPORT_HINT = "Export it as MP4 (H.264) and upload it again."
@@ -54,6 +59,7 @@ class Signals:
     cuts: list[float]  # hard cut times, seconds
     quiet: list[float]  # centres of quiet bins, seconds
     has_audio: bool
+    sound: AudioFeatures | None = None  # flatness, flux, pitch, frame levels (with audio)
 
     def bin_at(self, t: float) -> int:
         """The bin index holding time t (clamped)."""
@@ -171,12 +177,13 @@ def measure_signals(path: Path, probe: StreamInfo, bin_s: float = BIN_S) -> Sign
     bins = max(1, math.ceil(probe.duration / bin_s))
     with tempfile.TemporaryDirectory(prefix="truss-signals-") as tmp:
         args = ["-skip_frame", "nointra", *input_args(Path(path)), *_THUMB_OUTPUT]
-        args += [*_PACKET_OUTPUT, *(_loudness_output(bin_s) if probe.has_audio else [])]
+        args += [*_PACKET_OUTPUT, *(_pcm_output() if probe.has_audio else [])]
         done = run_ffmpeg(args, 120 + probe.duration / 4, "Reading the video", cwd=tmp)
         times, sizes = _read_packets(Path(tmp, "packets.txt"))
         stderr = done.stderr.decode(errors="replace")
         thumbs = _frames(Path(tmp, "thumbs.rgb").read_bytes(), stderr)
-        levels = _read_loudness(Path(tmp, "loudness.txt"), bins, bin_s) if probe.has_audio else []
+        sound = _read_features(Path(tmp, "audio.pcm"), bins, bin_s) if probe.has_audio else None
+    levels = sound.level_db if sound else []
     return Signals(
         duration=probe.duration,
         bin_s=bin_s,
@@ -185,6 +192,7 @@ def measure_signals(path: Path, probe: StreamInfo, bin_s: float = BIN_S) -> Sign
         cuts=_find_cuts(path, thumbs, probe.duration),
         quiet=_quiet_times(levels, bin_s) if levels else [],
         has_audio=probe.has_audio,
+        sound=sound,
     )
 
 
@@ -197,28 +205,19 @@ _THUMB_OUTPUT += ["-f", "rawvideo", "-pix_fmt", "rgb24", "thumbs.rgb"]
 _PACKET_OUTPUT = ["-map", "0:v:0", "-c", "copy", "-f", "framecrc", "packets.txt"]
 
 
-def _loudness_output(bin_s: float) -> list[str]:
-    """An output printing the RMS level of each bin of 8 kHz mono audio."""
-    stats = "astats=metadata=1:reset=1:measure_overall=RMS_level:measure_perchannel=none"
-    chain = f"aresample={PCM_RATE},aformat=channel_layouts=mono,"
-    chain += f"asetnsamples=n={round(PCM_RATE * bin_s)}:p=0,{stats},"
-    chain += "ametadata=mode=print:file=loudness.txt"
-    return ["-map", "0:a:0", "-af", chain, "-f", "null", "-"]
+def _pcm_output() -> list[str]:
+    """An output writing the audio as 8 kHz mono 16-bit PCM (the sound features' input)."""
+    chain = f"aresample={PCM_RATE},aformat=sample_fmts=s16:channel_layouts=mono"
+    return ["-map", "0:a:0", "-af", chain, "-f", "s16le", "audio.pcm"]
 
 
-def _read_loudness(path: Path, bins: int, bin_s: float) -> list[float]:
-    """RMS dBFS per bin from ametadata's print file (silence is SILENCE_DB)."""
-    levels = [SILENCE_DB] * bins
-    index = 0
-    with open(path, encoding="ascii", errors="replace") as lines:
-        for line in lines:
-            if line.startswith("frame:"):
-                found = re.search(r"pts_time:(-?[\d.]+)", line)
-                index = int(float(found[1]) / bin_s + 0.5) if found else index + 1
-            elif "RMS_level=" in line and 0 <= index < bins:
-                value = float(line.split("=", 1)[1])
-                levels[index] = max(SILENCE_DB, value) if math.isfinite(value) else SILENCE_DB
-    return levels
+def _read_features(path: Path, bins: int, bin_s: float) -> AudioFeatures:
+    """The sound features of the PCM file (truss.analysis.features), read a chunk at a time."""
+    samples = np.memmap(path, dtype="<i2", mode="r") if path.stat().st_size >= 2 else _NO_PCM
+    return features.from_pcm(samples, bins, bin_s)
+
+
+_NO_PCM = np.zeros(0, dtype="<i2")
 
 
 def _read_packets(path: Path) -> tuple[list[float], list[int]]:
@@ -350,18 +349,28 @@ def render_vertical(
     probe: StreamInfo,
     width: int = 720,
     height: int = 1280,
+    picture: str | None = None,
+    overlay: str | None = None,
+    workdir: Path | None = None,
 ) -> None:
     """Render [start, end) of src as a width x height H.264/AAC MP4 ready for streaming.
 
     `-ss` before the input seeks by the container's index: only the clip (from the keyframe
-    before it) is read, which for a RemoteSource is all that is fetched."""
+    before it) is read, which for a RemoteSource is all that is fetched. `picture`: the
+    layout's filter to width x height (truss.reframe; default the centre crop); `overlay`: a
+    filter appended once the picture is width x height (the burned-in captions); ffmpeg runs
+    in `workdir`, where the files those filters name are."""
     if end <= start:
         raise MediaError("This clip has no length; pick an end after its start.")
     duration = end - start
+    chain = picture or vertical_filter(probe, width, height)
+    if overlay:
+        chain = f"{chain},{overlay}"
     args = ["-y", "-v", "error", "-ss", f"{start:.3f}", *input_args(src), "-t", f"{duration:.3f}"]
-    args += ["-map", "0:v:0", "-vf", vertical_filter(probe, width, height)]
+    args += ["-map", "0:v:0", "-vf", chain]
     args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
     if probe.has_audio:
         args += ["-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ac", "2"]
-    args += [*threads(), "-movflags", "+faststart", str(dest)]
-    run_ffmpeg(args, timeout=120 + 20 * duration, what="Rendering the clip")
+    args += [*threads(), "-movflags", "+faststart", str(Path(dest).resolve())]
+    cwd = str(workdir) if workdir else None
+    run_ffmpeg(args, timeout=120 + 20 * duration, what="Rendering the clip", cwd=cwd)

@@ -1,5 +1,6 @@
 """Small synthetic videos made with the bundled ffmpeg (the one synthesiser of the tests):
-planted cuts, a loud part, no audio; the unit tests share them through `Videos` (made once per
+planted cuts, a highlight (an applause-like burst: clapping-rate noise over a tone), no
+audio; the unit tests share them through `Videos` (made once per
 session in one folder)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 from truss.media import run_ffmpeg
 
 CUT_AT = 37.0  # testsrc switches to a solid colour here
-LOUD = (40.0, 55.0)  # a loud tone between these times, a faint one elsewhere
+LOUD = (40.0, 48.0)  # an applause-like burst between these times over a faint tone
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Spec:
     duration: float = 90.0
     size: str = "320x180"
     cut_at: float | None = CUT_AT
-    loud: tuple[float, float] | None = LOUD
+    loud: tuple[float, float] | None = LOUD  # the applause-like burst (the highlight)
     audio: bool = True
     x264_params: str = ""
     rate: int = 25
@@ -80,10 +81,16 @@ def _picture(spec: Spec) -> str:
 
 
 def _tone(spec: Spec) -> str:
+    """The tone at `quiet`, with an applause-like burst (white noise beating ~9 times a
+    second) over it during `loud`."""
     d = spec.duration
-    lo, hi = spec.loud or (d + 1, d + 2)
-    gain = f"volume='if(between(t,{lo},{hi}),0.9,{spec.quiet})':eval=frame"
-    return f"sine=f={spec.tone_hz}:r=44100:d={d},{gain}"
+    tone = f"sine=f={spec.tone_hz}:r=44100:d={d},volume={spec.quiet}"
+    if spec.loud is None:
+        return tone
+    lo, hi = spec.loud
+    claps = f"if(between(t,{lo},{hi}),0.5+0.4*sin(2*PI*9*t),0)"
+    burst = f"anoisesrc=c=white:r=44100:a=0.8:d={d}:seed=7,volume='{claps}':eval=frame"
+    return f"{tone}[t];{burst}[n];[t][n]amix=inputs=2:normalize=0:duration=first"
 
 
 def _video_encoding(spec: Spec) -> list[str]:
@@ -102,9 +109,11 @@ def _video_encoding(spec: Spec) -> list[str]:
 
 
 def make_video(dest: Path, seconds: int, size: str = "320x180") -> Path:
-    """A small test video: moving test pattern, a hard cut to red halfway, a steady tone."""
+    """A small test video: moving test pattern, a hard cut to red halfway, a steady tone, and
+    (20 s or longer) an applause-like burst in the 4 s around the cut: its highlight."""
     half = float(seconds // 2)
-    spec = Spec(float(seconds), size, cut_at=half, loud=None, rate=15, cut_to="red", quiet=1.0)
+    loud = (half - 2, half + 2) if seconds >= 20 else None
+    spec = Spec(float(seconds), size, cut_at=half, loud=loud, rate=15, cut_to="red", quiet=0.3)
     return synth_video(dest, spec)
 
 
@@ -137,7 +146,7 @@ class Videos:
         root.mkdir(parents=True, exist_ok=True)
 
     def main(self) -> Path:
-        """90 s, cut at 37 s (keyframe placed by x264), loud 40-55 s."""
+        """90 s, cut at 37 s (keyframe placed by x264), an applause-like burst 40-48 s."""
         return synth_video(self.root / "main.mp4", Spec())
 
     def fixed_gop(self) -> Path:

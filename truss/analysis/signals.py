@@ -1,28 +1,26 @@
-"""The built-in analyzer: ranks windows of a video by sound and picture signals, no model.
+"""The built-in analyzer: finds the moments a person would clip from sound and picture signals.
 
-It does not understand content; it finds the loud, busy parts. Per 0.5 s bin (see
-`truss.media.measure_signals`) the engagement curve is
+It does not understand content; it finds *events* (truss.analysis.events): a laughter-like or
+applause-like burst, a shout, a music sting on a cut, a montage. Sound features per 0.5 s bin
+come from the one coarse ffmpeg pass (truss.media.measure_signals, truss.analysis.features).
+A sustained loud sound (a hum, a music bed), a single cut or a short mic bump is no event, so
+it gets no clip. Each event becomes one moment:
 
-    engagement = 0.50 * loud + 0.20 * cuts + 0.15 * onset + 0.15 * motion      (with audio)
-    engagement = 0.60 * cuts + 0.40 * motion                                     (no audio)
+    score = round(100 * (0.5 + 0.5 * strength))                       (50-100)
+    strength: burst  = (rise over the local talk level - 6 dB + 4) / 12, clipped to 0..1
+                       (x 0.9 for a shout, x 0.85 for a sting)
+              montage = 0.4 + 0.06 * cuts in it, clipped to 0..1
 
-    loud   = (dB - p10) / (p95 - p10) of the video's own levels, clipped to 0..1
-    cuts   = hard cuts within 5 s of the bin / 3, clipped to 0..1
-    onset  = rise in level over the previous 2 s / 20 dB, clipped to 0..1
-    motion = (encoded bytes in the bin / the median bin - 1) / 2, clipped to 0..1
+Edges (`edges`): the clip starts at the pause before a lead-in of about LEAD_S seconds (the
+line before a laugh, the play before a cheer) and ends at the first pause after the event
+(within TAIL_S). A clip shorter than the configured minimum gets more lead-in (still starting
+at a pause); a longer one than the maximum loses lead-in. A video with no event gets no
+moments (the summary says so; the creator can still add clips). A video shorter than `min_s`
+yields one moment spanning the whole video (it is already a short clip; score 50 without an
+event).
 
-Moments are picked greedily: the best window of `min_s` seconds (highest mean engagement) not
-overlapping an earlier pick, grown one bin at a time towards the better neighbour while that
-bin's engagement is at least 60% of the seed's mean and the window is shorter than `max_s`;
-then each edge snaps to a cut, else a quiet bin, within 2 s (`snap_edges`).
-
-    score = round(100 * (0.7 * window mean engagement + 0.3 * window peak engagement))
-
-Scores compare moments of the same video; the scale is relative to that video's own levels.
-A video shorter than `min_s` yields one moment spanning the whole video (it is already a
-short clip). After the first pick, a window scoring under MIN_SCORE ends the search (nothing
-left stands out). Chapters start at cuts (else quiet moments) at least max(30 s, duration / 10)
-apart, so there are at most ~10.
+Chapters start at cuts (else quiet moments) at least max(30 s, duration / 10) apart, so there
+are at most ~10.
 """
 
 from __future__ import annotations
@@ -34,14 +32,28 @@ from itertools import pairwise
 from pathlib import Path
 
 from truss import media
+from truss.analysis import events
 from truss.analysis.base import AnalysisResult, Chapter, ClipLengths, Moment, StreamInfo, Usage
 from truss.media import Signals
 
 SNAP_S = 2.0
-GROW_RATIO = 0.6
 CHAPTER_MIN_S = 30.0
 MAX_CHAPTERS = 10
-MIN_SCORE = 5  # after the first moment, windows scoring lower are not worth a clip
+LEAD_S = 6.0  # context before an event: the line before a laugh, the play before a cheer
+TAIL_S = 4.0  # the clip ends at the first pause within this long after the event
+PAUSE_S = 0.25
+NO_HIGHLIGHT = (
+    "no laughter, applause, shout, music sting or montage stood out, so no clips were made "
+    "(you can still add your own)"
+)
+KIND_TITLES = {
+    "laughter": "Laughter",
+    "applause": "Applause",
+    "shout": "A shout",
+    "sting": "Music sting",
+    "montage": "Montage",
+    "whole": "The whole video",
+}
 
 
 def clock(seconds: float) -> str:
@@ -53,26 +65,6 @@ def clock(seconds: float) -> str:
 
 def _clip01(value: float) -> float:
     return max(0.0, min(1.0, value))
-
-
-def engagement(signals: Signals) -> list[float]:
-    """The per-bin engagement curve (formula in the module docstring)."""
-    n, step = len(signals.loudness_db), signals.bin_s
-    cut_near = [
-        _count_between(signals.cuts, (i + 0.5) * step - 5, (i + 0.5) * step + 5) for i in range(n)
-    ]
-    cuts = [_clip01(c / 3) for c in cut_near]
-    motion = [_clip01((v - 1) / 2) for v in signals.visual_change]
-    if not signals.has_audio:
-        return [0.6 * c + 0.4 * m for c, m in zip(cuts, motion, strict=True)]
-    levels = signals.loudness_db
-    ranked = sorted(levels)
-    low, high = ranked[int(0.1 * (n - 1))], ranked[int(0.95 * (n - 1))]
-    loud = [_clip01((db - low) / (high - low)) if high > low else 0.0 for db in levels]
-    back = max(1, round(2 / step))
-    onset = [_clip01((levels[i] - levels[max(0, i - back)]) / 20) for i in range(n)]
-    parts = zip(loud, cuts, onset, motion, strict=True)
-    return [0.5 * lo + 0.2 * c + 0.15 * on + 0.15 * m for lo, c, on, m in parts]
 
 
 def _count_between(times: Sequence[float], lo: float, hi: float) -> int:
@@ -116,7 +108,7 @@ def snap_edges(
 
 
 class SignalAnalyzer:
-    """Chapters and moments from loudness, cuts and motion (no model, no cost)."""
+    """Chapters and moments from sound events and cut density (no model, no cost)."""
 
     name = "signals"
 
@@ -124,99 +116,117 @@ class SignalAnalyzer:
         self, video: Path, probe: StreamInfo, lengths: ClipLengths, max_moments: int = 8
     ) -> AnalysisResult:
         signals = media.measure_signals(video, probe)
+        moments = pick_moments(signals, lengths, max_moments)
         return AnalysisResult(
             chapters=chapters(signals),
-            moments=pick_moments(signals, lengths, max_moments),
+            moments=moments,
             usage=Usage(media_seconds=probe.duration),
-            summary=_summary(signals),
+            summary=_summary(signals, moments),
             analyzer=self.name,
         )
 
 
-def _summary(signals: Signals) -> str:
+def _summary(signals: Signals, moments: list[Moment]) -> str:
     sound = "with sound" if signals.has_audio else "without sound"
-    return (
-        f"{clock(signals.duration)} of video {sound}, {len(signals.cuts)} hard cuts; "
-        "moments ranked by loudness, cuts and motion (no content understanding)."
+    found = (
+        f"{_plural(len(moments), 'moment')} found by sound events and cut density"
+        if moments
+        else NO_HIGHLIGHT
     )
+    return f"{clock(signals.duration)} of video {sound}, {len(signals.cuts)} hard cuts; {found}."
 
 
 def pick_moments(signals: Signals, lengths: ClipLengths, max_moments: int) -> list[Moment]:
-    """Non-overlapping top windows of the engagement curve, best first."""
-    curve = engagement(signals)
-    step = signals.bin_s
-    if signals.duration < lengths.min_s:
-        return [_moment(0.0, signals.duration, signals, curve)] if max_moments > 0 else []
-    seed_bins = max(1, round(lengths.min_s / step))
-    max_bins = max(seed_bins, int(lengths.max_s / step))
-    taken = [False] * len(curve)
+    """One moment per event (strongest first), edges at pauses, none overlapping."""
     moments: list[Moment] = []
-    while len(moments) < max_moments:
-        seed = _best_seed(curve, taken, seed_bins)
-        if seed is None:
+    if max_moments <= 0:
+        return moments
+    found = events.find(signals)
+    if signals.duration < lengths.min_s:  # already a short clip: the whole video
+        whole = events.Event("whole", 0.0, signals.duration, 0.0, "short video", "all of it")
+        return [_moment(found[0] if found else whole, 0.0, signals.duration, signals)]
+    spots = pauses(signals)
+    for event in found:
+        start, end = edges(event, signals, lengths, spots)
+        if any(start < m.end and m.start < end for m in moments):
+            start, end = _clear_of(event, start, end, moments)
+            if any(start < m.end and m.start < end for m in moments):
+                continue
+        moments.append(_moment(event, start, end, signals))
+        if len(moments) == max_moments:
             break
-        lo, hi = _grow(curve, taken, seed, seed + seed_bins, max_bins)
-        start, end = _fit(lo * step, min(hi * step, signals.duration), signals, lengths, moments)
-        first = min(lo, signals.bin_at(start))
-        for i in range(first, max(hi, signals.bin_at(end) + 1)):
-            taken[i] = True
-        moment = _moment(start, end, signals, curve)
-        if moments and moment.score < MIN_SCORE:
-            break
-        moments.append(moment)
     return sorted(moments, key=lambda m: -m.score)
 
 
-def _best_seed(curve: list[float], taken: list[bool], size: int) -> int | None:
-    """Start bin of the free window of `size` bins with the highest engagement sum."""
-    best, best_sum = None, -1.0
-    window = sum(curve[:size])
-    blocked = sum(taken[:size])
-    for i in range(len(curve) - size + 1):
-        if i:
-            window += curve[i + size - 1] - curve[i - 1]
-            blocked += taken[i + size - 1] - taken[i - 1]
-        if not blocked and window > best_sum + 1e-9:
-            best, best_sum = i, window
-    return best
-
-
-def _grow(
-    curve: list[float], taken: list[bool], lo: int, hi: int, max_bins: int
-) -> tuple[int, int]:
-    """Extend [lo, hi) towards the better free neighbour while it stays engaging."""
-    floor = GROW_RATIO * statistics.fmean(curve[lo:hi])
-    while hi - lo < max_bins:
-        left = curve[lo - 1] if lo > 0 and not taken[lo - 1] else -1.0
-        right = curve[hi] if hi < len(curve) and not taken[hi] else -1.0
-        if max(left, right) < floor:
-            break
-        lo, hi = (lo - 1, hi) if left > right else (lo, hi + 1)
-    return lo, hi
-
-
-def _fit(
-    start: float, end: float, signals: Signals, lengths: ClipLengths, others: list[Moment]
+def _clear_of(
+    event: events.Event, start: float, end: float, others: list[Moment]
 ) -> tuple[float, float]:
-    """Snap edges, then keep clear of the moments already picked."""
-    new_start, new_end = snap_edges(start, end, signals, lengths=lengths)
+    """The edges pulled in to the event itself where they overlap earlier moments."""
     for other in others:
-        if new_start < other.end and other.start < new_end:
-            return start, end
-    return new_start, new_end
+        if other.end <= event.start and start < other.end:
+            start = other.end
+        if other.start >= event.end and end > other.start:
+            end = other.start
+    return start, end
 
 
-def _moment(start: float, end: float, signals: Signals, curve: list[float]) -> Moment:
-    lo, hi = signals.bin_at(start), max(signals.bin_at(start) + 1, signals.bin_at(end))
-    window = curve[lo:hi]
-    score = round(100 * (0.7 * statistics.fmean(window) + 0.3 * max(window)))
+def pauses(signals: Signals) -> list[float]:
+    """Mid-points of pauses: runs of >= PAUSE_S of frames 15 dB under the usual talk level."""
+    sound = signals.sound
+    if sound is None:
+        return []
+    talk = statistics.median(signals.loudness_db)
+    quiet = [f <= talk - 15 for f in sound.frame_db]
+    need = max(1, round(PAUSE_S / sound.frame_s))
+    found, run_start = [], None
+    for i, q in enumerate([*quiet, False]):
+        if q and run_start is None:
+            run_start = i
+        elif not q and run_start is not None:
+            if i - run_start >= need:
+                found.append(round((run_start + i) / 2 * sound.frame_s, 3))
+            run_start = None
+    return found
+
+
+def edges(
+    event: events.Event, signals: Signals, lengths: ClipLengths, spots: list[float]
+) -> tuple[float, float]:
+    """The clip around an event: a lead-in from a pause (or cut) before it, the end at the
+    first pause after it, the length within the configured range."""
+    marks = sorted({*spots, *signals.cuts}) if signals.has_audio else list(signals.cuts)
+    lead = LEAD_S if signals.has_audio else 2.0
+    start = _mark_before(marks, event.start - lead, event.start - lead - 4) or event.start - lead
+    after = [t for t in marks if event.end + 0.3 <= t <= event.end + TAIL_S]
+    end = after[0] if after else event.end + min(2.0, TAIL_S)
+    if end - start < lengths.min_s:
+        want = end - lengths.min_s
+        start = _mark_before(marks, want, want - 3) or want
+    if end - start > lengths.max_s:
+        start = end - lengths.max_s
+    if start < 0:
+        start, end = 0.0, min(signals.duration, max(end, lengths.min_s))
+    end = min(end, signals.duration)
+    if end - start < lengths.min_s:
+        start = max(0.0, end - lengths.min_s)
+    return round(start, 3), round(end, 3)
+
+
+def _mark_before(marks: list[float], at: float, earliest: float) -> float | None:
+    """The latest mark at or before `at` and not before `earliest`."""
+    i = bisect_right(marks, at)
+    return marks[i - 1] if i and marks[i - 1] >= earliest else None
+
+
+def _moment(event: events.Event, start: float, end: float, signals: Signals) -> Moment:
+    score = round(100 * (0.5 + 0.5 * event.strength))
     return Moment(
         start=start,
         end=end,
-        title=f"Moment at {clock(start)}",
-        hook=_hook(start, end, signals),
+        title=f"{KIND_TITLES[event.kind]} at {clock(event.start)}",
+        hook=f"{KIND_TITLES[event.kind]} at {clock(event.start)}, {event.length:.0f} s",
         score=max(0, min(100, score)),
-        reason=_reason(start, end, signals),
+        reason=_reason(event, start, signals),
     )
 
 
@@ -224,39 +234,15 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _hook(start: float, end: float, signals: Signals) -> str:
-    """The most striking signal inside the window, in a few words."""
-    lo, hi = signals.bin_at(start), max(signals.bin_at(start) + 1, signals.bin_at(end))
-    cuts = _count_between(signals.cuts, start, end)
-    if signals.has_audio:
-        peak = max(range(lo, hi), key=lambda i: signals.loudness_db[i])
-        rise = signals.loudness_db[peak] - statistics.median(signals.loudness_db)
-        if rise >= 6:
-            return (
-                f"Sound jumps {rise:.0f} dB above the usual level at {clock(peak * signals.bin_s)}"
-            )
-    if cuts:
-        return f"{_plural(cuts, 'scene change')} in {end - start:.0f} s"
-    return f"A steady {end - start:.0f} s stretch from {clock(start)}"
-
-
-def _reason(start: float, end: float, signals: Signals) -> str:
-    """Plain words on why the signals ranked this window (not what it is about)."""
-    lo, hi = signals.bin_at(start), max(signals.bin_at(start) + 1, signals.bin_at(end))
-    parts = []
-    if signals.has_audio:
-        usual = statistics.median(signals.loudness_db)
-        level = statistics.fmean(signals.loudness_db[lo:hi])
-        loudest = max(range(len(signals.loudness_db)), key=lambda i: signals.loudness_db[i])
-        if lo <= loudest < hi:
-            parts.append("has the loudest moment of the video")
-        parts.append(f"{round(level - usual):+d} dB against the video's usual level")
-    cuts = _count_between(signals.cuts, start, end)
-    parts.append(f"{_plural(cuts, 'cut')} in {end - start:.0f} s")
-    motion = statistics.fmean(signals.visual_change[lo:hi])
-    if motion > 1.3:
-        parts.append(f"{motion:.1f}x the usual motion")
-    return "Ranked by sound and picture signals only: " + ", ".join(parts) + "."
+def _reason(event: events.Event, start: float, signals: Signals) -> str:
+    """The signals that made this clip, in plain words (not what it is about)."""
+    lead = event.start - start
+    after = " after speech" if events.speech_share(signals, start, event.start) >= 0.3 else ""
+    label = event.label[0].upper() + event.label[1:]
+    return (
+        f"{label}{after}, {event.length:.0f} s ({event.detail}); "
+        f"the clip starts {lead:.0f} s before it."
+    )
 
 
 def chapters(signals: Signals) -> list[Chapter]:
