@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import evaluation, listener, streams, takeover, videos
+from bench.captions import caption_figures
 from bench.common import MB, run_part
 
 CLIP_S = 20.0
@@ -323,6 +324,7 @@ def main() -> None:
     rows += [Row(*figure) for figure in streams.spike_figures()]
     rows += [Row(*figure) for figure in listener.listener_figures()]
     rows += [Row(*figure) for figure in takeover.takeover_figures()]
+    rows += [Row(*figure) for figure in caption_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:

@@ -30,7 +30,7 @@ def caption_overlay(
 ) -> str | None:  # fmt: skip
     """An `ass=` filter fragment for the clip's transcript in `style` (the .ass file is
     written into `workdir`), or None for style "none" or a clip without words."""
-    transcript = ensure_transcript(clip, storage, table, source) if table is not None else None
+    transcript = ensure_transcript(clip, storage, table, source)
     if style not in styles.CAPTION_STYLES or style == styles.NONE or transcript is None:
         return None
     words = exports.on_clip(transcript.within(clip.start, clip.end), clip.start)
@@ -51,15 +51,13 @@ def write_overlay(words: list, style: str, workdir: Path, width: int, height: in
 
 
 def ensure_transcript(
-    clip: Clip, storage: Storage, table: Table, source: ffmpeg.Source | None
+    clip: Clip, storage: Storage, table: Table | None, source: ffmpeg.Source | None
 ) -> Transcript | None:
-    """The stored transcript; without one, the offline recogniser's (stored for next time).
-    A recogniser failure leaves the clip without captions rather than failing its render."""
-    try:
-        found = store.load(table, storage, clip)
-    except NotFound:
-        return None
-    if found is not None or source is None:
+    """The stored transcript; without one (given the table and the source video), the
+    offline recogniser's, stored for next time. A recogniser failure leaves the clip
+    without captions rather than failing its render."""
+    found = store.load(storage, clip)
+    if found is not None or source is None or table is None:
         return found
     try:
         transcript = offline.transcribe(source, clip.start, clip.end)

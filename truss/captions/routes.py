@@ -35,7 +35,7 @@ def section_context(clip: Clip, transcript: Transcript | None) -> dict[str, Any]
 def section(clip: Clip, error: str = "", typed: str | None = None) -> Any:
     """The section (htmx: swapped in, errors included), or back to the clip page with the
     outcome flashed."""
-    transcript = store.load(get_table(), get_storage(), clip)
+    transcript = store.load(get_storage(), clip)
     if htmx:
         html = render_template(
             "captions/_section.html", **section_context(clip, transcript), error=error,
@@ -50,7 +50,7 @@ def section(clip: Clip, error: str = "", typed: str | None = None) -> Any:
 @bp.get("/clips/<clid>/captions")
 def show(clid: str) -> Any:
     clip = own_clip(clid)
-    transcript = store.load(get_table(), get_storage(), clip)
+    transcript = store.load(get_storage(), clip)
     return render_template("captions/_section.html", **section_context(clip, transcript))
 
 
@@ -59,7 +59,7 @@ def save_words(clid: str) -> Any:
     """Corrected words replace the recognised ones; the timings stay."""
     clip = own_clip(clid)
     typed = request.form.get("words", "")[:100_000]
-    transcript = store.load(get_table(), get_storage(), clip)
+    transcript = store.load(get_storage(), clip)
     try:
         if transcript is None:
             raise TranscriptError("This clip has no timed words yet. Upload a subtitle file.")
@@ -97,7 +97,7 @@ def download(clid: str, fmt: str) -> BaseResponse:
     clip = own_clip(clid)
     if fmt not in exports.FORMATS:
         return Response("Captions come as .srt or .vtt.", status=404, mimetype="text/plain")
-    transcript = store.load(get_table(), get_storage(), clip)
+    transcript = store.load(get_storage(), clip)
     if transcript is None:
         flash("This clip has no transcript yet, so there are no captions to download.", "error")
         return redirect(url_for("clips.detail", clid=clid))

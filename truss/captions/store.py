@@ -30,13 +30,14 @@ def save(table: Table, storage: Storage, clip: Clip, transcript: Transcript) -> 
         raise
 
 
-def load(table: Table, storage: Storage, clip: Clip) -> Transcript | None:
-    """The clip's transcript, or None when it has none (or its object is missing)."""
-    pointer = pointers.find(table, clip.creator_id, clip.id)
-    if pointer is None:
+def load(storage: Storage, clip: Clip) -> Transcript | None:
+    """The clip's transcript, or None when it has none (its object is missing or unreadable).
+    The object key follows from the clip's ids, so a render needs no table read for it."""
+    key = keys.clip_transcript_object(clip.creator_id, clip.id)
+    if storage.head(key) is None:
         return None
     try:
-        return Transcript.from_json(storage.get_json(pointer.object_key))
-    except Exception:  # a missing or unreadable object: as if there were none
-        log.warning("clip %s: transcript %s unreadable", clip.id, pointer.object_key)
+        return Transcript.from_json(storage.get_json(key))
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("clip %s: transcript %s unreadable: %s", clip.id, key, exc)
         return None

@@ -6,9 +6,6 @@ it came from, and its lowercased words for the clips search (`transcript_words`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from boto3.dynamodb.conditions import Attr
 
 from truss.data import keys
@@ -17,13 +14,6 @@ from truss.data.creators import utc_now_iso
 from truss.data.table import Table
 
 SEARCH_CHARS = 20_000  # of the transcript's words kept for search (a long clip's first ones)
-
-
-@dataclass(frozen=True)
-class Pointer:
-    object_key: str
-    source: str
-    corrected: bool
 
 
 def search_words(text: str) -> str:
@@ -46,17 +36,3 @@ def point(
         },
         condition=Attr("type").eq(CLIP_TYPE),
     )
-
-
-def pointer_of(item: dict[str, Any]) -> Pointer | None:
-    """The transcript pointer on a clip item, if any."""
-    key = item.get("transcript_key")
-    if not key:
-        return None
-    source = str(item.get("transcript_source", ""))
-    return Pointer(str(key), source, bool(item.get("transcript_corrected", False)))
-
-
-def find(table: Table, cid: str, clid: str) -> Pointer | None:
-    """The clip's transcript pointer (NotFound when the clip isn't the creator's)."""
-    return pointer_of(table.get_typed(keys.clip(cid, clid), CLIP_TYPE))
