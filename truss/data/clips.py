@@ -17,10 +17,12 @@ from boto3.dynamodb.conditions import Attr
 from ulid import ULID
 
 from truss.analysis.base import Moment
+from truss.captions.styles import DEFAULT_STYLE
 from truss.data import assets, keys
 from truss.data.creators import utc_now_iso
 from truss.data.items import attr, from_item
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table, create_only
+from truss.reframe.layouts import DEFAULT_LAYOUT
 
 CLIP_TYPE = "clip"
 PENDING = "pending"
@@ -71,6 +73,8 @@ class Clip:
     source: str = field(default=SIGNALS, metadata=attr(read=read_source))
     share_token: str = ""
     run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
+    layout: str = DEFAULT_LAYOUT  # the picture's layout (truss.reframe.layouts)
+    caption_style: str = DEFAULT_STYLE  # burned-in captions (truss.captions.styles)
 
     @property
     def duration(self) -> float:
@@ -195,15 +199,18 @@ def create_own(
 
 
 def restart_render(
-    table: Table, cid: str, clid: str, window: tuple[float, float], render_id: str
-) -> Clip:
-    """ready|failed → pending with a new window and render id; the old file stays playable.
+    table: Table, cid: str, clid: str, window: tuple[float, float], render_id: str,
+    look: dict[str, str] | None = None,
+) -> Clip:  # fmt: skip
+    """ready|failed → pending with a new window and render id (and `look`: a new layout
+    and/or caption style, already checked); the old file stays playable.
 
     Conflict while a render is queued or running (or the clip is gone)."""
     start, end = window
     item = table.update(
         keys.clip(cid, clid),
         {
+            **(look or {}),
             "start": round(start, 3),
             "end": round(end, 3),
             "render_status": PENDING,

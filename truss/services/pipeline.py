@@ -38,11 +38,13 @@ from truss.analysis.base import (
     StreamInfo,
     Usage,
 )
+from truss.captions.burn import caption_overlay
 from truss.data import assets, clips, keys
 from truss.data import chapters as stored_chapters
 from truss.data.assets import Asset
 from truss.data.table import Conflict, NotFound, Table
 from truss.range_source import serve_object
+from truss.reframe import render as reframe
 from truss.services import leases, quotas
 from truss.services.chapters import save_chapters
 from truss.services.clips import delete_clip
@@ -381,7 +383,17 @@ class Pipeline:
                     f"This clip starts at {clip.start:.0f} s but the video is only "
                     f"{probe.duration:.0f} s long. Trim it to fit and re-render."
                 )
-            media.render_vertical(source, out, clip.start, clip.end, probe, width, height)
+            look = reframe.picture(
+                clip.layout, source, clip.start, clip.end, probe, width, height, Path(tmp)
+            )
+            overlay = caption_overlay(
+                clip, clip.caption_style, Path(tmp), width, height, self.storage,
+                table=self.table, source=source,
+            )  # fmt: skip
+            media.render_vertical(
+                source, out, clip.start, clip.end, probe, width, height,
+                picture=look.filter, overlay=overlay, workdir=Path(tmp),
+            )  # fmt: skip
             media.make_thumbnail(out, poster, at_seconds=min(1.0, clip.duration / 2))
             video_key = keys.clip_video_object(asset.creator_id, clip.id, render_id)
             poster_key = keys.clip_poster_object(asset.creator_id, clip.id, render_id)
