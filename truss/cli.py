@@ -117,6 +117,7 @@ class TrussWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
+        from truss.deletion.jobs import reconcile_deletions
         from truss.jobs import (
             reconcile_publications,
             reconcile_working_assets,
@@ -127,6 +128,7 @@ class TrussWorker(Worker):
         for name, reconcile, what in (
             ("reconcile", reconcile_working_assets, "reconcile queued again: %s"),
             ("publish reconcile", reconcile_publications, "reconcile queued posts again: %s"),
+            ("deletion reconcile", reconcile_deletions, "account deletions queued again: %s"),
             ("platform statistics", schedule_platform_stats, "statistics queued for: %s"),
         ):
             try:

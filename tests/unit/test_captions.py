@@ -13,7 +13,7 @@ import srt
 import webvtt
 
 from tests.support.media import frame_rgb
-from truss.captions import ass, exports, styles, transcripts
+from truss.captions import ass, exports, fonts, styles, transcripts
 from truss.captions.burn import write_overlay
 from truss.captions.model import UPLOAD, Transcript, TranscriptError, Word, correct, make
 from truss.media import run_ffmpeg
@@ -168,3 +168,20 @@ def test_a_transcript_round_trips_through_json() -> None:
         UPLOAD, (Word(1.0, 1.5, "مرحبا"), Word(1.6, 2.0, "你好")), corrected=True
     )
     assert Transcript.from_json(transcript.to_json()) == transcript
+
+
+@pytest.mark.parametrize("text", ["مرحبا بالعالم", "你好世界", "שלום"])
+def test_right_to_left_and_cjk_words_are_drawn(tmp_path: Path, text: str) -> None:
+    assert fonts.missing_scripts(text) == []  # .ci/run installs DejaVu and WenQuanYi Zen Hei
+    video = burned(tmp_path, [Word(0.5, 2.0, text)], styles.WORDS)
+    blank, shown = frame_rgb(video, 0.2, W, H), frame_rgb(video, 1.0, W, H)
+    assert differs(caption_box(blank), caption_box(shown)) > 200
+
+
+def test_without_a_cjk_font_the_render_works_and_the_script_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fonts, "FONT_DIRS", (tmp_path / "no-fonts",))
+    assert fonts.missing_scripts("hello 你好") == ["Chinese, Japanese and Korean", "Latin"]
+    video = burned(tmp_path, [Word(0.5, 2.0, "hello"), Word(0.5, 2.0, "你好")], styles.LINES)
+    assert video.stat().st_size > 0

@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 import srt
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions
 from tests.support.clips import clip_id, htmx_headers, load_clip, make_clip, ready_asset
-from truss.captions import store, styles
+from truss.captions import fonts, store, styles
 from truss.captions.burn import caption_overlay
 from truss.captions.model import OFFLINE, Word, make
 from truss.extensions import get_storage, get_table
@@ -149,3 +150,13 @@ def test_another_creator_can_not_read_change_or_download_a_transcript(
     assert clid not in client.get("/clips?q=wurld").get_data(as_text=True)
     auth.login("owner@example.com")
     assert "wurld" in section(client, clid)  # unchanged
+
+
+def test_the_page_says_which_script_the_captions_can_not_draw(
+    app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    clid = clip_with_words(app, auth.login().id, words=[Word(11.0, 12.0, "你好"), *HEARD])
+    assert "captions-missing-fonts" not in section(client, clid)
+    monkeypatch.setattr(fonts, "FONT_DIRS", (tmp_path / "no-fonts",))
+    assert "can't draw Chinese, Japanese and Korean, Latin text" in section(client, clid)
