@@ -16,6 +16,7 @@ from tests.support.app import AuthActions
 from tests.support.assets import csrf_headers, put_source
 from tests.support.clips import make_clip, ready_asset
 from tests.support.media import Videos
+from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
 from truss.data import chapters, clips, exports, keys, shares
 from truss.data.creators import Creator
 from truss.extensions import get_storage, get_table
@@ -38,45 +39,6 @@ def make_library(app: Flask, cid: str, videos: Videos) -> dict[str, Any]:
         token = shares.new_token()
         shares.create(table, cid, clip.id, token)
     return {"asset": asset, "clip": clip, "mp4": mp4, "share": token}
-
-
-def start_export(client: FlaskClient, sources: bool = False) -> Any:
-    data = {"sources": "on"} if sources else {}
-    return client.post("/account/data/exports", data=data, headers=csrf_headers(client))
-
-
-def only_export(app: Flask, cid: str) -> exports.Export:
-    with app.app_context():
-        (export,) = exports.list_exports(get_table(), cid)
-        return export
-
-
-def archive_bytes(app: Flask, export: exports.Export) -> bytes:
-    with app.app_context():
-        return get_storage().get_bytes(export.archive_key)
-
-
-def upload_and_import(app: Flask, client: FlaskClient, archive: bytes) -> exports.Import:
-    """What static/js/portability.js does: ask, upload to the presigned key, confirm."""
-    headers = csrf_headers(client)
-    started = client.post(
-        "/account/data/imports",
-        json={"size": len(archive), "content_type": "application/zip"},
-        headers=headers,
-    )
-    assert started.status_code == 200, started.get_data(as_text=True)
-    key = started.get_json()["post"]["fields"]["key"]
-    with app.app_context():
-        get_storage().put_bytes(key, archive, "application/zip")
-    confirmed = client.post(started.get_json()["confirm"], json={}, headers=headers)
-    assert confirmed.status_code == 200, confirmed.get_data(as_text=True)
-    iid = started.get_json()["confirm"].split("/")[-2]
-    with app.app_context():
-        return exports.get_import(get_table(), _cid_of(app, key), iid)
-
-
-def _cid_of(app: Flask, key: str) -> str:
-    return key.split("/")[1]
 
 
 def partition(app: Flask, cid: str) -> list[dict[str, Any]]:

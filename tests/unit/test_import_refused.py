@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions
-from tests.support.assets import csrf_headers
 from tests.support.clips import make_clip, ready_asset
+from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
 from truss.data import exports, keys
 from truss.extensions import get_storage, get_table
 
@@ -31,10 +31,8 @@ def setup(app: Flask, client: FlaskClient, auth: AuthActions) -> dict[str, Any]:
     clip = make_clip(app, first.id, asset.id, CLIP_ID, title="Big laugh")
     with app.app_context():
         get_storage().put_bytes(clip.video_key, CLIP_BYTES, "video/mp4")
-    client.post("/account/data/exports", data={}, headers=csrf_headers(client))
-    with app.app_context():
-        (export,) = exports.list_exports(get_table(), first.id)
-        archive = get_storage().get_bytes(export.archive_key)
+    start_export(client)
+    archive = archive_bytes(app, only_export(app, first.id))
     other = app.test_client()
     second = auth.login("second@example.com", client=other)
     return {"archive": archive, "first": first, "second": second, "other": other}
@@ -53,19 +51,6 @@ def rebuilt(archive: bytes, change: Callable[[dict[str, bytes], dict[str, Any]],
             target.writestr(name, body)
         target.writestr("manifest.json", json.dumps(manifest))
     return out.getvalue()
-
-
-def import_into(app: Flask, client: FlaskClient, archive: bytes) -> exports.Import:
-    headers = csrf_headers(client)
-    started = client.post(
-        "/account/data/imports", json={"size": len(archive), "content_type": ""}, headers=headers
-    ).get_json()
-    key = started["post"]["fields"]["key"]
-    with app.app_context():
-        get_storage().put_bytes(key, archive, "application/zip")
-    client.post(started["confirm"], json={}, headers=headers)
-    with app.app_context():
-        return exports.get_import(get_table(), key.split("/")[1], key.split("/")[3])
 
 
 def nothing_written(app: Flask, cid: str) -> None:
@@ -90,7 +75,7 @@ def test_one_changed_byte_of_a_clip_is_refused_naming_the_clip(
     archive = setup["archive"]
     at = archive.index(CLIP_BYTES) + 7
     tampered = archive[:at] + bytes([archive[at] ^ 1]) + archive[at + 1 :]
-    done = import_into(app, setup["other"], tampered)
+    done = upload_and_import(app, setup["other"], tampered)
     assert done.status == exports.FAILED
     assert "clips/Big-laugh-" in done.error and "nothing was imported" in done.error
     nothing_written(app, setup["second"].id)
@@ -103,7 +88,7 @@ def test_a_clip_changed_with_its_crc_but_not_its_checksum_is_refused(
         name = next(n for n in members if n.startswith("clips/"))
         members[name] = members[name].replace(b"clip", b"clap", 1)
 
-    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    done = upload_and_import(app, setup["other"], rebuilt(setup["archive"], change))
     assert done.status == exports.FAILED
     assert "does not match its checksum" in done.error and "clips/Big-laugh-" in done.error
     nothing_written(app, setup["second"].id)
@@ -113,7 +98,7 @@ def test_a_manifest_entry_removed_is_refused(app: Flask, setup: dict[str, Any]) 
     def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
         manifest["files"] = [f for f in manifest["files"] if not f["path"].startswith("clips/")]
 
-    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    done = upload_and_import(app, setup["other"], rebuilt(setup["archive"], change))
     assert done.status == exports.FAILED
     assert "not in manifest.json" in done.error and "clips/Big-laugh-" in done.error
     nothing_written(app, setup["second"].id)
@@ -131,7 +116,7 @@ def test_an_item_of_another_creator_is_refused(app: Flask, setup: dict[str, Any]
         entry["size"] = len(members["items.jsonl"])
         entry["sha256"] = hashlib.sha256(members["items.jsonl"]).hexdigest()
 
-    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    done = upload_and_import(app, setup["other"], rebuilt(setup["archive"], change))
     assert done.status == exports.FAILED
     assert f"CREATOR#{stranger}" in done.error and "another creator" in done.error
     nothing_written(app, setup["second"].id)
@@ -141,13 +126,13 @@ def test_a_newer_schema_version_is_refused(app: Flask, setup: dict[str, Any]) ->
     def change(members: dict[str, bytes], manifest: dict[str, Any]) -> None:
         manifest["schema_version"] = 99
 
-    done = import_into(app, setup["other"], rebuilt(setup["archive"], change))
+    done = upload_and_import(app, setup["other"], rebuilt(setup["archive"], change))
     assert done.status == exports.FAILED
     assert "newer Truss (schema version 99" in done.error
     nothing_written(app, setup["second"].id)
 
 
 def test_a_file_that_is_not_an_archive_is_refused(app: Flask, setup: dict[str, Any]) -> None:
-    done = import_into(app, setup["other"], b"not a zip at all")
+    done = upload_and_import(app, setup["other"], b"not a zip at all")
     assert done.status == exports.FAILED and "not a ZIP archive" in done.error
     nothing_written(app, setup["second"].id)
