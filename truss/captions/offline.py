@@ -6,6 +6,7 @@ labelled rough and the creator can correct them on the clip page."""
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ RATE = 16_000  # the model's sample rate
 FRAMES_PER_S = 100  # PocketSphinx segments count 10 ms frames
 FILLERS = re.compile(r"^(<s>|</s>|<sil>|\[.*\]|\+\+.*\+\+)$")
 ALTERNATE = re.compile(r"\(\d+\)$")  # `don't(2)`: the dictionary's second pronunciation
+_LOCK = threading.Lock()  # one decoder per process, one utterance at a time
 TIMEOUT_PER_S = 2.0  # wall-clock seconds of audio extraction allowed per second of clip
 
 
@@ -43,17 +45,19 @@ def _decoder() -> Any:
 
 def recognise(pcm: bytes, offset: float = 0.0) -> list[Word]:
     """Words heard in `pcm` (16 kHz mono s16le), timed from `offset` seconds."""
-    decoder = _decoder()
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
+    with _LOCK:
+        decoder = _decoder()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        segments = [(seg.word, seg.start_frame, seg.end_frame) for seg in decoder.seg()]
     words = []
-    for seg in decoder.seg():
-        if FILLERS.match(seg.word):
+    for word, first, last in segments:
+        if FILLERS.match(word):
             continue
-        text = ALTERNATE.sub("", seg.word)
-        start = offset + seg.start_frame / FRAMES_PER_S
-        end = offset + (seg.end_frame + 1) / FRAMES_PER_S
+        text = ALTERNATE.sub("", word)
+        start = offset + first / FRAMES_PER_S
+        end = offset + (last + 1) / FRAMES_PER_S
         words.append(Word(round(start, 3), round(end, 3), text))
     return words
 
