@@ -17,11 +17,13 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from rq.job import Job
 
 from tests.support.app import AuthActions, make_app
 from tests.support.clips import clip_id
 from tests.support.deletion import bucket_traces, populate, table_traces
 from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (fixture)
+from tests.support.queues import Queued
 from truss.config import TEST_ENVIRON, from_environ
 from truss.data import assets, deletions, keys
 from truss.data.creators import find_creator_by_email
@@ -198,3 +200,46 @@ def test_a_connected_platform_is_revoked_at_the_provider(
     assert table_traces(wired_app, creator.id, EMAIL) == []
     with wired_app.app_context():
         assert get_table().find(keys.creator_profile(creator.id)) is None
+
+
+def test_the_operators_command_resumes_a_deletion_that_stopped_after_the_email_went(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+
+    def crash(deps: service.Collaborators, cid: str, email: str) -> tuple[int, int]:
+        raise ConnectionError("DynamoDB went away")
+
+    with app.app_context(), monkeypatch.context() as patched:
+        patched.setitem(service._STEP_RUNNERS, "account", crash)
+        with pytest.raises(ConnectionError):
+            service.run(jobs.collaborators(), ticket)
+        assert find_creator_by_email(get_table(), EMAIL) is None  # the email is gone already
+
+    result = app.test_cli_runner().invoke(args=["delete-account", "--email", EMAIL, "--yes"])
+
+    assert result.exit_code == 0, result.output
+    assert f"account deletion {ticket}: resuming after stop" in result.output
+    assert table_traces(app, account.cid, EMAIL) == []
+
+
+def test_a_deletion_whose_job_was_lost_is_queued_again_by_the_workers(
+    app: Flask, queued: Queued
+) -> None:
+    populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        jobs.enqueue_deletion(ticket)
+        assert queued.args("default") == [(ticket,)]
+        Job.fetch(jobs.job_id(ticket), connection=get_redis()).delete()  # Redis lost it
+        assert queued.args("default") == []
+
+        assert jobs.reconcile_deletions() == [ticket]
+        assert queued.args("default") == [(ticket,)]
+        assert jobs.reconcile_deletions() == []  # its job is waiting: nothing to do
+
+        jobs.delete_account(ticket)  # a worker runs it
+        Job.fetch(jobs.job_id(ticket), connection=get_redis()).delete()
+        assert jobs.reconcile_deletions() == []  # finished: never queued again
+        assert get_redis().smembers(jobs.OPEN) == set()

@@ -183,3 +183,15 @@ def clip_ids(table: Table, cid: str) -> list[str]:
 def stream_ids(table: Table, cid: str) -> list[str]:
     items = table.query_all(keys.creator_pk(cid), keys.stream_prefix())
     return [keys.stream_id_from_sk(item["SK"]) for item in items if item.get("type") == "stream"]
+
+
+def unfinished_for_email(table: Table, email: str) -> Deletion | None:
+    """A deletion of this email's account that started and hasn't finished (for the operator
+    who resumes it once the email no longer leads to the account): one Scan."""
+    wanted = (
+        Attr("type").eq(ITEM_TYPE)
+        & Attr("status").eq(DELETING)
+        & Attr("subject_email").eq(keys.normalise_email(email))
+    )
+    found = [_from(item) for item in table.scan(wanted)]
+    return found[0] if found else None

@@ -6,7 +6,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from truss.data import deletions
 from truss.data.creators import find_creator_by_email
+from truss.data.table import Table
 from truss.deletion import service
 from truss.deletion.jobs import collaborators, enqueue_deletion
 from truss.extensions import get_table
@@ -18,22 +20,34 @@ from truss.extensions import get_table
 @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
 @with_appcontext
 def delete_account_command(email: str, use_queue: bool, yes: bool) -> None:
-    """Delete an account and everything in it, for good (runs here unless --queue)."""
-    table = get_table()
-    creator = find_creator_by_email(table, email)
-    if creator is None:
-        raise click.ClickException(
-            f"No account has the email {email!r} (already deleted, or a typo?). Nothing deleted."
-        )
-    if not yes:
-        click.confirm(f"Delete the account {creator.email} ({creator.id}) for good?", abort=True)
-    ticket = service.begin(table, creator)
+    """Delete an account and everything in it, for good (runs here unless --queue); run it
+    again to finish a deletion that stopped."""
+    ticket = _ticket_for(get_table(), email, yes)
     if use_queue:
         enqueue_deletion(ticket)
         click.echo(f"account deletion {ticket}: queued")
         return
     done = service.run(collaborators(), ticket)
     click.echo(
-        f"account {creator.email} deleted: {done.items_removed} records and "
+        f"account {email} deleted: {done.items_removed} records and "
         f"{done.objects_removed} files removed ({', '.join(done.steps_done)})"
     )
+
+
+def _ticket_for(table: Table, email: str, yes: bool) -> str:
+    """The ticket of the email's deletion: a new one (after confirmation), or the one of a
+    deletion that got past removing the email and stopped."""
+    creator = find_creator_by_email(table, email)
+    if creator is None:
+        unfinished = deletions.unfinished_for_email(table, email)
+        if unfinished is None:
+            raise click.ClickException(
+                f"No account has the email {email!r} (already deleted, or a typo?). "
+                "Nothing deleted."
+            )
+        click.echo(f"account deletion {unfinished.ticket}: resuming after "
+                   f"{', '.join(unfinished.steps_done)}")  # fmt: skip
+        return unfinished.ticket
+    if not yes:
+        click.confirm(f"Delete the account {creator.email} ({creator.id}) for good?", abort=True)
+    return service.begin(table, creator)

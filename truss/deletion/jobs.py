@@ -9,13 +9,17 @@ from rq import Retry
 from rq.job import Job
 
 from truss.analysis.factory import gemini_file_deleter
+from truss.data import deletions
+from truss.data.table import NotFound
 from truss.deletion import service
 from truss.extensions import get_redis, get_storage, get_table, get_token_service
 from truss.publishing.tokens import TokenService
 from truss.publishing.vault import VaultNotConfigured
-from truss.queue import enqueue_once, get_queue
+from truss.queue import enqueue_once, get_queue, job_active
 from truss.services.uploads import keep_remote_file
 
+OPEN = "truss:deletion:open"  # tickets of the deletions queued and not finished
+REQUEUE_EVERY_S = 300  # a lost (or given-up) deletion job is queued again at most this often
 RETRY = Retry(max=6, interval=[5, 15, 30, 60, 120, 300])
 JOB_TIMEOUT_S = 3600
 
@@ -25,7 +29,9 @@ def job_id(ticket: str) -> str:
 
 
 def enqueue_deletion(ticket: str) -> Job | None:
-    """Queue the deletion (once: a job of this ticket still active is left to run)."""
+    """Queue the deletion (once: a job of this ticket still active is left to run); it stays
+    in the open set until it finishes, for the workers' reconcile."""
+    get_redis().sadd(OPEN, ticket)
     return enqueue_once(
         get_queue("default"), delete_account, ticket,
         job_id=job_id(ticket), job_timeout=JOB_TIMEOUT_S, retry=RETRY,
@@ -54,3 +60,29 @@ def collaborators() -> service.Collaborators:
 def delete_account(ticket: str) -> None:
     """The job: every step not done yet (RQ retries it when one raises)."""
     service.run(collaborators(), ticket)
+    get_redis().srem(OPEN, ticket)
+
+
+def requeue_if_lost(ticket: str) -> bool:
+    """Queue an unfinished deletion again when RQ holds no job of it (Redis lost it, or its
+    retries ran out while S3 was down), at most once every REQUEUE_EVERY_S."""
+    redis = get_redis()
+    try:
+        progress = deletions.get(get_table(), ticket)
+    except NotFound:
+        progress = None
+    if progress is None or progress.done:
+        redis.srem(OPEN, ticket)
+        return False
+    if job_active(redis, job_id(ticket)):
+        return False
+    if not redis.set(f"truss:deletion:requeue:{ticket}", 1, nx=True, ex=REQUEUE_EVERY_S):
+        return False
+    enqueue_deletion(ticket)
+    return True
+
+
+def reconcile_deletions() -> list[str]:
+    """The workers' maintenance: the open deletions queued again (see requeue_if_lost)."""
+    tickets = [t.decode() if isinstance(t, bytes) else str(t) for t in get_redis().smembers(OPEN)]
+    return [ticket for ticket in tickets if requeue_if_lost(ticket)]

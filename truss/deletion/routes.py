@@ -18,13 +18,12 @@ from truss.data import deletions
 from truss.data.deletions import Deletion
 from truss.data.table import NotFound
 from truss.deletion import service
-from truss.deletion.jobs import enqueue_deletion
-from truss.extensions import get_redis, get_table
+from truss.deletion.jobs import enqueue_deletion, requeue_if_lost
+from truss.extensions import get_table
 
 log = logging.getLogger(__name__)
 bp = Blueprint("deletion", __name__)
 TICKET = "deletion_ticket"  # the session key the signed-out progress page reads
-NUDGE_EVERY_S = 60
 
 
 @bp.get("/account/delete")
@@ -60,11 +59,9 @@ def _queue(ticket: str) -> None:
 
 
 def _nudge(ticket: str) -> None:
-    """A deletion not done whose job RQ lost (or gave up on) is queued again, at most once a
-    minute, while its page polls."""
+    """While its page polls, a deletion whose job RQ lost is queued again."""
     try:
-        if get_redis().set(f"truss:deletion:nudge:{ticket}", 1, nx=True, ex=NUDGE_EVERY_S):
-            enqueue_deletion(ticket)
+        requeue_if_lost(ticket)
     except RedisError:
         log.warning("could not check the job of account deletion %s", ticket)
 
