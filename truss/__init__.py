@@ -37,6 +37,7 @@ NAV_LINKS = (
     ("clips.index", "Clips"),
     ("streams.index", "Streams"),
     ("connections.index", "Connections"),
+    ("analytics.index", "Analytics"),
 )
 
 
@@ -76,14 +77,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from truss.analytics.routes import bp as analytics_bp
     from truss.api import bp as api_bp
     from truss.assets import bp as assets_bp
     from truss.auth import bp as auth_bp
     from truss.auth.oauth import register_providers
     from truss.auth.outbox import bp as outbox_bp
+    from truss.captions.routes import bp as captions_bp
     from truss.clips import bp as clips_bp
     from truss.clips import share_bp
-    from truss.captions.routes import bp as captions_bp
     from truss.connections import bp as connections_bp
     from truss.deletion import bp as deletion_bp
     from truss.main.routes import bp as main_bp
@@ -101,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(streams_bp)
     app.register_blueprint(connections_bp)
     app.register_blueprint(publish_bp)
+    app.register_blueprint(analytics_bp)
     app.register_blueprint(captions_bp)
     app.register_blueprint(deletion_bp)
     app.register_blueprint(portability_bp)
