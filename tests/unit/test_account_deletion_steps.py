@@ -24,6 +24,7 @@ from tests.support.clips import clip_id
 from tests.support.deletion import bucket_traces, populate, table_traces
 from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (fixture)
 from tests.support.queues import Queued
+from truss.analytics import counters
 from truss.config import TEST_ENVIRON, from_environ
 from truss.data import assets, deletions, keys
 from truss.data.creators import find_creator_by_email
@@ -243,3 +244,18 @@ def test_a_deletion_whose_job_was_lost_is_queued_again_by_the_workers(
         Job.fetch(jobs.job_id(ticket), connection=get_redis()).delete()
         assert jobs.reconcile_deletions() == []  # finished: never queued again
         assert get_redis().smembers(jobs.OPEN) == set()
+
+
+def test_analytics_counts_not_flushed_yet_are_dropped(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    other = populate(app, "bob@example.com", clip_id(2))
+    with app.app_context():
+        redis = get_redis()
+        for cid in (account.cid, other.cid):
+            assert counters.count(redis, cid, {"clip_views": 3})
+        assert counters.pending(redis, account.cid)
+    ticket = begin(app)
+    with app.app_context():
+        service.run(jobs.collaborators(), ticket)
+        assert counters.pending(redis, account.cid) == {}
+        assert counters.pending(redis, other.cid) == {"clip_views": 3.0}  # Bob's still count

@@ -9,7 +9,6 @@ crash or a killed worker skips what is done and finishes the rest."""
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import secrets
 import time
@@ -17,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from truss.analytics.counters import forget_creator
 from truss.connections.service import disconnect
 from truss.data import clips, deletions, keys, platform_tokens, publications
 from truss.data.creators import Creator
@@ -43,7 +43,6 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("account", "Remove the account itself"),
 )
 STEP_NAMES = tuple(name for name, _ in STEPS)
-COUNTERS_MODULE = "truss.analytics.counters"  # H14a's buffered counters: forget_creator()
 
 
 class WrongEmail(ValueError):
@@ -117,19 +116,9 @@ def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
             # one that started meanwhile goes on; its writes fail once its item is gone
             with contextlib.suppress(NotChanged, Conflict, NotFound):
                 publications.cancel(deps.table, cid, pub.clip_id, pub.platform, time.time())
-    forget_counters(deps.redis, cid)
+    forget_creator(deps.redis, cid)  # analytics counts not flushed yet
     _wait_for_listeners(deps, cid, sids)
     return 0, 0
-
-
-def forget_counters(redis: Any, cid: str) -> None:
-    """Drop the creator's analytics counters still buffered in Redis (H14a's
-    `truss.analytics.counters.forget_creator`), if that module is installed."""
-    try:
-        counters = importlib.import_module(COUNTERS_MODULE)
-    except ImportError:
-        return
-    counters.forget_creator(redis, cid)
 
 
 def _wait_for_listeners(deps: Collaborators, cid: str, sids: list[str]) -> None:
