@@ -117,6 +117,7 @@ class TrussWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()
+        from truss.analytics.recording import flush_buffers
         from truss.deletion.jobs import reconcile_deletions
         from truss.jobs import (
             reconcile_publications,
@@ -129,6 +130,7 @@ class TrussWorker(Worker):
             ("reconcile", reconcile_working_assets, "reconcile queued again: %s"),
             ("publish reconcile", reconcile_publications, "reconcile queued posts again: %s"),
             ("deletion reconcile", reconcile_deletions, "account deletions queued again: %s"),
+            ("analytics flush", flush_buffers, "%s"),
             ("platform statistics", schedule_platform_stats, "statistics queued for: %s"),
         ):
             try:

@@ -25,7 +25,7 @@ from rq.job import Job
 
 from truss.analysis.base import Analyzer, ClipLengths, StreamInfo
 from truss.analysis.factory import build_analyzer
-from truss.analytics import platform_stats
+from truss.analytics import cost, platform_stats, recording
 from truss.data import assets, clips, publications, streams
 from truss.data import platform_stats as platform_stats_store
 from truss.data.assets import Asset
@@ -133,6 +133,7 @@ def pipeline() -> Pipeline:
         lease_table=new_table,
         chat_spikes_for=chat.spikes_for,
         estimate_chat_lag=chat.estimate_lag,
+        tally=recording.AppTally(),
     )
 
 
@@ -347,6 +348,8 @@ def publish_clip(cid: str, clid: str, platform: str) -> None:
     # run woken after its successor claimed the post must not count as the lease holder.
     worker = f"{job.id}:{secrets.token_hex(4)}" if job is not None else ""
     pub = publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
+    if pub is not None:
+        recording.count_publication(pub)
     if pub is not None and pub.status == publications.PUBLISHED:
         _track_for_stats(cid)
 
@@ -418,11 +421,21 @@ def schedule_platform_stats() -> list[str]:
 
 
 def analyze_asset(cid: str, aid: str, run: int | None = None, handed_from: str = "") -> None:
-    pipeline().analyze(cid, aid, run, handed_from)
+    job = get_current_job()  # a retry keeps its id: its capacity is counted once
+    event = job.id if job is not None else f"analysis:{aid}:{run}"
+    work = pipeline()
+    with recording.job_usage(work.table, cid, aid, cost.ANALYSIS, event):
+        work.analyze(cid, aid, run, handed_from)
 
 
 def render_clip(cid: str, clid: str, render_id: str) -> None:
-    pipeline().render(cid, clid, render_id)
+    work = pipeline()
+    try:
+        aid = clips.get(work.table, cid, clid).asset_id
+    except NotFound:  # deleted meanwhile: the render does nothing (and costs one read)
+        return
+    with recording.job_usage(work.table, cid, aid, cost.RENDERS, f"render:{clid}:{render_id}"):
+        work.render(cid, clid, render_id)
 
 
 def _last_try(job: Job) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request, url_for
 
 from truss import jobs
+from truss.analytics import recording
 from truss.api import bp
 from truss.assets.helpers import limits
 from truss.auth.session import current_creator
@@ -100,6 +101,7 @@ def complete_upload(aid: str) -> Response:
         get_table(), get_storage(), current_creator().id, aid, upload_id, limits(),
         quota=quotas(),
     )  # fmt: skip
+    recording.count_upload(follow_up.asset)
     return jsonify(asset_json(jobs.queue_analysis(follow_up)))
 
 
@@ -109,6 +111,7 @@ def confirm_upload(aid: str) -> Response:
     follow_up = uploads.confirm(
         get_table(), get_storage(), current_creator().id, aid, limits(), quota=quotas()
     )
+    recording.count_upload(follow_up.asset)
     return jsonify(asset_json(jobs.queue_analysis(follow_up)))
 
 

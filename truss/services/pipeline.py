@@ -24,6 +24,7 @@ import logging
 import secrets
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,9 @@ from truss.analysis.base import (
     StreamInfo,
     Usage,
 )
+from truss.analytics import metrics
+from truss.analytics.cost import ANALYSIS, RENDERS
+from truss.analytics.recording import Tally
 from truss.captions.burn import caption_overlay
 from truss.data import assets, clips, keys
 from truss.data import chapters as stored_chapters
@@ -109,6 +113,7 @@ class Pipeline:
     lease_table: Callable[[], Table] | None = None  # the renewing thread's own (None: table)
     chat_spikes_for: ChatSpikesFor = _no_chat  # the linked stream's reaction lag and spikes
     estimate_chat_lag: ChatLag = _keep_lag  # a new lag estimate from the video, or None
+    tally: Tally = field(default_factory=Tally)  # the daily counters (truss.analytics)
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -165,6 +170,10 @@ class Pipeline:
                 return None
             ranked = self._with_chat(asset, result, source, probe)
         self._count_usage(asset, result.usage)
+        self.tally.job(
+            self.table, asset.creator_id, asset.id, ANALYSIS, f"analysis:{asset.id}:{asset.run}",
+            {metrics.SECONDS_ANALYSED: probe.duration, metrics.ANALYSES: 1},
+        )  # fmt: skip
         return result, ranked
 
     def _with_chat(
@@ -236,6 +245,12 @@ class Pipeline:
         assets.add_usage(
             self.table, asset.creator_id, asset.id, usage.input_tokens, usage.output_tokens
         )
+        tokens = {
+            metrics.GEMINI_IN_TOKENS: usage.input_tokens,
+            metrics.GEMINI_OUT_TOKENS: usage.output_tokens,
+        }
+        event = f"tokens:{asset.id}:{asset.run}"
+        self.tally.job(self.table, asset.creator_id, asset.id, ANALYSIS, event, tokens)
 
     def _clean_up_if_deleted(self, asset: Asset) -> None:
         """A fenced write may have left files under a video that is being deleted: remove
@@ -296,6 +311,8 @@ class Pipeline:
             stage=stage, progress=40, **summary,
         )  # fmt: skip
         self._drop_clips_of_earlier_runs(cid, aid, keep=set(ids))
+        made = Counter(metrics.qualified(metrics.CLIPS_MADE, f.source or made_by) for f in ranked)
+        self.tally.count(cid, made, f"clips:{aid}:{run}")
         if not ids:
             assets.transition(
                 self.table, cid, aid, assets.RENDERING, assets.READY,
@@ -352,9 +369,15 @@ class Pipeline:
             return
         for old in {clip.video_key, clip.poster_key} - {"", video_key, poster_key}:
             self.storage.delete(old)
-        quotas.charge_render(
+        nbytes = quotas.charge_render(
             self.table, self.storage, cid, clid, render_id, (video_key, poster_key)
         )
+        rendered = {
+            metrics.RENDERS: 1, metrics.RENDER_SECONDS: clip.duration,
+            metrics.S3_BYTES_STORED: nbytes, metrics.S3_PUT_REQUESTS: 2,
+        }  # fmt: skip
+        event = f"render:{clid}:{render_id}"
+        self.tally.job(self.table, cid, clip.asset_id, RENDERS, event, rendered)
         self.count_render(cid, clip.asset_id, clid, failed=False, run=clip.run)
 
     def _video_of(self, clip: clips.Clip) -> Asset | None:

@@ -239,14 +239,16 @@ def refund_analysis(table: Table, asset: Asset, run: str) -> None:
 
 def charge_render(
     table: Table, storage: Storage, cid: str, clid: str, render_id: str, files: Iterable[str]
-) -> None:
+) -> int:
     """A finished render's files now count for its clip (replacing what an earlier render
-    counted); not when the clip moved on to another render or is being deleted."""
+    counted); not when the clip moved on to another render or is being deleted. Returns
+    the files' bytes (0 when not charged)."""
     nbytes = stored_size(storage, files)
     try:
         usage.set_clip_stored(table, cid, clid, nbytes, render_id)
     except usage.Gone:
-        return
+        return 0
+    return nbytes
 
 
 def stored_size(storage: Storage, files: Iterable[str]) -> int:
