@@ -5,6 +5,7 @@ else's business."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions
 from tests.support.clips import clip_id, htmx_headers, load_clip, make_clip, ready_asset
-from truss.captions import fonts, store, styles
+from truss.captions import fonts, offline, store, styles
 from truss.captions.burn import caption_overlay
-from truss.captions.model import OFFLINE, Word, make
+from truss.captions.model import OFFLINE, Transcript, Word, make
 from truss.extensions import get_storage, get_table
 
 HEARD = [
@@ -160,3 +161,28 @@ def test_the_page_says_which_script_the_captions_can_not_draw(
     assert "captions-missing-fonts" not in section(client, clid)
     monkeypatch.setattr(fonts, "FONT_DIRS", (tmp_path / "no-fonts",))
     assert "can't draw Chinese, Japanese and Korean, Latin text" in section(client, clid)
+
+
+def test_a_render_transcribes_once_and_again_only_past_what_was_heard(
+    app: Flask, auth: AuthActions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    heard: list[tuple[float, float]] = []
+
+    def recogniser(source: Path, start: float, end: float) -> Transcript:
+        heard.append((start, end))
+        return make(OFFLINE, [Word(start + 0.5, start + 1.0, "heard")], span=(start, end))
+
+    monkeypatch.setattr(offline, "transcribe", recogniser)
+    cid = auth.login().id
+    asset = ready_asset(app, cid)
+    clip = make_clip(app, cid, asset.id, clip_id(1), window=(10.0, 30.0))
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        render = caption_overlay(clip, styles.WORDS, tmp_path, 180, 320, storage, table, tmp_path)
+        assert render is not None and heard == [(10.0, 30.0)]
+        caption_overlay(clip, styles.WORDS, tmp_path, 180, 320, storage, table, tmp_path)
+        assert heard == [(10.0, 30.0)]  # a re-render reuses it
+        trimmed = replace(clip, start=5.0)
+        caption_overlay(trimmed, styles.WORDS, tmp_path, 180, 320, storage, table, tmp_path)
+        assert heard == [(10.0, 30.0), (5.0, 30.0)]  # trimmed earlier: heard again
+        assert store.load(storage, clip) is not None

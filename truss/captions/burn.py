@@ -53,21 +53,24 @@ def write_overlay(words: list, style: str, workdir: Path, width: int, height: in
 def ensure_transcript(
     clip: Clip, storage: Storage, table: Table | None, source: ffmpeg.Source | None
 ) -> Transcript | None:
-    """The stored transcript; without one (given the table and the source video), the
-    offline recogniser's, stored for next time. A recogniser failure leaves the clip
-    without captions rather than failing its render."""
+    """The stored transcript; without one, or when the clip was trimmed past what the
+    recogniser heard (and given the table and the source video), the offline recogniser's,
+    stored for next time. A recogniser failure keeps what there was (maybe nothing) rather
+    than failing the render."""
     found = store.load(storage, clip)
-    if found is not None or source is None or table is None:
+    if found is not None and found.covers(clip.start, clip.end):
+        return found
+    if source is None or table is None:
         return found
     try:
         transcript = offline.transcribe(source, clip.start, clip.end)
     except (AnalysisError, OSError) as exc:
         log.warning("clip %s: offline transcription failed: %s", clip.id, exc)
-        return None
+        return found
     if not transcript.words:
-        return None
+        return found
     try:
         store.save(table, storage, clip, transcript)
     except (Conflict, NotFound):
-        return None
+        return found
     return transcript

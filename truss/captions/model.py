@@ -6,7 +6,7 @@ render, the exports and the page shift them to the clip's own timeline."""
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 GEMINI = "gemini"
@@ -36,7 +36,7 @@ class Transcript:
     source: str
     words: tuple[Word, ...] = ()
     corrected: bool = False  # the creator changed words on the clip page
-    notes: tuple[str, ...] = field(default=())
+    span: tuple[float, float] | None = None  # the part of the source a recogniser heard
 
     @property
     def rough(self) -> bool:
@@ -51,6 +51,13 @@ class Transcript:
     def text(self) -> str:
         return " ".join(word.text for word in self.words)
 
+    def covers(self, start: float, end: float) -> bool:
+        """Whether the recogniser heard all of [start, end) (an upload or a correction
+        counts as covering every window: the creator chose those words)."""
+        if self.span is None or self.corrected:
+            return True
+        return self.span[0] <= start + 0.05 and self.span[1] >= end - 0.05
+
     def within(self, start: float, end: float) -> tuple[Word, ...]:
         """The words spoken (mostly) inside the window [start, end)."""
         return tuple(w for w in self.words if start <= (w.start + w.end) / 2 < end)
@@ -60,16 +67,21 @@ class Transcript:
             "version": 1,
             "source": self.source,
             "corrected": self.corrected,
+            "span": list(self.span) if self.span else None,
             "words": [[round(w.start, 3), round(w.end, 3), w.text] for w in self.words],
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Transcript:
         words = tuple(Word(float(s), float(e), str(t)) for s, e, t in data.get("words", []))
-        return cls(str(data["source"]), words, bool(data.get("corrected", False)))
+        span = data.get("span")
+        heard = (float(span[0]), float(span[1])) if span else None
+        return cls(str(data["source"]), words, bool(data.get("corrected", False)), heard)
 
 
-def make(source: str, words: list[Word] | tuple[Word, ...]) -> Transcript:
+def make(
+    source: str, words: list[Word] | tuple[Word, ...], span: tuple[float, float] | None = None
+) -> Transcript:
     """A transcript of clean words: whitespace-free, non-empty, in time order, end >= start."""
     cleaned: list[Word] = []
     for word in sorted(words, key=lambda w: (w.start, w.end)):
@@ -79,7 +91,7 @@ def make(source: str, words: list[Word] | tuple[Word, ...]) -> Transcript:
         raise TranscriptError(
             f"This transcript has {len(cleaned)} words; a clip's can have at most {MAX_WORDS}."
         )
-    return Transcript(source, tuple(cleaned))
+    return Transcript(source, tuple(cleaned), span=span)
 
 
 def spread(text: str, start: float, end: float) -> list[Word]:
@@ -121,4 +133,4 @@ def correct(transcript: Transcript, text: str, start: float, end: float) -> Tran
             fixed += spread(" ".join(new[b0:b1]), left, max(left, right))
     outside = [w for w in transcript.words if w not in old]
     result = make(transcript.source, [*outside, *fixed])
-    return Transcript(result.source, result.words, corrected=True)
+    return Transcript(result.source, result.words, corrected=True, span=transcript.span)

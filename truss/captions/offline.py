@@ -64,4 +64,5 @@ def recognise(pcm: bytes, offset: float = 0.0) -> list[Word]:
 
 def transcribe(source: ffmpeg.Source | Path, start: float, end: float) -> Transcript:
     """A rough transcript of the source video's window [start, end)."""
-    return make(OFFLINE, recognise(window_audio(source, start, end), offset=start))
+    words = recognise(window_audio(source, start, end), offset=start)
+    return make(OFFLINE, words, span=(round(start, 3), round(end, 3)))
