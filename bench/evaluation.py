@@ -144,7 +144,7 @@ def run_realistic(split: str) -> list[CaseScore]:
     return scores
 
 
-def realistic_totals(scores: list[CaseScore]) -> dict[str, object]:
+def realistic_totals(scores: list[CaseScore]) -> dict[str, float | int | str]:
     """Top-1, top-k precision, distractors in a top k, and per highlight kind: found / planted."""
     with_k = [s for s in scores if s.k]
     top_k = sum(s.k for s in with_k)
@@ -158,7 +158,7 @@ def realistic_totals(scores: list[CaseScore]) -> dict[str, object]:
         "videos": len(scores),
         "top1": sum(s.top1 for s in with_k) / max(1, len(with_k)),
         "top_k_precision": sum(len(s.found) for s in with_k) / max(1, top_k),
-        "distractors_in_top_k": sum(any(s.distractor(m) for m in s.top) for s in with_k),
-        "kinds": {kind: f"{a}/{b}" for kind, (a, b) in sorted(kinds.items())},
-        "no_highlight_videos_without_clips": f"{sum(not s.moments for s in empty)}/{len(empty)}",
+        "distractors": sum(any(s.distractor(m) for m in s.top) for s in with_k),
+        "kinds": ", ".join(f"{kind} {a}/{b}" for kind, (a, b) in sorted(kinds.items())),
+        "empty_ok": f"{sum(not s.moments for s in empty)}/{len(empty)}",
     }

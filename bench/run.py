@@ -239,6 +239,28 @@ def web_rows(calls: dict[str, Any], upload: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def realistic_rows(realistic: dict[str, list[evaluation.CaseScore]]) -> list[Row]:
+    """Top-1, top-k precision, distractors and per-kind finds of the realistic set's parts
+    (the targets are the held-out part's)."""
+    rows = []
+    for split, scores in realistic.items():
+        t = evaluation.realistic_totals(scores)
+        held = split == "held-out"
+        top1, top_k, bad = float(t["top1"]), float(t["top_k_precision"]), t["distractors"]
+        rows += [
+            Row(f"top-1 is a highlight ({split})", f"{100 * top1:.0f}%",
+                ">= 90%" if held else "-", top1 >= 0.9 if held else None,
+                f"realistic set, {t['videos']} videos"),
+            Row(f"top-k precision ({split})", f"{top_k:.2f}", ">= 0.9" if held else "-",
+                top_k >= 0.9 if held else None, "highlights covered by the k best moments / k"),
+            Row(f"videos with a distractor in the top k ({split})", str(bad),
+                "0" if held else "-", bad == 0 if held else None,
+                f"no-highlight videos without clips: {t['empty_ok']}"),
+            Row(f"highlights found by kind ({split})", "-", "-", None, str(t["kinds"])),
+        ]  # fmt: skip
+    return rows
+
+
 def eval_rows(total: dict[str, int]) -> list[Row]:
     def share(part: int, whole: int) -> str:
         return f"{100 * part / whole:.0f}% ({part}/{whole})" if whole else "n/a"
@@ -315,11 +337,15 @@ def main() -> None:
     started = time.perf_counter()
     scores = evaluation.run()
     print(f"evaluation set: done in {time.perf_counter() - started:.0f} s\n", flush=True)
+    started = time.perf_counter()
+    realistic = {split: evaluation.run_realistic(split) for split in ("tune", "held-out")}
+    print(f"realistic set: done in {time.perf_counter() - started:.0f} s\n", flush=True)
 
     rows = media_rows(steps["worker 1 min"], steps["worker 5 min"], steps["render 1080"])
     rows.append(source_read_row(steps["render ranges"]))
     rows += web_rows(steps["web calls"], steps["web upload"])
     rows += eval_rows(evaluation.totals(scores))
+    rows += realistic_rows(realistic)
     rows += [Row(*figure) for figure in streams.import_figures()]
     rows += [Row(*figure) for figure in streams.spike_figures()]
     rows += [Row(*figure) for figure in listener.listener_figures()]
@@ -329,6 +355,12 @@ def main() -> None:
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:
         print(score.line())
+    print(
+        "\nrealistic set (=kind: the moment covers that highlight; !kind: a distractor; ?: none):"
+    )
+    for split_scores in realistic.values():
+        for case_score in split_scores:
+            print(case_score.line())
     print(f"\nload average at end: {load()}; whole run {time.perf_counter() - began:.0f} s")
 
 

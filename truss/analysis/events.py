@@ -8,7 +8,7 @@ Each detector is one small function over `truss.media.Signals` (0.5 s bins):
   (an intro or outro bed) has no "before" or "after" to rise from: only bursts that come and
   go rise.
 - `bursts`: runs of bins rising >= BURST_DB over the baseline (NOISY_BURST_DB for broadband
-  bins) for 1-12 s, with at least half of each bin's frames loud (a mic bump fills a few
+  bins) for 1-12 s, with at least a third of each bin's frames loud (a mic bump fills a few
   frames of one bin: no burst).
 - `classify`: a burst's kind from its sound. Broadband (mean spectral flatness >= NOISY) is
   applause-like (cheering too); one voice (syllable gaps: spread_db >= VOICE_SPREAD) far above
@@ -30,11 +30,11 @@ from truss.media import Signals
 
 BASE_NEAR_S, BASE_FAR_S = 4.0, 16.0
 BURST_DB = 6.0
-NOISY_BURST_DB = 3.0  # broadband (applause-like) bins need less rise
-SHOUT_DB = 10.0
+NOISY_BURST_DB = -2.0  # a broadband (applause-like) bin only needs to be as loud as the talk
+SHOUT_DB = 9.0
 MIN_BURST_S, MAX_BURST_S = 1.0, 12.0
-LOUD_SHARE = 0.5
-NOISY = 0.12
+LOUD_SHARE = 0.35
+NOISY = 0.2
 BUSY = 6.0  # dB of spectral change per frame: many voices, not one held chord
 VOICE_SPREAD = 6.0
 STING_CUT_S = 1.0
@@ -87,7 +87,7 @@ def bursts(signals: Signals) -> list[tuple[int, int, float]]:
     flat = signals.sound.flatness
     loud = [
         (r >= BURST_DB or (r >= NOISY_BURST_DB and flat[i] >= NOISY))
-        and _loud_share(signals, i, signals.loudness_db[i] - r + 3.0) >= LOUD_SHARE
+        and _loud_share(signals, i, signals.loudness_db[i] - r + min(3.0, r - 3.0)) >= LOUD_SHARE
         for i, r in enumerate(rise)
     ]
     runs, i = [], 0
