@@ -9,4 +9,4 @@ from flask import Blueprint
 bp = Blueprint("clips", __name__)
 share_bp = Blueprint("share", __name__)
 
-from truss.clips import public, routes  # noqa: E402, F401  (attach the views to the blueprints)
+from truss.clips import looks, public, routes  # noqa: E402, F401  (attach the views to the blueprints)

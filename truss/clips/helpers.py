@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from truss.auth.session import current_creator
+from truss.captions import styles
 from truss.data import assets, clips
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.table import NotFound, Table
 from truss.extensions import get_storage, get_table
 from truss.polling import CLIP, poll_token
+from truss.reframe import layouts
 from truss.services.clips import TrimLimits, clock
 from truss.storage import Storage
 
@@ -71,4 +73,6 @@ def template_helpers() -> dict[str, Any]:
         "editable_fields": FIELD_LABELS,
         "field_text": field_text,
         "clip_poll_token": lambda clip: poll_token(clip.creator_id, CLIP, clip.id),
+        "layout_labels": layouts.LABELS,
+        "caption_labels": styles.LABELS,
     }

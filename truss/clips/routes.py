@@ -190,16 +190,20 @@ def trim(clid: str) -> BaseResponse | str | tuple[str, int]:
     """Validate, go back to pending, enqueue; the form comes back with the status poll."""
     clip = own_clip(clid)
     start, end = request.form.get("start", ""), request.form.get("end", "")
+    layout, captions = request.form.get("layout"), request.form.get("caption_style")
     context = detail_context(clip)
     asset = context["asset"]
     try:
         if asset is None:
             raise service.TrimError({"start": "The source video was deleted: it can't be trimmed."})
         render_room()
-        clip = jobs.queue_render(service.trim(get_table(), clip, asset, start, end, trim_limits()))
+        clip = jobs.queue_render(
+            service.trim(get_table(), clip, asset, start, end, trim_limits(), layout, captions)
+        )
         counts()  # a refused trim doesn't use up the allowance
     except service.TrimError as exc:
-        form = {"errors": exc.errors, "start": start, "end": end}
+        form: dict[str, Any] = {"errors": exc.errors, "start": start, "end": end}
+        form |= {"layout": layout, "caption_style": captions}
         if htmx:
             return render_template("clips/_trim_form.html", **context, form=form)
         return render_template("clips/detail.html", **context, form=form), 400

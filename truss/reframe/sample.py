@@ -52,7 +52,7 @@ def sample(source: Source, start: float, duration: float, probe: StreamInfo, tmp
         f"[b]fps={THUMB_FPS},scale={THUMB_W}:{THUMB_H},format=rgb24[t]"
     )
     args = ["-y", "-v", "error", "-skip_loop_filter", "all", "-ss", f"{start:.3f}"]
-    args += [*input_args(source), "-t", f"{duration:.3f}", "-filter_complex", graph]
+    args += ["-t", f"{duration:.3f}", *input_args(source), "-filter_complex", graph]  # both outputs
     args += ["-map", "[f]", "-f", "rawvideo", "frames.gray"]
     args += ["-map", "[t]", "-f", "rawvideo", "thumbs.rgb"]
     run_ffmpeg(args, timeout=60 + 5 * duration, what="Looking for faces", cwd=str(tmp))

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from truss.analysis import limits
+from truss.captions import styles
 from truss.data import clips, keys, shares
 from truss.data.assets import Asset
 from truss.data.clips import Clip
 from truss.data.creators import new_id
 from truss.data.table import Conflict, NotFound, Table
+from truss.reframe import layouts
 from truss.services.quotas import release_clip
 from truss.storage import Storage
 
@@ -119,19 +121,51 @@ def fail_unqueued(table: Table, clip: Clip, error: Exception) -> Clip:
     return failed or clip
 
 
+def check_look(layout: str | None, caption_style: str | None) -> dict[str, str]:
+    """The layout and caption style to store (a field not sent keeps the clip's); TrimError
+    for a value that isn't one of the choices."""
+    errors, look = {}, {}
+    if layout is not None:
+        if layouts.is_layout(layout):
+            look["layout"] = layout
+        else:
+            errors["layout"] = "Pick one of the layouts listed (that one isn't a layout)."
+    if caption_style is not None:
+        if styles.is_style(caption_style):
+            look["caption_style"] = caption_style
+        else:
+            errors["caption_style"] = "Pick one of the caption styles listed."
+    if errors:
+        raise TrimError(errors)
+    return look
+
+
 def trim(
     table: Table, clip: Clip, asset: Asset, start_text: str, end_text: str,
-    limits: TrimLimits = TrimLimits(),
+    limits: TrimLimits = TrimLimits(), layout: str | None = None,
+    caption_style: str | None = None,
 ) -> Clip:  # fmt: skip
-    """Validate the new window and move the clip back to pending: its re-render is to be
-    queued (`jobs.queue_render`).
+    """Validate the new window (and layout and caption style, when given) and move the clip
+    back to pending: its re-render is to be queued (`jobs.queue_render`).
 
     The clip's current file stays in place (and playable) until the new one is uploaded."""
-    window = check_window(start_text, end_text, asset.duration_s, limits)
+    errors: dict[str, str] = {}
+    window: tuple[float, float] | None = None
+    look: dict[str, str] = {}
+    try:
+        window = check_window(start_text, end_text, asset.duration_s, limits)
+    except TrimError as exc:
+        errors |= exc.errors
+    try:
+        look = check_look(layout, caption_style)
+    except TrimError as exc:
+        errors |= exc.errors
+    if errors or window is None:
+        raise TrimError(errors)
     if clip.working:
         raise TrimError({"start": BUSY})
     try:
-        return clips.restart_render(table, clip.creator_id, clip.id, window, render_id("t"))
+        return clips.restart_render(table, clip.creator_id, clip.id, window, render_id("t"), look)
     except Conflict as exc:
         raise TrimError({"start": BUSY}) from exc
 
