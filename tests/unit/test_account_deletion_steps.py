@@ -26,8 +26,9 @@ from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (f
 from tests.support.queues import Queued
 from truss.analytics import counters
 from truss.config import TEST_ENVIRON, from_environ
-from truss.data import assets, deletions, keys
+from truss.data import assets, deletions, exports, keys
 from truss.data.creators import find_creator_by_email
+from truss.data.table import Conflict
 from truss.deletion import jobs, service
 from truss.extensions import get_redis, get_storage, get_table, get_token_service
 from truss.local.dev import fake_platforms_env
@@ -259,3 +260,20 @@ def test_analytics_counts_not_flushed_yet_are_dropped(app: Flask) -> None:
         service.run(jobs.collaborators(), ticket)
         assert counters.pending(redis, account.cid) == {}
         assert counters.pending(redis, other.cid) == {"clip_views": 3.0}  # Bob's still count
+
+
+def test_a_running_export_and_import_stop_at_their_next_progress_write(app: Flask) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    with app.app_context():
+        table = get_table()
+        export = exports.create_export(table, account.cid, include_sources=False)
+        imported = exports.create_import(table, account.cid, size=1000)
+    ticket = begin(app)
+    with app.app_context():
+        stop = service._STEP_RUNNERS["stop"]
+        stop(jobs.collaborators(), account.cid, account.email)
+        with pytest.raises(Conflict):  # what the export job's next write meets
+            exports.update_export(table, account.cid, export.id, files_done=1)
+        with pytest.raises(Conflict):
+            exports.update_import(table, account.cid, imported.id, items_done=1)
+        assert not deletions.get(table, ticket).done

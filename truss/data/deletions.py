@@ -195,3 +195,11 @@ def unfinished_for_email(table: Table, email: str) -> Deletion | None:
     )
     found = [_from(item) for item in table.scan(wanted)]
     return found[0] if found else None
+
+
+def transfer_keys(table: Table, cid: str) -> list[keys.Key]:
+    """The creator's export and import items (`EXPORT#`, `IMPORT#`): removed first, so a
+    running export or import job's next progress write fails and it stops."""
+    pk = keys.creator_pk(cid)
+    prefixes = (keys.export_prefix(), keys.import_prefix())
+    return [{"PK": i["PK"], "SK": i["SK"]} for p in prefixes for i in table.query_all(pk, p)]

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # (step, what it does, as the progress page lists it)
 STEPS: tuple[tuple[str, str], ...] = (
-    ("stop", "Stop live chat capture, scheduled posts and analytics counters"),
+    ("stop", "Stop live chat capture, scheduled posts, counters, exports and imports"),
     ("disconnect", "Disconnect your platforms (Truss's access revoked at each)"),
     ("videos", "Delete your videos, clips and share links (running work stopped)"),
     ("files", "Delete every stored file"),
@@ -107,7 +107,8 @@ def run(deps: Collaborators, ticket: str) -> Deletion:
 
 def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
     """Live streams leave the live set (their listeners stop and let the lease go), posts
-    that haven't started are cancelled, buffered counters are dropped."""
+    that haven't started are cancelled, buffered counters are dropped, export and import
+    jobs lose their progress items (their next write fails: they stop)."""
     sids = deletions.stream_ids(deps.table, cid)
     for sid in sids:
         live_store.remove_live(deps.redis, cid, sid)
@@ -117,6 +118,7 @@ def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
             with contextlib.suppress(NotChanged, Conflict, NotFound):
                 publications.cancel(deps.table, cid, pub.clip_id, pub.platform, time.time())
     forget_creator(deps.redis, cid)  # analytics counts not flushed yet
+    deletions.remove(deps.table, deletions.transfer_keys(deps.table, cid))  # exports, imports
     _wait_for_listeners(deps, cid, sids)
     return 0, 0
 
