@@ -257,7 +257,10 @@ def test_charts_are_svg_with_titles_and_marks_and_no_inline_style_or_script(
 ) -> None:
     response = client.get("/analytics?days=7")
     page = response.get_data(as_text=True)
-    main = page.split('<main id="main"', 1)[1]
+    head, main = page.split('<main id="main"', 1)
+    assert "<section" not in head
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "an id is used twice"
     assert "style=" not in main and "<script" not in main
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     for chart_id in ("chart-views", "chart-clips", "chart-publishes"):
