@@ -21,6 +21,7 @@ from typing import Protocol
 
 from google import genai
 from google.genai import errors, types
+from pydantic import BaseModel
 
 from truss.analysis.base import AnalysisError, AnalysisResult, ClipLengths, StreamInfo, Usage
 from truss.analysis.gemini_schema import (
@@ -255,9 +256,23 @@ class GeminiAnalyzer:
                 return answer, spent
         raise AnalysisError(UNREADABLE, usage=spent)
 
+    def ask_json(
+        self, file: UploadedFile, duration: float, prompt: str, window: Window,
+        schema: type[BaseModel],
+    ) -> tuple[str | None, Usage]:  # fmt: skip
+        """One request about `window` of an uploaded video for JSON shaped by `schema` (the
+        clip captions' word timings ask this way): the answer's text and what it cost."""
+        response = self._generate(file, duration, prompt, window, schema)
+        try:
+            text = response.text
+        except ValueError:
+            text = None
+        return text, _usage_of(response)
+
     def _generate(
-        self, file: UploadedFile, duration: float, prompt: str, window: Window
-    ) -> types.GenerateContentResponse:
+        self, file: UploadedFile, duration: float, prompt: str, window: Window,
+        schema: type[BaseModel] = GeminiAnswer,
+    ) -> types.GenerateContentResponse:  # fmt: skip
         is_long = duration > self.settings.long_video_s
         whole = window.start <= 0 and window.end >= duration
         metadata = None
@@ -273,7 +288,7 @@ class GeminiAnalyzer:
         )
         config = types.GenerateContentConfig(
             response_mime_type="application/json",
-            response_schema=GeminiAnswer,
+            response_schema=schema,
             media_resolution=types.MediaResolution.MEDIA_RESOLUTION_LOW if is_long else None,
         )
         contents = types.Content(role="user", parts=[video, types.Part(text=prompt)])
