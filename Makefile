@@ -43,6 +43,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run
 	$(PY) -m bench.publish
+	$(PY) -m bench.analytics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
