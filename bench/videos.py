@@ -1,6 +1,7 @@
 """Generated benchmark videos (bundled ffmpeg, lavfi sources), made once and cached in /tmp.
 
-- the 1-minute 720p30 H.264/AAC piece: 3 testsrc2 scenes of 20 s, a loud part at 41-50 s;
+- the 1-minute 720p30 H.264/AAC piece: 3 testsrc2 scenes of 20 s over a faint tone, with an
+  applause-like burst (clapping-rate noise) at 41-47 s: its highlight;
 - the 5-minute video: that piece looped 5 times (stream copy);
 - the evaluation set: short 320x180 videos with loud bursts and bursts of cuts planted at
   known times over a background with slow motion, varying noise and a few ordinary cuts.
@@ -21,8 +22,8 @@ from truss import media
 
 PIECE_S = 60
 LOOPS = 5
-PIECE = Path(tempfile.gettempdir(), "bench_piece.mp4")  # same names as the first bench:
-LONG = Path(tempfile.gettempdir(), "truss_bench.mp4")  # a cached copy is reused
+PIECE = Path(tempfile.gettempdir(), "bench_piece_applause.mp4")  # a cached copy is reused
+LONG = Path(tempfile.gettempdir(), "truss_bench_applause.mp4")
 EVAL_DIR = Path(tempfile.gettempdir(), "truss-bench", "eval")
 
 
@@ -41,13 +42,15 @@ def _atomic(dest: Path, make: Callable[[Path], None]) -> Path:
 
 
 def one_minute() -> Path:
-    """The 60 s 720p30 piece (3 scenes, a loud part)."""
+    """The 60 s 720p30 piece (3 scenes, an applause-like burst)."""
 
     def make(out: Path) -> None:
         scenes = [f"testsrc2=s=1280x720:r=30:d=20,hue=h={h}" for h in (0, 120, 240)]
         graph = ";".join(f"{s}[v{i}]" for i, s in enumerate(scenes))
         graph += ";[v0][v1][v2]concat=n=3:v=1:a=0,format=yuv420p[v]"
-        tone = f"sine=f=330:d={PIECE_S},volume='if(between(t,41,50),0.8,0.05)':eval=frame[a]"
+        claps = "if(between(t,41,47),0.5+0.4*sin(2*PI*9*t),0)"
+        tone = f"sine=f=330:d={PIECE_S},volume=0.05[t];anoisesrc=c=white:a=0.8:d={PIECE_S}:seed=7,"
+        tone += f"volume='{claps}':eval=frame[n];[t][n]amix=inputs=2:normalize=0[a]"
         args = ["-y", "-v", "error", "-filter_complex", f"{graph};{tone}"]
         args += ["-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast"]
         media.run_ffmpeg([*args, "-c:a", "aac", str(out)], 1800, "Making the 1-minute video")
