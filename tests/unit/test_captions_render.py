@@ -20,7 +20,7 @@ from truss.extensions import get_storage, get_table
 from truss.media import run_ffmpeg
 
 CLIP_ID = "01J00000000000000000000001"
-SAID = "hello world this is a test".split()
+SAID = ["hello", "world", "this", "is", "a", "test"]
 
 
 @pytest.fixture
