@@ -95,7 +95,9 @@ class Storage:
             fileobj, self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config
         )
 
-    def upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> UploadedPart:
+    def upload_part(
+        self, key: str, upload_id: str, number: int, body: bytes | bytearray
+    ) -> UploadedPart:
         """One part of a multipart upload this process writes itself (an export)."""
         response = self.client.upload_part(
             Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from typing import Any
 
@@ -247,3 +248,18 @@ def test_items_are_plain_dynamodb_json(
     parsed = [json.loads(line) for line in lines]
     assert {"S": keys.creator_pk(first.id)} == parsed[0]["PK"]
     assert any(item.get("title") == {"S": "Big laugh!"} for item in parsed)
+
+
+def test_an_archive_bigger_than_a_part_is_whole(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient]
+) -> None:
+    """A 20 MiB source crosses two 8 MiB parts of the multipart upload: the member reads back
+    byte for byte."""
+    first, client, _, _ = two
+    asset = ready_asset(app, first.id, title="Big one")
+    body = os.urandom(20 * 1024**2 + 123)
+    put_source(app, first.id, asset.id, body)
+    start_export(client, sources=True)
+    archive = zipfile.ZipFile(io.BytesIO(archive_bytes(app, only_export(app, first.id))))
+    (source,) = [name for name in archive.namelist() if name.startswith("sources/")]
+    assert archive.read(source) == body

@@ -101,11 +101,13 @@ def safe_name(title: str, item_id: str, suffix: str) -> str:
 
 class PartWriter(io.RawIOBase):
     """A write-only, unseekable file whose bytes go to one S3 multipart upload, part by part
-    as each PART_BYTES fills: memory holds at most one part."""
+    as each PART_BYTES fills. Memory holds one part, in ONE buffer reused for every part (a
+    new 8 MiB buffer per part fragments the heap: the process grew ~150 MB over 1 GiB)."""
 
     def __init__(self, storage: Storage, key: str, upload_id: str) -> None:
         self.storage, self.key, self.upload_id = storage, key, upload_id
-        self.buffer = bytearray()
+        self.buffer = bytearray(PART_BYTES)
+        self.filled = 0
         self.parts: list[UploadedPart] = []
         self.written = 0
 
@@ -113,12 +115,18 @@ class PartWriter(io.RawIOBase):
         return True
 
     def write(self, data: Any) -> int:
-        self.buffer += data
-        self.written += len(data)
-        while len(self.buffer) >= PART_BYTES:
-            self._send(bytes(self.buffer[:PART_BYTES]))
-            del self.buffer[:PART_BYTES]
-        return len(data)
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            n = min(len(view), PART_BYTES - self.filled)
+            self.buffer[self.filled : self.filled + n] = view[:n]
+            self.filled += n
+            view = view[n:]
+            if self.filled == PART_BYTES:
+                self._send(self.buffer)
+                self.filled = 0
+        self.written += size
+        return size
 
     def tell(self) -> int:
         return self.written
@@ -126,15 +134,15 @@ class PartWriter(io.RawIOBase):
     def seekable(self) -> bool:
         return False
 
-    def _send(self, body: bytes) -> None:
+    def _send(self, body: bytes | bytearray) -> None:
         number = len(self.parts) + 1
         self.parts.append(self.storage.upload_part(self.key, self.upload_id, number, body))
 
     def finish(self) -> None:
         """Send what is left (S3 takes a short last part) and join the parts."""
-        if self.buffer or not self.parts:
-            self._send(bytes(self.buffer))
-            self.buffer = bytearray()
+        if self.filled or not self.parts:
+            self._send(bytes(self.buffer[: self.filled]))
+            self.filled = 0
         self.storage.complete_multipart_upload(self.key, self.upload_id, self.parts)
 
 
