@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from tests.support.clips import htmx_headers, make_clip, ready_asset
 from truss.analytics import counters, metrics, recording
 from truss.data import analytics as daily
+from truss.data import keys
 from truss.data.table import Table
 from truss.extensions import get_table
 
@@ -77,9 +78,13 @@ def test_a_download_counts_once_per_click(
     owner = auth.login("dee.owner@example.com")
     asset = ready_asset(app, owner.id, "D's video")
     make_clip(app, owner.id, asset.id, CLID)
+    with app.app_context():
+        get_table().update(keys.clip(owner.id, CLID), {"stored_bytes": 12345})
     for _ in range(2):
         assert client.get(f"/clips/{CLID}/download").status_code == 302
-    assert flushed_today(app, redis, owner.id)[metrics.DOWNLOADS] == 2
+    found = flushed_today(app, redis, owner.id)
+    assert found[metrics.DOWNLOADS] == 2
+    assert found[metrics.S3_BYTES_OUT] == 2 * 12345  # the whole file, each time
 
 
 class BrokenRedis(fakeredis.FakeRedis):

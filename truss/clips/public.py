@@ -89,7 +89,8 @@ def video(token: str) -> BaseResponse:
     clip = open_share(get_table(), token)
     if not clip.video_key:
         raise ShareGone(token)
-    recording.note(clip.creator_id, {metrics.S3_GET_REQUESTS: 1}, hot=True)
+    served = {metrics.S3_GET_REQUESTS: 1, metrics.S3_BYTES_OUT: clip.stored_bytes}
+    recording.note(clip.creator_id, served, hot=True)
     return redirect(presigned(clip.video_key))
 
 

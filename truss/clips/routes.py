@@ -130,7 +130,12 @@ def download(clid: str) -> BaseResponse:
         flash("This clip has no file yet. Wait until it has rendered, then download it.", "error")
         return redirect(url_for("clips.detail", clid=clid))
     name = service.download_name(clip)
-    recording.note(clip.creator_id, {metrics.DOWNLOADS: 1, metrics.S3_GET_REQUESTS: 1})
+    served = {
+        metrics.DOWNLOADS: 1,
+        metrics.S3_GET_REQUESTS: 1,
+        metrics.S3_BYTES_OUT: clip.stored_bytes,
+    }
+    recording.note(clip.creator_id, served)
     return redirect(get_storage().presigned_get(clip.video_key, DOWNLOAD_URL_EXPIRES_S, name))
 
 

@@ -75,6 +75,7 @@ class Clip:
     run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
     layout: str = DEFAULT_LAYOUT  # the picture's layout (truss.reframe.layouts)
     caption_style: str = DEFAULT_STYLE  # burned-in captions (truss.captions.styles)
+    stored_bytes: int = 0  # what its render's files hold in S3 (set by truss.data.usage)
 
     @property
     def duration(self) -> float:
