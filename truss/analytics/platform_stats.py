@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 STATS_PLATFORMS = ("youtube", "tiktok")
 TRACKED = "truss:analytics:stats-creators"  # creators with published posts
 ROUND_KEY = "truss:analytics:stats-round"  # held for one round: one worker queues it
+TIKTOK_PUBLISH_ID = "v_pub_"
 KEEP_DAYS = 90  # the dashboard's longest range; older posts are no longer asked about
 History = Callable[[str, date, date], list[PlatformDay]]
 
@@ -57,6 +58,14 @@ class YouTubeStats(Protocol):
 
 class TikTokStats(Protocol):
     def fetch_counts(self, token: str, video_ids: list[str]) -> dict[str, Figures]: ...
+
+
+def has_public_id(pub: Publication) -> bool:
+    """Whether the platform gave the post an id its statistics API knows. A TikTok post
+    that isn't public keeps only its publish id (`v_pub_...`), which video/query refuses."""
+    if pub.platform == "tiktok":
+        return bool(pub.remote_id) and not pub.remote_id.startswith(TIKTOK_PUBLISH_ID)
+    return bool(pub.remote_id)
 
 
 def utc_day(epoch_s: float) -> date:
@@ -120,7 +129,7 @@ class Collector:
             if (
                 pub.status == publications.PUBLISHED
                 and pub.platform in STATS_PLATFORMS
-                and pub.remote_id
+                and has_public_id(pub)
                 and utc_day(pub.updated or pub.created) >= oldest
             ):
                 found[pub.platform].append(pub)
@@ -197,6 +206,11 @@ def _words(platform: str, exc: Exception) -> str:
     """What the dashboard shows about a failed pull."""
     name = name_of(platform)
     if isinstance(exc, StatsError):
+        if exc.scope_missing:
+            return (
+                f"{name} doesn't let Truss read statistics yet: reconnect {name} on the "
+                "Connections page and allow it."
+            )
         return str(exc)
     if isinstance(exc, Unauthorized):
         return f"{name} refused Truss's access: reconnect {name} on the Connections page."

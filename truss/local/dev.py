@@ -138,7 +138,8 @@ def fake_platforms_env(base_url: str, real_keys: Mapping[str, str]) -> dict[str,
     from truss.local.fake_platforms import FakeSettings, endpoints
 
     fakes = endpoints(base_url, FakeSettings())
-    env = {"TRUSS_FAKE_PLATFORMS_URL": base_url}
+    # the fakes answer statistics at once and have no quota: a round every two minutes
+    env = {"TRUSS_FAKE_PLATFORMS_URL": base_url, "TRUSS_PLATFORM_STATS_EVERY_S": "120"}
     apis = {
         "youtube": {
             "YOUTUBE_UPLOAD_BASE": f"{base_url}/youtube/upload",

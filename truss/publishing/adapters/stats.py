@@ -52,23 +52,42 @@ class VideoDay:
     figures: Figures
 
 
+SCOPE_MISSING = {"insufficientPermissions", "scope_not_authorized"}  # Google's, TikTok's
+
+
 class StatsError(Exception):
     """The platform answered the statistics call with an error; the message names the
-    platform and what it said ("YouTube answered 503: Backend Error")."""
+    platform and what it said ("YouTube answered 503: Backend Error"); `code` is the
+    platform's own reason."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def scope_missing(self) -> bool:
+        """The connection wasn't granted the statistics scope: the creator must reconnect."""
+        return self.code in SCOPE_MISSING
 
 
-def stats_error(platform: str, response: requests.Response, said: str = "") -> Exception:
-    """A 401 is Unauthorized (refresh the token once and ask again); anything else a
-    StatsError with the platform's own words."""
-    if response.status_code == 401 and not said.startswith("scope"):
+def stats_error(
+    platform: str, response: requests.Response, said: str = "", code: str = ""
+) -> Exception:
+    """A 401 is Unauthorized (refresh the token once and ask again) unless the scope is
+    missing; anything else a StatsError with the platform's own words."""
+    if response.status_code == 401 and code not in SCOPE_MISSING:
         return Unauthorized(platform)
     words = f"{platform} answered {response.status_code}"
-    return StatsError(f"{words}: {said}" if said else words)
+    return StatsError(f"{words}: {said}" if said else words, code)
 
 
-def google_words(response: requests.Response) -> str:
+def google_words(response: requests.Response) -> tuple[str, str]:
+    """(message, reason) of Google's JSON error."""
     error = json_body(response).get("error")
-    return provider_words(error.get("message")) if isinstance(error, dict) else ""
+    if not isinstance(error, dict):
+        return "", ""
+    reasons = [e.get("reason", "") for e in error.get("errors") or [] if isinstance(e, dict)]
+    return provider_words(error.get("message")), next((r for r in reasons if r), "")
 
 
 def parse_report(body: dict[str, Any]) -> list[VideoDay]:

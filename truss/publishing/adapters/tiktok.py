@@ -230,7 +230,7 @@ class TikTokAdapter:
             code = str((error or {}).get("code", ""))
             if response.status_code != 200 or code not in ("", "ok"):
                 said = provider_words((error or {}).get("message"))
-                raise stats_error(PLATFORM, response, f"{code} {said}".strip())
+                raise stats_error(PLATFORM, response, f"{code} {said}".strip(), code)
             found.update(parse_videos(envelope))
         return found
 

@@ -169,7 +169,7 @@ class YouTubeAdapter:
         response = send(self.http, PLATFORM, "reading statistics", "GET", url, params=params,
                         headers=bearer(token), timeout=self.timeout)  # fmt: skip
         if response.status_code != 200:
-            raise stats_error(PLATFORM, response, google_words(response))
+            raise stats_error(PLATFORM, response, *google_words(response))
         return parse_report(json_body(response))
 
     def _send_from(

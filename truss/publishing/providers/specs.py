@@ -11,6 +11,7 @@ from authlib.integrations.requests_client import OAuth2Session
 PLATFORMS = ("youtube", "tiktok", "twitch", "discord")
 YOUTUBE_UPLOAD = "https://www.googleapis.com/auth/youtube.upload"
 YOUTUBE_READONLY = "https://www.googleapis.com/auth/youtube.readonly"
+YOUTUBE_ANALYTICS = "https://www.googleapis.com/auth/yt-analytics.readonly"  # clip statistics
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ SPECS = {
         "YOUTUBE",
         "YOUTUBE_CLIENT_ID",
         "YOUTUBE_CLIENT_SECRET",
-        (YOUTUBE_UPLOAD, YOUTUBE_READONLY),  # readonly: the channel's name and picture
+        (YOUTUBE_UPLOAD, YOUTUBE_READONLY, YOUTUBE_ANALYTICS),  # the channel; its statistics
         authorize_params={"access_type": "offline", "prompt": "consent"},  # a refresh token
         pkce=True,
     ),
