@@ -190,3 +190,23 @@ def test_a_redis_that_errors_loses_the_count_without_raising(
         assert not counters.count(broken, CID, {metrics.SHARE_VIEWS: 1})  # paused: no dial
     assert "analytics count lost (Redis error)" in caplog.text
     assert "analytics count lost (Redis paused" in caplog.text
+
+
+# -- a video's own cost item ----------------------------------------------------------------
+
+AID = "01JAAAAAAAAAAAAAAAAAAAAAA3"
+
+
+def test_a_videos_cost_counts_each_event_once_and_never_after_its_delete(table: Table) -> None:
+    table.put({**keys.asset(CID, AID), "type": "asset"})
+    assert daily.add_asset_cost(table, CID, AID, "render:C:R1", {"renders.renders": 1})
+    assert not daily.add_asset_cost(table, CID, AID, "render:C:R1", {"renders.renders": 1})
+    assert daily.add_asset_cost(table, CID, AID, "render:C:R2", {"renders.renders": 1})
+    assert daily.read_asset_cost(table, CID, AID) == {"renders.renders": 2.0}
+
+    table.update(keys.asset(CID, AID), {"deleting": True})  # its delete has begun
+    assert not daily.add_asset_cost(table, CID, AID, "render:C:R3", {"renders.renders": 1})
+    table.delete(keys.asset(CID, AID))
+    table.delete(keys.asset_cost(CID, AID))
+    assert not daily.add_asset_cost(table, CID, AID, "render:C:R4", {"renders.renders": 1})
+    assert table.find(keys.asset_cost(CID, AID)) is None  # no stray item left behind

@@ -32,7 +32,6 @@ GEMINI_OUT_TOKENS = "gemini_out_tokens"
 DDB_READ_UNITS = "ddb_read_units"
 DDB_WRITE_UNITS = "ddb_write_units"
 S3_BYTES_STORED = "s3_bytes_stored"  # bytes added to S3 that day (uploads, renders)
-S3_BYTES_DELETED = "s3_bytes_deleted"
 S3_BYTES_OUT = "s3_bytes_out"  # bytes served from S3 (downloads, share plays, analysis reads)
 S3_PUT_REQUESTS = "s3_put_requests"
 S3_GET_REQUESTS = "s3_get_requests"
@@ -42,7 +41,7 @@ SEP = "."
 ALL_BASE = (
     VIDEOS_UPLOADED, SECONDS_ANALYSED, ANALYSES, CLIPS_MADE, RENDERS, RENDER_SECONDS,
     PUBLISH_OK, PUBLISH_FAILED, SHARE_VIEWS, DOWNLOADS, GEMINI_IN_TOKENS, GEMINI_OUT_TOKENS,
-    DDB_READ_UNITS, DDB_WRITE_UNITS, S3_BYTES_STORED, S3_BYTES_DELETED, S3_BYTES_OUT,
+    DDB_READ_UNITS, DDB_WRITE_UNITS, S3_BYTES_STORED, S3_BYTES_OUT,
     S3_PUT_REQUESTS, S3_GET_REQUESTS,
 )  # fmt: skip
 QUALIFIED = (CLIPS_MADE, PUBLISH_OK, PUBLISH_FAILED)  # counted per source / platform

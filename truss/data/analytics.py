@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from truss.data import keys
-from truss.data.table import Item, Table
+from truss.data.table import AlreadyExists, Conflict, Item, Table
 
 DAILY_TYPE = "analytics_daily"
 PLATFORM_PART = "platform"
@@ -109,12 +109,39 @@ def write_part(
 def add_asset_cost(
     table: Table, cid: str, aid: str, event_id: str, amounts: Mapping[str, float]
 ) -> bool:
-    """ADD what one run or render of an asset consumed to its cost item, once per event id."""
+    """ADD what one run or render of an asset consumed to its cost item, once per event id,
+    and only while the asset exists and is not being deleted (a job finishing after its
+    video's delete leaves no stray item). False when nothing was added."""
     amounts = {name: value for name, value in amounts.items() if value}
     if not amounts:
         return False
-    changes = {"type": ASSET_COST_TYPE}
-    return table.add_once(keys.asset_cost(cid, aid), amounts, APPLIED, event_id, changes)
+    names = {"#t": "type", "#m": APPLIED}
+    values: dict[str, Any] = {":t": ASSET_COST_TYPE, ":m": {event_id}, ":mark": event_id}
+    adds = ["#m :m"]
+    for i, (name, value) in enumerate(amounts.items()):
+        names[f"#a{i}"], values[f":a{i}"] = name, value
+        adds.append(f"#a{i} :a{i}")
+    add = {
+        "Update": {
+            "Key": keys.asset_cost(cid, aid),
+            "UpdateExpression": "SET #t = :t ADD " + ", ".join(adds),
+            "ConditionExpression": "NOT contains(#m, :mark)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+    asset_alive = {
+        "ConditionCheck": {
+            "Key": keys.asset(cid, aid),
+            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(#deleting)",
+            "ExpressionAttributeNames": {"#deleting": "deleting"},
+        }
+    }
+    try:
+        table.transact([add, asset_alive])
+    except (AlreadyExists, Conflict):  # counted before, or the video is gone or going
+        return False
+    return True
 
 
 def read_asset_cost(table: Table, cid: str, aid: str) -> dict[str, float]:
