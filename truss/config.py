@@ -166,6 +166,9 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
     size = env.get("TRUSS_RENDER_SIZE", "720x1280")
     if size not in {"720x1280", "1080x1920"}:
         raise ConfigError(f"TRUSS_RENDER_SIZE must be 720x1280 or 1080x1920, got {size!r}")
+    recogniser = env.get("TRUSS_CAPTIONS_RECOGNISER", "offline")
+    if recogniser not in {"offline", "off"}:
+        raise ConfigError(f"TRUSS_CAPTIONS_RECOGNISER must be offline or off, got {recogniser!r}")
     return {
         "ANALYZER": analyzer,
         "GEMINI_MODEL": env.get("GEMINI_MODEL", ""),
@@ -178,6 +181,7 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "CLIP_MAX_S": _float(env, "TRUSS_CLIP_MAX_S", 60.0),
         "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
         "RENDER_SIZE": size,
+        "CAPTIONS_RECOGNISER": recogniser,  # off: renders never transcribe (truss.captions)
     }
 
 
@@ -388,6 +392,7 @@ TEST_ENVIRON = {  # what unit tests run in, whatever the shell exported (the res
     "TRUSS_JOB_TIMEOUT_S": "600",
     "TRUSS_ANALYZER": "signals",
     "TRUSS_MAX_CLIPS": "3",
+    "TRUSS_CAPTIONS_RECOGNISER": "off",  # CPU for every render; the captions tests turn it on
     "TWITCH_IRC_HOST": "127.0.0.1",
     "TWITCH_IRC_TLS": "false",
     **NO_QUOTAS,  # tests that check a quota set it

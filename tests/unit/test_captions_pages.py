@@ -20,6 +20,7 @@ from truss.captions.burn import caption_overlay
 from truss.captions.model import OFFLINE, Transcript, Word, make
 from truss.extensions import get_storage, get_table
 
+APP_SETTINGS = {"CAPTIONS_RECOGNISER": "offline"}  # a render may transcribe (unit default: off)
 HEARD = [
     Word(10.5, 11.0, "hello"),
     Word(11.1, 11.6, "wurld"),

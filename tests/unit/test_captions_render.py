@@ -19,6 +19,7 @@ from truss.data import clips
 from truss.extensions import get_storage, get_table
 from truss.media import run_ffmpeg
 
+APP_SETTINGS = {"CAPTIONS_RECOGNISER": "offline"}  # the unit tests' default is off
 CLIP_ID = "01J00000000000000000000001"
 SAID = ["hello", "world", "this", "is", "a", "test"]
 
@@ -61,3 +62,16 @@ def test_the_first_render_transcribes_and_burns_the_words_in(ctx: None, tmp_path
     spoken = frame_rgb(out, transcript.words[0].start + 0.1, width, height)
     changed = sum(1 for a, b in zip(silent, spoken, strict=True) if abs(a - b) > 60)
     assert changed > 100  # the caption appeared with the first word
+
+
+def test_with_the_recogniser_off_a_render_makes_no_transcript(app: Flask, tmp_path: Path) -> None:
+    app.config["CAPTIONS_RECOGNISER"] = "off"
+    with app.test_request_context():
+        video, starts = talking_video(tmp_path)
+        asset = uploaded_asset(video)
+        table, storage = get_table(), get_storage()
+        talk = Moment(0.0, starts[-1] + 1.0, "Talk", "hook", 90, "why", ("#a",))
+        clips.create_from_moment(table, asset.creator_id, asset.id, CLIP_ID, talk, rank=0)
+        fake_pipeline(FakeAnalyzer([]), []).render(asset.creator_id, CLIP_ID, "r1")
+        clip = clips.get(table, asset.creator_id, CLIP_ID)
+        assert clip.render_status == clips.READY and store.load(storage, clip) is None

@@ -12,6 +12,8 @@ import logging
 import re
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
 from truss import ffmpeg
 from truss.analysis.base import AnalysisError
 from truss.captions import ass, exports, fonts, offline, store, styles
@@ -50,6 +52,11 @@ def write_overlay(words: list, style: str, workdir: Path, width: int, height: in
     return f"ass=filename={path}:fontsdir={folder}"
 
 
+def recogniser_on() -> bool:
+    """Whether renders may transcribe (TRUSS_CAPTIONS_RECOGNISER; on outside an app)."""
+    return not has_app_context() or current_app.config.get("CAPTIONS_RECOGNISER") != "off"
+
+
 def ensure_transcript(
     clip: Clip, storage: Storage, table: Table | None, source: ffmpeg.Source | None
 ) -> Transcript | None:
@@ -60,7 +67,7 @@ def ensure_transcript(
     found = store.load(storage, clip)
     if found is not None and found.covers(clip.start, clip.end):
         return found
-    if source is None or table is None:
+    if source is None or table is None or not recogniser_on():
         return found
     try:
         transcript = offline.transcribe(source, clip.start, clip.end)
