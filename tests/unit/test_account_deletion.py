@@ -8,7 +8,6 @@ import html
 import re
 from typing import Any
 
-import fakeredis
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -167,7 +166,7 @@ def test_a_deletion_asked_twice_keeps_one_ticket(app: Flask, alice: Account) -> 
 
 
 def test_the_deleted_creators_email_finds_no_account(
-    app: Flask, client: FlaskClient, auth: AuthActions, alice: Account, redis: fakeredis.FakeRedis
+    app: Flask, client: FlaskClient, auth: AuthActions, alice: Account
 ) -> None:
     auth.login(ALICE)
     ask_to_delete(client, ALICE)

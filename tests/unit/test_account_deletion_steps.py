@@ -277,3 +277,12 @@ def test_a_running_export_and_import_stop_at_their_next_progress_write(app: Flas
         with pytest.raises(Conflict):
             exports.update_import(table, account.cid, imported.id, items_done=1)
         assert not deletions.get(table, ticket).done
+
+
+def test_a_step_recorded_twice_counts_once(app: Flask) -> None:
+    populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        for _ in range(2):  # a job killed after recording, before going on, does it again
+            progress = deletions.step_done(get_table(), ticket, "records", items=3)
+    assert progress.steps_done == ("records",) and progress.items_removed == 3

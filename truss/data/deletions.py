@@ -99,16 +99,19 @@ def get(table: Table, ticket: str) -> Deletion:
 
 
 def step_done(table: Table, ticket: str, step: str, items: int = 0, objects: int = 0) -> Deletion:
-    """Record a finished step (and what it removed) so a retried job skips it."""
+    """Record a finished step and what it removed, in one UpdateItem (a step recorded
+    already is left as it is), so a retried job skips it."""
+    key = keys.account_deletion(ticket)
+    current = table.get(key)
+    done = list(current.get("steps_done") or [])
+    if step in done:
+        return _from(current)
     item = table.update(
-        keys.account_deletion(ticket),
-        {},
+        key,
+        {"steps_done": [*done, step]},
         condition=Attr("status").eq(DELETING),
         add={"items_removed": items, "objects_removed": objects},
     )
-    done = list(item.get("steps_done") or [])
-    if step not in done:
-        item = table.update(keys.account_deletion(ticket), {"steps_done": [*done, step]})
     return _from(item)
 
 
