@@ -17,6 +17,8 @@ Parts, each in a fresh process so memory is its own:
 - bench.streams: chat import speed and peak RSS for each exporter's format (bench.chat_import).
 - bench.listener: messages per second one chat listener parses and aggregates, DynamoDB writes
   per stream hour.
+- bench.reframe (in this process): the face analysis's time as a share of a follow render's,
+  render speed with follow + word captions against the centre crop, the path's steadiness.
 - bench.takeover: on a real local stack, seconds from SIGKILL of `truss chat` to another
   listener taking its live stream over (about 20 s).
 """
@@ -32,6 +34,7 @@ from typing import Any
 from bench import evaluation, listener, streams, takeover, videos
 from bench.captions import caption_figures
 from bench.common import MB, run_part
+from bench.reframe import reframe_figures
 
 CLIP_S = 20.0
 
@@ -351,6 +354,7 @@ def main() -> None:
     rows += [Row(*figure) for figure in listener.listener_figures()]
     rows += [Row(*figure) for figure in takeover.takeover_figures()]
     rows += [Row(*figure) for figure in caption_figures()]
+    rows += [Row(*figure) for figure in reframe_figures()]
     print(table(rows))
     print("\nevaluation set (* = the moment overlaps an event; score in brackets):")
     for score in scores:
