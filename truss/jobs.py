@@ -127,6 +127,7 @@ def pipeline() -> Pipeline:
         lengths=ClipLengths(config["CLIP_MIN_S"], config["CLIP_MAX_S"]),
         max_moments=config["MAX_CLIPS"],
         render_size=(width, height),
+        gemini_words=config["GEMINI_TRANSCRIPTS"],
         quota=Quotas.from_config(config),
         hand_over=hand_over_long_analysis,
         lease=Lease.for_heartbeat(config["WORKER_HEARTBEAT_S"]),
@@ -347,7 +348,9 @@ def publish_clip(cid: str, clid: str, platform: str) -> None:
     # Per run: an RQ retry and the reconcile's re-enqueue keep the job's id, and a paused
     # run woken after its successor claimed the post must not count as the lease holder.
     worker = f"{job.id}:{secrets.token_hex(4)}" if job is not None else ""
-    pub = publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
+    event = job.id if job is not None else f"publish:{clid}:{platform}:{time.time_ns()}"
+    with recording.job_usage(get_table(), cid, "", "publish", event):
+        pub = publish_runner().run(cid, clid, platform, last_try=last_try, worker=worker)
     if pub is not None:
         recording.count_publication(pub)
     if pub is not None and pub.status == publications.PUBLISHED:

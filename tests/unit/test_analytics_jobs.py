@@ -5,6 +5,7 @@ and counts every render -- a trim's re-render too -- once per render id."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +13,19 @@ import fakeredis
 import pytest
 from flask import Flask
 
+from tests.support.fake_platforms import fake_platforms  # noqa: F401 (fixture)
 from tests.support.media import Videos
 from tests.support.pipeline import FakeAnalyzer, fake_pipeline, moment, uploaded_asset
+from tests.support.publishing import rendered_clip
 from truss import jobs
 from truss.analytics import cost, counters, metrics, recording
 from truss.data import analytics as daily
-from truss.data import assets, clips, keys
-from truss.extensions import get_table
+from truss.data import assets, clips, keys, publications
+from truss.data.platform_tokens import Account
+from truss.data.publications import Publication
+from truss.extensions import get_table, get_token_service
+from truss.local.fake_platforms import FakePlatforms
+from truss.publishing.tokens import TokenSet
 from truss.services import clips as clip_rules
 
 
@@ -98,3 +105,34 @@ def test_the_jobs_count_their_dynamodb_capacity_to_the_day_and_the_video(
         spent[cost.stage_metric(stage, metrics.DDB_WRITE_UNITS)]
         for stage in (cost.ANALYSIS, cost.RENDERS)
     )
+
+
+def test_publications_count_per_platform_once(
+    app: Flask,
+    redis: fakeredis.FakeRedis,
+    fake_platforms: FakePlatforms,  # noqa: F811
+) -> None:
+    app.config["DISCORD_API_BASE"] = f"{fake_platforms.url('discord')}/api"
+    cid = "01JCREATOR00000000000000AA"
+    with app.app_context():
+        get_token_service().connect(
+            cid, Account("discord", "hook", "#clips"), TokenSet(fake_platforms.webhook_url())
+        )
+    ok = rendered_clip(app, cid, "01J00000000000000000000001")
+    unconnected = rendered_clip(app, cid, "01J00000000000000000000002")
+    now = int(time.time())
+    with app.app_context():
+        for clip, platform in ((ok, "discord"), (unconnected, "youtube")):
+            publications.create(get_table(), Publication(
+                creator_id=cid, platform=platform, clip_id=clip.id, asset_id=clip.asset_id,
+                scheduled_at=now, text="Best moment", created=now,
+            ))  # fmt: skip
+        for _ in range(2):  # the second run of each finds the post done: counts nothing
+            jobs.publish_clip(cid, ok.id, "discord")
+            jobs.publish_clip(cid, unconnected.id, "youtube")
+        assert publications.get(get_table(), cid, ok.id, "discord").status == "published"
+        found = today(redis, cid)
+
+    assert metrics.by_qualifier(found, metrics.PUBLISH_OK) == {"discord": 1}
+    assert metrics.by_qualifier(found, metrics.PUBLISH_FAILED) == {"youtube": 1}
+    assert found[metrics.DDB_WRITE_UNITS] > 0  # the publish jobs' own capacity

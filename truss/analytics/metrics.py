@@ -32,7 +32,7 @@ GEMINI_OUT_TOKENS = "gemini_out_tokens"
 DDB_READ_UNITS = "ddb_read_units"
 DDB_WRITE_UNITS = "ddb_write_units"
 S3_BYTES_STORED = "s3_bytes_stored"  # bytes added to S3 that day (uploads, renders)
-S3_BYTES_OUT = "s3_bytes_out"  # bytes served from S3 (downloads, share plays, analysis reads)
+S3_BYTES_OUT = "s3_bytes_out"  # bytes S3 served to the internet (downloads, share plays)
 S3_PUT_REQUESTS = "s3_put_requests"
 S3_GET_REQUESTS = "s3_get_requests"
 

@@ -104,8 +104,8 @@ def register(app: Flask) -> None:
 
 @contextmanager
 def job_usage(table: Table, cid: str, aid: str, stage: str, event_id: str) -> Iterator[None]:
-    """Count the DynamoDB capacity one job run used to its creator's day and to the video's
-    own cost (`stage`: cost.ANALYSIS or cost.RENDERS), once per event id."""
+    """Count the DynamoDB capacity one job run used to its creator's day and (with an asset
+    id) to the video's own cost (`stage`: cost.ANALYSIS or cost.RENDERS), once per event id."""
     reads0, writes0 = capacity(table)
     try:
         yield
@@ -113,7 +113,8 @@ def job_usage(table: Table, cid: str, aid: str, stage: str, event_id: str) -> It
         reads, writes = capacity(table)
         spent = capacity_counters(reads - reads0, writes - writes0)
         record(cid, spent, event_id=f"{event_id}:capacity")
-        add_to_asset(table, cid, aid, stage, event_id + ":capacity", spent)
+        if aid:
+            add_to_asset(table, cid, aid, stage, event_id + ":capacity", spent)
 
 
 def add_to_asset(

@@ -39,10 +39,14 @@ from truss.analysis.base import (
     StreamInfo,
     Usage,
 )
+from truss.analysis.gemini_schema import add_usage
 from truss.analytics import metrics
 from truss.analytics.cost import ANALYSIS, RENDERS
 from truss.analytics.recording import Tally
+from truss.captions import gemini as gemini_words
+from truss.captions import store as transcript_store
 from truss.captions.burn import caption_overlay
+from truss.captions.model import Transcript
 from truss.data import assets, clips, keys
 from truss.data import chapters as stored_chapters
 from truss.data.assets import Asset
@@ -66,6 +70,7 @@ HandOver = Callable[[str, str, int, float, str], bool]  # cid, aid, run, duratio
 ChatSpikesFor = Callable[[str, str, str], tuple[float, list[Spike]]]  # cid, aid, sid -> lag, spikes
 Loudness = Callable[[], tuple[list[float], float]]  # () -> (loudness per bin, bin seconds)
 ChatLag = Callable[[str, str, list[Spike], Loudness], float | None]  # None: keep the lag
+Words = list[Transcript | None]  # each clip's timed words from the analysis, if any
 NO_MOMENTS = "No clip-worthy moment found in this video."
 
 
@@ -114,6 +119,7 @@ class Pipeline:
     chat_spikes_for: ChatSpikesFor = _no_chat  # the linked stream's reaction lag and spikes
     estimate_chat_lag: ChatLag = _keep_lag  # a new lag estimate from the video, or None
     tally: Tally = field(default_factory=Tally)  # the daily counters (truss.analytics)
+    gemini_words: bool = False  # ask Gemini for each clip's timed words (truss.captions.gemini)
 
     # -- analysis ---------------------------------------------------------------------------
 
@@ -142,7 +148,7 @@ class Pipeline:
             table, cid, aid, run, attempt, self.clock() + self.lease.seconds
         )
 
-    def _find_moments(self, asset: Asset) -> tuple[AnalysisResult, list[Sourced]] | None:
+    def _find_moments(self, asset: Asset) -> tuple[AnalysisResult, list[Sourced], Words] | None:
         with tempfile.TemporaryDirectory(prefix="truss-analyze-") as tmp:
             source = Path(tmp) / "source"
             self.storage.download(asset.source_key, str(source))
@@ -157,9 +163,8 @@ class Pipeline:
                 ):
                     return None  # a job with a timeout that fits this long video goes on
                 self._progress(asset, assets.ANALYZING, "Finding moments", 20)
-                result = self.analyzer_for(asset, source, probe).analyze(
-                    source, probe, self.lengths, self.max_moments
-                )
+                analyzer = self.analyzer_for(asset, source, probe)
+                result = analyzer.analyze(source, probe, self.lengths, self.max_moments)
             except (AnalysisError, QuotaExceeded) as exc:  # media errors are analysis errors too
                 spent = getattr(exc, "usage", None)
                 if spent is not None:
@@ -169,12 +174,14 @@ class Pipeline:
                     quotas.refund_analysis(self.table, asset, str(asset.run))  # none paid for
                 return None
             ranked = self._with_chat(asset, result, source, probe)
-        self._count_usage(asset, result.usage)
+            words, spent = self._clip_words(analyzer, source, probe, ranked)
+        self._count_usage(asset, add_usage(result.usage, spent))
         self.tally.job(
             self.table, asset.creator_id, asset.id, ANALYSIS, f"analysis:{asset.id}:{asset.run}",
-            {metrics.SECONDS_ANALYSED: probe.duration, metrics.ANALYSES: 1},
+            {metrics.SECONDS_ANALYSED: probe.duration, metrics.ANALYSES: 1,
+             metrics.S3_GET_REQUESTS: 1, metrics.S3_PUT_REQUESTS: 1},  # source, thumbnail
         )  # fmt: skip
-        return result, ranked
+        return result, ranked, words
 
     def _with_chat(
         self, asset: Asset, result: AnalysisResult, source: Path, probe: StreamInfo
@@ -285,7 +292,18 @@ class Pipeline:
             has_audio=probe.has_audio, thumbnail_key=key,
         )  # fmt: skip
 
-    def _save_result(self, asset: Asset, result: AnalysisResult, ranked: list[Sourced]) -> None:
+    def _clip_words(
+        self, analyzer: Analyzer, source: Path, probe: StreamInfo, ranked: list[Sourced]
+    ) -> tuple[Words, Usage]:
+        """Gemini's timed words for each clip window (with gemini_words and a Gemini analysis)."""
+        if not self.gemini_words:
+            return [None] * len(ranked), Usage()
+        windows = [(found.moment.start, found.moment.end) for found in ranked]
+        return gemini_words.for_windows(analyzer, source, probe.duration, windows)
+
+    def _save_result(
+        self, asset: Asset, result: AnalysisResult, ranked: list[Sourced], words: Words
+    ) -> None:
         """Chapters and clips are written only while the asset is still in this run; the
         machine-made clips of earlier runs go once this run has moved the asset on."""
         cid, aid, run, holder = asset.creator_id, asset.id, asset.run, asset.claimed_by
@@ -297,6 +315,9 @@ class Pipeline:
                 self.table, cid, aid, clid, found.moment, rank, run=run, holder=holder,
                 source=found.source or made_by,
             )  # fmt: skip
+        for clid, transcript in zip(ids, words, strict=True):
+            if transcript is not None:  # before the renders, which burn them in
+                transcript_store.save_for(self.table, self.storage, cid, clid, transcript)
         summary: dict[str, Any] = {
             "analyzer": result.analyzer,
             "summary": result.summary[:2000],
