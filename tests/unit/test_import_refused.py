@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.app import AuthActions
+from tests.support.assets import csrf_headers
 from tests.support.clips import make_clip, ready_asset
 from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
 from truss.data import exports, keys
@@ -53,14 +54,14 @@ def rebuilt(archive: bytes, change: Callable[[dict[str, bytes], dict[str, Any]],
     return out.getvalue()
 
 
-def nothing_written(app: Flask, cid: str) -> None:
+def nothing_written(app: Flask, cid: str, archive: bool = True) -> None:
     """A scan of the whole table and a listing of the creator's files: only the profile, its
     email item, the import item and the uploaded archive."""
     with app.app_context():
         items = [i for i in get_table().scan(_everything()) if cid in str(i)]
         files = get_storage().list_prefix(keys.creator_object_root(cid))
     assert sorted(i["SK"].split("#")[0] for i in items) == ["CREATOR", "IMPORT", "METADATA"]
-    assert [key.split("/")[2] for key, _ in files] == ["imports"]
+    assert [key.split("/")[2] for key, _ in files] == (["imports"] if archive else [])
 
 
 def _everything() -> Any:
@@ -136,3 +137,66 @@ def test_a_file_that_is_not_an_archive_is_refused(app: Flask, setup: dict[str, A
     done = upload_and_import(app, setup["other"], b"not a zip at all")
     assert done.status == exports.FAILED and "not a ZIP archive" in done.error
     nothing_written(app, setup["second"].id)
+
+
+def test_an_upload_that_is_not_an_archive_or_too_big_is_refused_before_storage(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    other = setup["other"]
+    headers = csrf_headers(other)
+    for body, expected in (
+        ({"size": 0, "content_type": "application/zip"}, "Choose a Truss export (.zip) up to 5 GB"),
+        ({"size": 6 * 1024**3, "content_type": "application/zip"}, "truss import"),
+        ({"size": 100, "content_type": "video/mp4"}, "Choose the .zip file a Truss export gave"),
+        ({"size": "big"}, "Choose a Truss export"),
+    ):
+        answer = other.post("/account/data/imports", json=body, headers=headers)
+        assert answer.status_code == 400 and expected in answer.get_json()["error"]
+    with app.app_context():
+        assert exports.list_imports(get_table(), setup["second"].id) == []
+
+
+def test_an_archive_that_never_arrived_fails_the_import_saying_so(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    other = setup["other"]
+    headers = csrf_headers(other)
+    started = other.post(
+        "/account/data/imports",
+        json={"size": 10, "content_type": "application/zip"},
+        headers=headers,
+    ).get_json()
+    answer = other.post(started["confirm"], json={}, headers=headers)
+    assert answer.status_code == 400 and "didn't arrive" in answer.get_json()["error"]
+    (imp,) = _imports(app, setup)
+    assert imp.status == exports.FAILED
+    nothing_written(app, setup["second"].id, archive=False)
+
+
+def _imports(app: Flask, setup: dict[str, Any]) -> list[exports.Import]:
+    with app.app_context():
+        return exports.list_imports(get_table(), setup["second"].id)
+
+
+def test_the_operator_commands_export_to_a_file_and_import_it(
+    app: Flask, setup: dict[str, Any], tmp_path: Any
+) -> None:
+    runner = app.test_cli_runner()
+    out = tmp_path / "alice.zip"
+    exported = runner.invoke(args=["export", "--email", "first@example.com", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert zipfile.ZipFile(out).read("manifest.json")
+    imported = runner.invoke(args=["import", str(out), "--email", "second@example.com"])
+    assert imported.exit_code == 0, imported.output
+    assert "items and 2 files imported" in imported.output
+    assert "Big laugh" in setup["other"].get("/clips").get_data(as_text=True)
+    tampered = tmp_path / "bad.zip"
+    tampered.write_bytes(out.read_bytes().replace(CLIP_BYTES[:40], b"X" * 40, 1))
+    refused = runner.invoke(args=["import", str(tampered), "--email", "second@example.com"])
+    assert (
+        refused.exit_code == 1
+        and "refused" in refused.output
+        and "clips/Big-laugh-" in refused.output
+    )
+    unknown = runner.invoke(args=["export", "--email", "nobody@example.com"])
+    assert unknown.exit_code == 1 and "No account has the email" in unknown.output
