@@ -33,8 +33,10 @@ from truss.deletion import jobs, service
 from truss.extensions import get_redis, get_storage, get_table, get_token_service
 from truss.local.dev import fake_platforms_env
 from truss.local.fake_platforms import FakePlatforms
+from truss.queue import get_queue
 from truss.storage import Storage
 from truss.streams import live_store
+from truss.streams.jobs import import_job_id
 from truss.streams.live_store import LiveRef
 
 EMAIL = "ada@example.com"
@@ -286,3 +288,17 @@ def test_a_step_recorded_twice_counts_once(app: Flask) -> None:
         for _ in range(2):  # a job killed after recording, before going on, does it again
             progress = deletions.step_done(get_table(), ticket, "records", items=3)
     assert progress.steps_done == ("records",) and progress.items_removed == 3
+
+
+def test_a_running_chat_import_is_waited_for(app: Flask, queued: Queued) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        importing = get_queue("analysis").enqueue(
+            "truss.jobs.ping", job_id=import_job_id(account.sid)
+        )  # its spikes are written when it ends
+        deps = dataclasses.replace(jobs.collaborators(), listener_wait_s=0.0, sleep=lambda s: None)
+        with pytest.raises(service.StillListening, match="chat import"):
+            service.run(deps, ticket)
+        importing.delete()  # it ended
+        assert service.run(deps, ticket).done

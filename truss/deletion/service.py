@@ -24,10 +24,12 @@ from truss.data.deletions import AlreadyDeleting, Deletion
 from truss.data.publications import NotChanged
 from truss.data.table import Conflict, NotFound, Table
 from truss.publishing.tokens import TokenService
+from truss.queue import job_active
 from truss.services import clips as clip_rules
 from truss.services.uploads import delete_asset, keep_remote_file
 from truss.storage import Storage
 from truss.streams import live_store
+from truss.streams.jobs import import_job_id
 from truss.streams.live_store import LiveRef
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ class WrongEmail(ValueError):
 
 
 class StillListening(RuntimeError):
-    """A chat listener still holds a stream's lease: the job is retried later."""
+    """A chat listener still holds a stream's lease, or a chat import still runs: the job is
+    retried later."""
 
 
 class LateWrites(RuntimeError):
@@ -124,12 +127,20 @@ def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
 
 
 def _wait_for_listeners(deps: Collaborators, cid: str, sids: list[str]) -> None:
-    """A listener that stops writes what it had pending: wait until none holds a lease."""
+    """A listener that stops writes what it had pending, and a chat import writes its spikes
+    when it ends: wait until no listener holds a lease and no import job runs."""
     refs = [LiveRef(cid, sid, "", "", 0.0) for sid in sids]
+    imports = [import_job_id(sid) for sid in sids]
     deadline = time.monotonic() + deps.listener_wait_s
-    while any(live_store.lease_owner(deps.redis, ref) for ref in refs):
+    while True:
+        if any(live_store.lease_owner(deps.redis, ref) for ref in refs):
+            busy = "a chat listener still holds a stream of this account"
+        elif any(job_active(deps.redis, job) for job in imports):
+            busy = "a chat import of this account is still running"
+        else:
+            return
         if time.monotonic() > deadline:
-            raise StillListening("a chat listener still holds a stream of this account")
+            raise StillListening(busy)
         deps.sleep(0.5)
 
 

@@ -145,6 +145,10 @@ def run_import(cid: str, sid: str, key: str) -> None:
     import_chat(get_table(), get_storage(), cid, sid, key)
 
 
+def import_job_id(sid: str) -> str:
+    return f"import-chat-{sid}"
+
+
 def enqueue_import(to_queue: ImportToQueue | None) -> None:
     """Queue the import a confirmation decided on (nothing for None) on the `analysis` queue,
     once per stream, retried if a worker dies."""
@@ -156,7 +160,7 @@ def enqueue_import(to_queue: ImportToQueue | None) -> None:
         to_queue.cid,
         to_queue.sid,
         to_queue.key,
-        job_id=f"import-chat-{to_queue.sid}",
+        job_id=import_job_id(to_queue.sid),
         job_timeout=IMPORT_TIMEOUT_S,
         retry=Retry(max=2, interval=[5, 30]),
         on_failure=Callback(import_crashed),
