@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,14 +18,20 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
 from tests.stack import LocalStack
-from truss import create_app
-from truss.analytics import metrics
+from tests.support.waits import page_sleep, wait_until
+from truss import create_app, jobs
+from truss.analytics import metrics, platform_stats
 from truss.config import from_environ
 from truss.data import analytics as daily
-from truss.data import creators
+from truss.data import creators, publications
 from truss.data import platform_stats as platform_store
-from truss.extensions import get_table
+from truss.data.publications import Publication
+from truss.extensions import get_redis, get_table, get_token_service
+from truss.local.dev import fake_platforms_env
+from truss.publishing import providers
+from truss.publishing.adapters import Post, adapter_for, no_progress
 from truss.publishing.adapters.stats import Figures
+from truss.queue import get_queue
 
 pytestmark = pytest.mark.e2e
 EMAIL = "charts@example.com"
@@ -32,7 +39,9 @@ CLIP = "01J00000000000000000000E2E"
 
 
 def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
+    """An app in this process on the stack's backends, its platforms the stack's fakes."""
+    env = {**stack.client_env(), **fake_platforms_env(stack.fake_platforms_url, {})}
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
     return create_app(from_environ())
 
@@ -100,3 +109,59 @@ def test_the_dashboard_draws_its_charts_in_chromium_under_the_csp(
     rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
     assert rows[0][0] == "day (UTC)" and len(rows) == 8
     assert problems == []  # no console error: no CSP violation, no missing file
+
+
+def test_a_published_youtube_video_gets_its_figures_from_the_fake_through_the_worker(
+    local_stack: LocalStack, page: Page, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The real path on the local stack: YouTube connected on the consent page, a video
+    uploaded to the fake, its post published; the statistics job runs on the stack's worker
+    and the dashboard shows the fake's figures."""
+    email = "stats@example.com"
+    sign_in(page, local_stack, email)
+    page.goto(local_stack.url + "/connections")
+    page.get_by_role("button", name=re.compile(r"^Connect YouTube\b")).click()
+    page.get_by_role("button", name="Allow").click()
+    expect(page).to_have_url(re.compile(r"/connections"))
+
+    app = app_on(local_stack, monkeypatch)
+    with app.app_context():
+        cid = creators.get_or_create_by_email(get_table(), email).id
+        video_id = upload_to_youtube(app, cid, tmp_path / "clip.mp4")
+        publish_record(cid, video_id)
+        platform_stats.track(get_redis(), cid)
+        get_queue("default").enqueue(jobs.collect_platform_stats, cid)
+
+    def youtube_figures() -> bool:
+        page.goto(local_stack.url + "/analytics?days=7")
+        return page.locator("#top-youtube").count() > 0
+
+    wait_until(youtube_figures, 120, "YouTube figures on /analytics", poll_s=2,
+               sleep=page_sleep(page))  # fmt: skip
+    expect(page.locator(".freshness")).to_contain_text("YouTube figures from")
+    expect(page.locator("#chart-views .legend")).to_contain_text("YouTube views")
+    expect(page.locator("#top-youtube")).to_contain_text("(a deleted clip)")  # no clip item
+
+
+def upload_to_youtube(app: Flask, cid: str, path: Path) -> str:
+    """Upload a small file to the fake YouTube with the creator's connection; its video id."""
+    path.write_bytes(b"\0" * 4096)
+    token = get_token_service().access_token(
+        cid, "youtube", providers.refresher("youtube", app.config)
+    )
+    adapter = adapter_for("youtube", app.config)
+    post = Post(path, 4096, "video/mp4", 5.0, "Statistics", privacy="private")
+    session = adapter.upload(token, post, adapter.start(token, post), no_progress)
+    return str(session["video_id"])
+
+
+def publish_record(cid: str, video_id: str) -> None:
+    """The post as the publish job leaves it: claimed, then published with the remote id."""
+    table, now = get_table(), time.time()
+    publications.create(
+        table, Publication(creator_id=cid, platform="youtube", clip_id=CLIP, scheduled_at=int(now),
+                           text="Statistics", created=int(now)),
+    )  # fmt: skip
+    pub = publications.claim(table, cid, CLIP, "youtube", "e2e", 60, now)
+    assert pub is not None
+    publications.mark_published(table, pub, "e2e", video_id, f"https://youtu.be/{video_id}", now)

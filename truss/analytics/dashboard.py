@@ -38,6 +38,7 @@ class TopClip:
     clip_id: str
     title: str
     figures: Figures
+    deleted: bool = False  # the clip is gone; its figures stay
 
     @property
     def name(self) -> str:
@@ -308,7 +309,7 @@ def top_clips(
     names = titles(ids) if ids else {}
     return {
         platform: [
-            TopClip(platform, clid, names.get(clid, "") or "(deleted clip)", figures)
+            TopClip(platform, clid, names.get(clid, ""), figures, deleted=clid not in names)
             for clid, figures in best[platform]
         ]
         for platform in sorted(best, key=_platform_order)
