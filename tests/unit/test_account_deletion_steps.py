@@ -302,3 +302,20 @@ def test_a_running_chat_import_is_waited_for(app: Flask, queued: Queued) -> None
             service.run(deps, ticket)
         importing.delete()  # it ended
         assert service.run(deps, ticket).done
+
+
+def test_a_view_counted_while_the_deletion_runs_is_dropped_too(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    videos = service._STEP_RUNNERS["videos"]
+
+    def share_viewed_then_videos(deps: service.Collaborators, cid: str, email: str) -> Any:
+        counters.count(deps.redis, cid, {"clip_views": 1})  # before its share link went
+        return videos(deps, cid, email)
+
+    monkeypatch.setitem(service._STEP_RUNNERS, "videos", share_viewed_then_videos)
+    with app.app_context():
+        service.run(jobs.collaborators(), ticket)
+        assert counters.pending(get_redis(), account.cid) == {}

@@ -190,7 +190,9 @@ def _delete_account(deps: Collaborators, cid: str, email: str) -> tuple[int, int
 
 def _sweep_again(deps: Collaborators, cid: str, email: str) -> None:
     """A write that raced its step (a render finishing its upload, a listener's last flush)
-    is removed now; one still appearing after that makes the job retry later."""
+    is removed now; one still appearing after that makes the job retry later. Analytics
+    counted meanwhile (a share link viewed before it went) are dropped again."""
+    forget_creator(deps.redis, cid)
     for _ in range(2):
         left = deletions.partition_keys(deps.table, cid, keep_profile=False)
         objects = deps.storage.list_prefix(keys.creator_object_root(cid), limit=1)
