@@ -24,7 +24,7 @@ from tests.support.clips import clip_id
 from tests.support.deletion import bucket_traces, populate, table_traces
 from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (fixture)
 from tests.support.queues import Queued
-from truss.analytics import counters
+from truss.analytics import counters, platform_stats
 from truss.config import TEST_ENVIRON, from_environ
 from truss.data import assets, deletions, exports, keys
 from truss.data.creators import find_creator_by_email
@@ -249,19 +249,22 @@ def test_a_deletion_whose_job_was_lost_is_queued_again_by_the_workers(
         assert get_redis().smembers(jobs.OPEN) == set()
 
 
-def test_analytics_counts_not_flushed_yet_are_dropped(app: Flask) -> None:
+def test_analytics_counts_not_flushed_yet_and_statistics_rounds_are_dropped(app: Flask) -> None:
     account = populate(app, EMAIL, clip_id(1))
     other = populate(app, "bob@example.com", clip_id(2))
     with app.app_context():
         redis = get_redis()
         for cid in (account.cid, other.cid):
             assert counters.count(redis, cid, {"clip_views": 3})
+            platform_stats.track(redis, cid)  # they have published posts
         assert counters.pending(redis, account.cid)
     ticket = begin(app)
     with app.app_context():
         service.run(jobs.collaborators(), ticket)
         assert counters.pending(redis, account.cid) == {}
         assert counters.pending(redis, other.cid) == {"clip_views": 3.0}  # Bob's still count
+        rounds = platform_stats.schedule_round(redis, 60, lambda cid, n: None)
+        assert rounds == [other.cid]  # no statistics job for Alice any more
 
 
 def test_a_running_export_and_import_stop_at_their_next_progress_write(app: Flask) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from truss.analytics import platform_stats
 from truss.analytics.counters import forget_creator
 from truss.connections.service import disconnect
 from truss.data import clips, deletions, keys, platform_tokens, publications
@@ -121,6 +122,7 @@ def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
             with contextlib.suppress(NotChanged, Conflict, NotFound):
                 publications.cancel(deps.table, cid, pub.clip_id, pub.platform, time.time())
     forget_creator(deps.redis, cid)  # analytics counts not flushed yet
+    platform_stats.forget(deps.redis, cid)  # no more statistics rounds for the creator
     deletions.remove(deps.table, deletions.transfer_keys(deps.table, cid))  # exports, imports
     _wait_for_listeners(deps, cid, sids)
     return 0, 0
