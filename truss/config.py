@@ -169,6 +169,9 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
     recogniser = env.get("TRUSS_CAPTIONS_RECOGNISER", "offline")
     if recogniser not in {"offline", "off"}:
         raise ConfigError(f"TRUSS_CAPTIONS_RECOGNISER must be offline or off, got {recogniser!r}")
+    gemini_words = env.get("TRUSS_GEMINI_TRANSCRIPTS", "on")
+    if gemini_words not in {"on", "off"}:
+        raise ConfigError(f"TRUSS_GEMINI_TRANSCRIPTS must be on or off, got {gemini_words!r}")
     return {
         "ANALYZER": analyzer,
         "GEMINI_MODEL": env.get("GEMINI_MODEL", ""),
@@ -182,6 +185,7 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "MAX_CLIPS": _int(env, "TRUSS_MAX_CLIPS", 8),
         "RENDER_SIZE": size,
         "CAPTIONS_RECOGNISER": recogniser,  # off: renders never transcribe (truss.captions)
+        "GEMINI_TRANSCRIPTS": gemini_words == "on",  # a Gemini analysis asks each clip's words
     }
 
 
@@ -393,6 +397,7 @@ TEST_ENVIRON = {  # what unit tests run in, whatever the shell exported (the res
     "TRUSS_ANALYZER": "signals",
     "TRUSS_MAX_CLIPS": "3",
     "TRUSS_CAPTIONS_RECOGNISER": "off",  # CPU for every render; the captions tests turn it on
+    "TRUSS_GEMINI_TRANSCRIPTS": "off",  # one more request per clip; the captions tests turn it on
     "TWITCH_IRC_HOST": "127.0.0.1",
     "TWITCH_IRC_TLS": "false",
     **NO_QUOTAS,  # tests that check a quota set it

@@ -8,6 +8,9 @@ onto the video's timeline."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from pydantic import BaseModel, Field, ValidationError
 
 from truss.analysis.base import AnalysisError, Usage
@@ -15,6 +18,7 @@ from truss.analysis.gemini import GeminiAnalyzer, UploadedFile
 from truss.analysis.gemini_schema import Window, add_usage
 from truss.captions.model import GEMINI, MAX_WORDS, Transcript, Word, make
 
+log = logging.getLogger(__name__)
 UNREADABLE = "Gemini's word timings for this clip couldn't be read twice"
 SLACK_S = 1.0  # a word this far outside the window is Gemini's mistake, not a rounding
 
@@ -78,3 +82,30 @@ def transcribe(
         if answer is not None:
             return make(GEMINI, clean(answer, start, end), span=(start, end)), spent
     raise AnalysisError(UNREADABLE, usage=spent)
+
+
+def for_windows(
+    analyzer: object, video: Path, duration: float, windows: list[tuple[float, float]]
+) -> tuple[list[Transcript | None], Usage]:
+    """Gemini's words for each clip window of a video it has just analysed (its upload is
+    reused), and what the requests cost. Another analyzer, or a window Gemini can't answer
+    for, gives None: that clip's render falls back to the offline recogniser."""
+    none: list[Transcript | None] = [None] * len(windows)
+    if not isinstance(analyzer, GeminiAnalyzer) or not windows:
+        return none, Usage()
+    cache = analyzer.file_cache
+    try:
+        file = analyzer.ensure_file(video, cache.lookup(video) if cache else None)
+    except AnalysisError as exc:
+        log.warning("no Gemini file for the clips' words: %s", exc)
+        return none, exc.usage or Usage()
+    found, spent = [], Usage()
+    for start, end in windows:
+        try:
+            transcript, usage = transcribe(analyzer, file, duration, start, end)
+        except AnalysisError as exc:
+            log.warning("Gemini's words for %.1f-%.1f s: %s", start, end, exc)
+            transcript, usage = None, exc.usage or Usage()
+        found.append(transcript if transcript is not None and transcript.words else None)
+        spent = add_usage(spent, usage, 0.0)
+    return found, spent

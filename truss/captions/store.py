@@ -16,15 +16,18 @@ log = logging.getLogger(__name__)
 
 
 def save(table: Table, storage: Storage, clip: Clip, transcript: Transcript) -> None:
+    save_for(table, storage, clip.creator_id, clip.id, transcript)
+
+
+def save_for(table: Table, storage: Storage, cid: str, clid: str, transcript: Transcript) -> None:
     """Write the words, then point the clip at them (Conflict if the clip is gone: the
     object is removed again)."""
-    key = keys.clip_transcript_object(clip.creator_id, clip.id)
+    key = keys.clip_transcript_object(cid, clid)
     storage.put_json(key, transcript.to_json())
     try:
         pointers.point(
-            table, clip.creator_id, clip.id, key, transcript.source, transcript.corrected,
-            transcript.text,
-        )  # fmt: skip
+            table, cid, clid, key, transcript.source, transcript.corrected, transcript.text
+        )
     except Exception:
         storage.delete(key)
         raise
