@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from tests.support.app import AuthActions
 from tests.support.clips import make_clip, ready_asset
 from truss.analytics import cost, metrics
+from truss.analytics.charts import stacked_bars
 from truss.analytics.dashboard import age_words, dollars
 from truss.data import analytics as daily
 from truss.data import platform_stats as platform_store
@@ -329,3 +330,19 @@ def test_the_video_page_loads_its_own_cost(
     fragment = client.get(f"/analytics/assets/{asset.id}/cost").get_data(as_text=True)
     assert f"<dt>Analysis</dt><dd>{dollars(prices.gemini_in_per_m)}</dd>" in fragment
     assert "<dt>Renders (trims and re-renders included)</dt><dd>$0.00</dd>" in fragment
+
+
+def test_bars_scale_to_the_busiest_day_and_stack_their_series() -> None:
+    chart = stacked_bars("Views", "views", ["d1", "d2", "d3"], [("a", [2, 0, 4]), ("b", [2, 0, 0])])
+    by_day: dict[float, list[Any]] = {}
+    for mark in chart.marks:
+        by_day.setdefault(mark.x, []).append(mark)
+    assert len(by_day) == 2  # the empty day has no bar
+    first, third = (by_day[x] for x in sorted(by_day))
+    assert sum(m.height for m in first) == pytest.approx(sum(m.height for m in third))
+    assert [m.series for m in first] == [0, 1] and first[1].y + first[1].height == first[0].y
+    assert third[0].y == pytest.approx(chart.height - third[0].height)
+    assert chart.top == 4 and chart.total == 8
+    assert "the busiest day had 4 views" in chart.description
+    with pytest.raises(ValueError):
+        stacked_bars("Views", "views", ["d1"], [("a", [1, 2])])
