@@ -346,3 +346,23 @@ def test_bars_scale_to_the_busiest_day_and_stack_their_series() -> None:
     assert "the busiest day had 4 views" in chart.description
     with pytest.raises(ValueError):
         stacked_bars("Views", "views", ["d1"], [("a", [1, 2])])
+
+
+def test_opening_the_dashboard_tracks_the_creator_and_a_redis_error_costs_nothing(
+    app: Flask, client: FlaskClient, auth: AuthActions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from truss.analytics import platform_stats
+    from truss.extensions import get_redis
+
+    cid = auth.login("tracked@example.com").id
+    assert client.get("/analytics").status_code == 200
+    with app.app_context():
+        assert get_redis().sismember(platform_stats.TRACKED, cid)
+
+    def down(redis: Any, cid: str) -> None:
+        raise RedisDown("Redis is restarting")
+
+    monkeypatch.setattr(platform_stats, "track", down)
+    assert client.get("/analytics").status_code == 200

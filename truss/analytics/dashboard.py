@@ -153,10 +153,6 @@ class Dashboard:
     def charts(self) -> tuple[BarChart, ...]:
         return (self.views, self.clips_made, self.publishes)
 
-    @property
-    def has_platform_figures(self) -> bool:
-        return any(self.top.values()) or bool(self.freshness)
-
 
 def age_words(seconds: float) -> str:
     """ "just now", "5 minutes ago", "3 hours ago", "2 days ago"."""

@@ -23,13 +23,13 @@ def _dashboard() -> dashboard.Dashboard:
     cid = current_creator().id
     prices = cost.Prices.from_config(current_app.config)
     board = dashboard.load(get_table(), cid, dashboard.range_of(request.args.get("days")), prices)
-    if board.has_platform_figures or board.rates:
-        _keep_tracked(cid)
+    _keep_tracked(cid)  # posts published before statistics existed are found this way too
     return board
 
 
 def _keep_tracked(cid: str) -> None:
-    """The statistics rounds ask about this creator (again, if Redis lost the set)."""
+    """The statistics rounds ask about this creator (again, if Redis lost the set); a
+    creator with no published post is dropped by the next round's job."""
     with suppress(RedisError):  # the page doesn't need it; the next publish tracks it again
         platform_stats.track(get_redis(), cid)
 
