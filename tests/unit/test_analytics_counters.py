@@ -210,3 +210,40 @@ def test_a_videos_cost_counts_each_event_once_and_never_after_its_delete(table: 
     table.delete(keys.asset_cost(CID, AID))
     assert not daily.add_asset_cost(table, CID, AID, "render:C:R4", {"renders.renders": 1})
     assert table.find(keys.asset_cost(CID, AID)) is None  # no stray item left behind
+
+
+def test_one_buffer_that_fails_to_flush_neither_blocks_the_others_nor_is_lost(
+    table: Table, real_redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counters.count(real_redis, CID, {metrics.RENDERS: 1})
+    counters.count(real_redis, OTHER, {metrics.RENDERS: 2})
+    real_redis.sadd(counters.ASIDE, "truss:analytics:aside:not-a-buffer")
+    apply = daily.apply_flush
+
+    def throttled_for_cid(table: Table, cid: str, *args: Any) -> bool:
+        if cid == CID:
+            raise RuntimeError("ProvisionedThroughputExceededException")
+        return apply(table, cid, *args)
+
+    monkeypatch.setattr(daily, "apply_flush", throttled_for_cid)
+    report = counters.flush(real_redis, table)
+    assert (report.applied, report.failed) == (1, 1)
+    assert _total(table, OTHER, metrics.RENDERS) == 2
+    monkeypatch.undo()
+
+    assert counters.flush(real_redis, table).applied == 1  # the next run: still there
+    assert _total(table, CID, metrics.RENDERS) == 1
+    assert real_redis.smembers(counters.ASIDE) == set()
+
+
+def test_a_busy_days_item_forgets_flush_ids_older_than_six_hours(table: Table) -> None:
+    start = 1_790_000_000
+    for n in range(daily.FLUSH_IDS_PRUNE_AT + 5):  # a flush a minute, for two hours
+        daily.apply_flush(table, CID, DAY, 0, daily.new_flush_id(start + 60 * n), {"x": 1})
+    later = daily.new_flush_id(start + 9 * 3600)  # all the others are 6 h older or more
+    assert daily.apply_flush(table, CID, DAY, 0, later, {"x": 1})
+
+    item = table.get(keys.analytics_day_part(CID, DAY.isoformat(), "s0"))
+    assert set(item[daily.FLUSHES]) == {later}  # the old ones dropped past the threshold
+    assert item["x"] == daily.FLUSH_IDS_PRUNE_AT + 6  # every flush counted once
+    assert not daily.apply_flush(table, CID, DAY, 0, later, {"x": 1})  # still remembered

@@ -146,6 +146,7 @@ class FlushReport:
     applied: int = 0  # aside buffers ADDed to DynamoDB
     repeated: int = 0  # aside buffers some earlier run had applied already
     skipped: list[str] = field(default_factory=list)  # creators being deleted: dropped
+    failed: int = 0  # aside buffers that could not be applied (left for the next run)
 
 
 def flush(
@@ -158,23 +159,45 @@ def flush(
     if interval_s and not redis.set(FLUSH_LOCK, secrets.token_hex(4), nx=True, ex=lock_s):
         return report
     report.moved = move_aside(redis)
-    asides = sorted(_text(name) for name in redis.smembers(ASIDE))
-    gone = set(deleting) | creators_being_deleted(table, {_parse(a)[1] for a in asides})
-    for name in asides:
-        flush_id, cid, day, shard = _parse(name)
-        amounts = {_text(k): float(v) for k, v in redis.hgetall(name).items()}
-        if cid in gone:
-            report.skipped.append(cid)
-        elif amounts:
-            if daily.apply_flush(table, cid, day, shard, flush_id, amounts):
-                report.applied += 1
-            else:
-                report.repeated += 1
-        pipe = redis.pipeline(transaction=True)
-        pipe.delete(name)
-        pipe.srem(ASIDE, name)
-        pipe.execute()
+    asides = {}
+    for name in sorted(_text(n) for n in redis.smembers(ASIDE)):
+        try:
+            asides[name] = _parse(name)
+        except ValueError:  # not ours (a hand-made key): never let it block the flush
+            log.error("dropping %r from the analytics aside set: not a buffer name", name)
+            redis.srem(ASIDE, name)
+    gone = set(deleting) | creators_being_deleted(table, {p[1] for p in asides.values()})
+    for name, (flush_id, cid, day, shard) in asides.items():
+        try:
+            _apply_aside(redis, table, name, (flush_id, cid, day, shard), cid in gone, report)
+        except Exception:  # this one stays aside for the next run; the others go on
+            report.failed += 1
+            log.exception("analytics buffer %s not flushed; the next flush retries it", name)
     return report
+
+
+def _apply_aside(
+    redis: Redis,
+    table: Table,
+    name: str,
+    parsed: tuple[str, str, datetime.date, int],
+    dropped: bool,
+    report: FlushReport,
+) -> None:
+    """ADD one aside buffer to its shard item (once per flush id), then delete it."""
+    flush_id, cid, day, shard = parsed
+    amounts = {_text(k): float(v) for k, v in redis.hgetall(name).items()}
+    if dropped:
+        report.skipped.append(cid)
+    elif amounts:
+        if daily.apply_flush(table, cid, day, shard, flush_id, amounts):
+            report.applied += 1
+        else:
+            report.repeated += 1
+    pipe = redis.pipeline(transaction=True)
+    pipe.delete(name)
+    pipe.srem(ASIDE, name)
+    pipe.execute()
 
 
 def move_aside(redis: Redis) -> int:
@@ -183,7 +206,7 @@ def move_aside(redis: Redis) -> int:
     moved = 0
     for name in sorted(_text(n) for n in redis.smembers(DIRTY)):
         _, cid, day, shard = _parse(name)
-        aside = aside_key(secrets.token_hex(8), cid, day, shard)
+        aside = aside_key(daily.new_flush_id(time.time()), cid, day, shard)
         pipe = redis.pipeline(transaction=True)
         pipe.srem(DIRTY, name)
         pipe.rename(name, aside)

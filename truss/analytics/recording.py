@@ -84,17 +84,24 @@ def capacity_counters(reads: float, writes: float) -> dict[str, float]:
 
 
 def _end_of_request(response: Response) -> Response:
+    try:
+        _count_request()
+    except Exception:  # counting must never fail a request
+        log.exception("analytics: this request's counts were lost")
+    return response
+
+
+def _count_request() -> None:
     creator = g.get("creator")
     cid = g.get("analytics_cid") or (creator.id if creator is not None else "")
     if not cid:
-        return response
+        return
     amounts = dict(g.get("analytics_pending", {}))
     table = g.get("truss_table")
     if table is not None:
         for name, value in capacity_counters(*capacity(table)).items():
             amounts[name] = amounts.get(name, 0.0) + value
     record(cid, amounts, hot=bool(g.get("analytics_hot")))
-    return response
 
 
 def register(app: Flask) -> None:
@@ -140,10 +147,11 @@ def flush_buffers() -> list[str]:
 
     config = current_app.config
     report = counters.flush(get_redis(), get_table(), interval_s=config["ANALYTICS_FLUSH_S"])
-    if report.moved or report.applied or report.repeated:
+    if report.moved or report.applied or report.repeated or report.failed:
         log.info(
-            "analytics flush: %d moved aside, %d applied, %d applied before, skipped %s",
-            report.moved, report.applied, report.repeated, report.skipped,
+            "analytics flush: %d moved aside, %d applied, %d applied before, %d failed, "
+            "skipped %s", report.moved, report.applied, report.repeated, report.failed,
+            report.skipped,
         )  # fmt: skip
     return []
 

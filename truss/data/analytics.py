@@ -14,6 +14,7 @@ paginated only past 1 MB; reads sum the shards.
 from __future__ import annotations
 
 import datetime
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,8 @@ SHARD_PREFIX = "s"
 FLUSHES = "flushes"  # string set of the flush ids applied to a shard item
 ASSET_COST_TYPE = "asset_cost"
 APPLIED = "applied"  # string set of the event ids counted into an asset's cost item
+FLUSH_IDS_KEPT_S = 6 * 3600  # how long a shard item remembers the flushes applied to it
+FLUSH_IDS_PRUNE_AT = 120  # prune once it holds more ids than this
 META = frozenset({"PK", "SK", "type", "day", "part", FLUSHES, APPLIED, "updated_at"})
 
 
@@ -87,10 +90,32 @@ def apply_flush(
     flush_id: str,
     amounts: Mapping[str, float],
 ) -> bool:
-    """ADD one flushed buffer to its shard item, once per flush id (False: applied before)."""
+    """ADD one flushed buffer to its shard item, once per flush id (False: applied before).
+    Flush ids older than FLUSH_IDS_KEPT_S are then dropped from the item (flush ids start
+    with their time), so a busy day's item stays small: a buffer left aside is retried
+    every minute, long before its id is dropped."""
     key = keys.analytics_day_part(cid, day_text(day), shard_part(shard))
     changes = {"type": DAILY_TYPE, "day": day_text(day)}
-    return table.add_once(key, dict(amounts), FLUSHES, flush_id, changes=changes)
+    applied = table.add_once(key, dict(amounts), FLUSHES, flush_id, changes=changes)
+    if applied is None:
+        return False
+    if len(applied) > FLUSH_IDS_PRUNE_AT:
+        horizon = flush_time(flush_id) - FLUSH_IDS_KEPT_S
+        table.drop_marks(key, FLUSHES, {old for old in applied if flush_time(old) < horizon})
+    return True
+
+
+def new_flush_id(now: float) -> str:
+    """A flush id: its time (8 hex digits of epoch seconds), then 8 random hex digits."""
+    return f"{int(now):08x}{secrets.token_hex(4)}"
+
+
+def flush_time(flush_id: str) -> int:
+    """The epoch second a flush id was made at (0 for an id without one)."""
+    try:
+        return int(flush_id[:8], 16)
+    except ValueError:
+        return 0
 
 
 def write_part(

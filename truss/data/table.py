@@ -405,10 +405,10 @@ class Table:
         marks: str,
         mark: str,
         changes: Mapping[str, Any] | None = None,
-    ) -> bool:
+    ) -> set[str] | None:
         """ADD counters to an item (made if missing; SET changes too) unless the string set
-        `marks` already holds `mark`, adding it in the same write: False when it was applied
-        before, so a retried flush or job counts once."""
+        `marks` already holds `mark`, adding it in the same write, so a retried flush counts
+        once: the marks now on the item, or None when `mark` was applied before."""
         names = {"#m": marks}
         values: dict[str, Any] = {":m": {mark}}
         adds = ["#m :m"]
@@ -427,14 +427,28 @@ class Table:
                 ConditionExpression="NOT contains(#m, :mark)",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={**values, ":mark": mark},
+                ReturnValues="UPDATED_NEW",
                 ReturnConsumedCapacity="TOTAL",
             )
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
         self._record("update", response)
-        return True
+        return set(response.get("Attributes", {}).get(marks, set()))
+
+    def drop_marks(self, key: keys.Key, marks: str, old: set[str]) -> None:
+        """Remove these members from a string set attribute (DELETE; absent ones are fine)."""
+        if not old:
+            return
+        response = self._table.update_item(
+            Key=key,
+            UpdateExpression="DELETE #m :old",
+            ExpressionAttributeNames={"#m": marks},
+            ExpressionAttributeValues={":old": old},
+            ReturnConsumedCapacity="TOTAL",
+        )
+        self._record("update", response)
 
     def scan(
         self, filter_expression: ConditionBase, attributes: Sequence[str] = (), page_size: int = 0
