@@ -28,8 +28,9 @@ NEW_LENGTH_S = 6.0
 
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 40 s H.264/AAC MP4: test pattern, a hard cut to red halfway, a tone throughout."""
-    spec = Spec(40.0, "320x240", cut_at=20.0, loud=None, cut_to="red", quiet=1.0)
+    """A 40 s H.264/AAC MP4: test pattern, a hard cut to red halfway, a tone throughout, an
+    applause-like burst around the cut (the highlight the analyzer clips)."""
+    spec = Spec(40.0, "320x240", cut_at=20.0, loud=(18.0, 22.0), cut_to="red", quiet=0.3)
     fast = replace(spec, preset="ultrafast", faststart=True)
     return synth_video(tmp_path_factory.mktemp("media") / "demo-day.mp4", fast)
 

@@ -34,8 +34,9 @@ PLAYS = (  # the received video loads and plays in the page
 
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 40 s H.264/AAC MP4 with a hard cut halfway: the analysis finds clips in it."""
-    spec = Spec(40.0, "320x240", cut_at=20.0, loud=None, cut_to="red", quiet=1.0)
+    """A 40 s H.264/AAC MP4 with a hard cut halfway and an applause-like burst around it: the
+    analysis finds a clip in it."""
+    spec = Spec(40.0, "320x240", cut_at=20.0, loud=(18.0, 22.0), cut_to="red", quiet=0.3)
     fast = replace(spec, preset="ultrafast", faststart=True)
     return synth_video(tmp_path_factory.mktemp("media") / "launch-day.mp4", fast)
 

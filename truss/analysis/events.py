@@ -50,7 +50,7 @@ class Event:
     end: float
     strength: float
     label: str  # what it is like, for the clip's reason: "laughter-like burst"
-    detail: str  # the measurement behind it: "9 dB above the talk around it"
+    detail: str  # the measurement behind it: "9 dB above the usual sound around it"
 
     @property
     def length(self) -> float:
@@ -114,7 +114,7 @@ def classify(signals: Signals, lo: int, hi: int, rise_db: float) -> Event | None
     flux = float(np.mean(sound.flux[lo:hi]))
     spread = float(np.mean(sound.spread_db[lo:hi]))
     strength = min(1.0, (rise_db - BURST_DB + 4) / 12)
-    above = f"{rise_db:.0f} dB above the talk around it"
+    above = f"{rise_db:.0f} dB above the usual sound around it"
     if flat >= NOISY:
         return Event("applause", start, end, strength, "applause-like burst", f"broadband, {above}")
     if spread >= VOICE_SPREAD and rise_db >= SHOUT_DB:

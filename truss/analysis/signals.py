@@ -236,6 +236,8 @@ def _plural(count: int, word: str) -> str:
 
 def _reason(event: events.Event, start: float, signals: Signals) -> str:
     """The signals that made this clip, in plain words (not what it is about)."""
+    if event.kind == "whole":
+        return "Shorter than the shortest clip: the whole video is the clip."
     lead = event.start - start
     after = " after speech" if events.speech_share(signals, start, event.start) >= 0.3 else ""
     label = event.label[0].upper() + event.label[1:]
