@@ -194,7 +194,8 @@ def test_the_csv_has_the_same_numbers_per_utc_day(
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == [
         "day (UTC)", "Views: YouTube views", "Views: TikTok views", "Views: share-link views",
-        "Clips made: from gemini", "Clips made: from signals", "Publishes: published",
+        "Clips made: found by Gemini", "Clips made: found by the built-in analyzer",
+        "Publishes: published",
         "Publishes: failed",
     ]  # fmt: skip
     in_range = history.days[-30:]

@@ -30,6 +30,12 @@ RANGES = (7, 30, 90)
 DEFAULT_RANGE = 30
 TOP_CLIPS = 5
 PUBLISH_PLATFORMS = ("youtube", "tiktok", "discord")
+SOURCE_WORDS = {  # where clips came from (truss.data.clips SOURCES), as a chart series
+    "gemini": "found by Gemini",
+    "signals": "found by the built-in analyzer",
+    "chat": "from chat spikes",
+    "manual": "picked by hand",
+}
 
 
 @dataclass(frozen=True)
@@ -247,14 +253,12 @@ def views_chart(
 
 def clips_chart(labels: list[str], days: Sequence[DayFigures]) -> BarChart:
     """Clips made per day, by where they came from (Gemini, signals, chat, by hand)."""
-    sources = sorted(
-        {s for d in days for s in metrics.by_qualifier(d.counters, metrics.CLIPS_MADE)}
-    )
+    per_day = [metrics.by_qualifier(d.counters, metrics.CLIPS_MADE) for d in days]
+    sources = sorted({source for made in per_day for source in made})
     series = [
-        (f"from {source}", [metrics.by_qualifier(d.counters, metrics.CLIPS_MADE).get(source, 0.0)
-                            for d in days])
+        (SOURCE_WORDS.get(source, f"from {source}"), [made.get(source, 0.0) for made in per_day])
         for source in sources
-    ]  # fmt: skip
+    ]
     unqualified = [d.counters.get(metrics.CLIPS_MADE, 0.0) for d in days]
     if any(unqualified) or not series:
         series.append(("clips", unqualified))
