@@ -109,7 +109,7 @@ def test_a_bad_choice_is_refused_with_a_message_and_nothing_changes(
 def test_the_next_render_uses_the_stored_layout(
     app: Flask, client: FlaskClient, setup: dict[str, Any], tmp_path: Path
 ) -> None:
-    def rendered_frame(layout: str) -> np.ndarray:
+    def rendered_frame(layout: str, used: str = "") -> np.ndarray:
         rerender(client, layout=layout, caption_style="none")
         with app.app_context():
             clip = clips.get(get_table(), setup["cid"], CLID)
@@ -120,11 +120,15 @@ def test_the_next_render_uses_the_stored_layout(
             pipeline.render(setup["cid"], CLID, clip.render_id)
             clip = clips.get(get_table(), setup["cid"], CLID)
             assert clip.render_status == clips.READY, clip.error
+            assert clip.layout_used == (used or layout)
             get_storage().download(clip.video_key, str(tmp_path / f"{layout}.mp4"))
         data = frame_rgb(tmp_path / f"{layout}.mp4", 1.0, 180, 320)
         return np.frombuffer(data, np.uint8).reshape(320, 180, 3).astype(float)
 
     fit, centre = rendered_frame("fit"), rendered_frame("centre")
+    rendered_frame("auto", used="fit")  # no face in this video: auto fits it
+    page = client.get(f"/clips/{CLID}").get_data(as_text=True)
+    assert '<span id="layout-used">Fit the whole picture' in page
     # fit: the whole picture across the middle, a darker blurred copy above it
     assert fit[10:100].mean() < fit[140:180].mean() - 20
     # centre: the full-height crop, as bright at the top as in the middle

@@ -75,6 +75,7 @@ class Clip:
     run: int = 0  # the analysis run that made it (0: made by hand, or before runs)
     layout: str = DEFAULT_LAYOUT  # the picture's layout (truss.reframe.layouts)
     caption_style: str = DEFAULT_STYLE  # burned-in captions (truss.captions.styles)
+    layout_used: str = ""  # the layout the current file was rendered in (auto resolved)
     stored_bytes: int = 0  # what its render's files hold in S3 (set by truss.data.usage)
 
     @property
@@ -263,7 +264,7 @@ def start_render(table: Table, cid: str, clid: str, render_id: str) -> Clip:
 
 def finish_render(
     table: Table, cid: str, clid: str, render_id: str, video_key: str, poster_key: str,
-    aid: str = "",
+    aid: str = "", layout_used: str = "",
 ) -> Clip:  # fmt: skip
     """rendering → ready, pointing at the new files; the caller deletes the old ones.
 
@@ -274,7 +275,7 @@ def finish_render(
     ready = {
         "Key": keys.clip(cid, clid),
         "UpdateExpression": "SET #status = :ready, #video = :video, #poster = :poster, "
-        "#updated = :now REMOVE #error",
+        "#updated = :now, #used = :used REMOVE #error",
         "ConditionExpression": "#status = :rendering AND #render_id = :render_id",
         "ExpressionAttributeNames": {
             "#status": "render_status",
@@ -283,8 +284,10 @@ def finish_render(
             "#updated": "updated_at",
             "#error": "error",
             "#render_id": "render_id",
+            "#used": "layout_used",
         },
         "ExpressionAttributeValues": {
+            ":used": layout_used,
             ":ready": READY,
             ":video": video_key,
             ":poster": poster_key,

@@ -373,15 +373,18 @@ class Pipeline:
         if asset is None:
             return
         try:  # files of their own: a duplicate job of this render id can't clobber them
-            video_key, poster_key = self._render_files(asset, clip, attempt_name(render_id))
+            video_key, poster_key, layout_used = self._render_files(
+                asset, clip, attempt_name(render_id)
+            )
         except AnalysisError as exc:
             if clips.fail_render(self.table, cid, clid, render_id, str(exc)) is not None:
                 self.count_render(cid, clip.asset_id, clid, failed=True, run=clip.run)
             return
         try:
             clips.finish_render(
-                self.table, cid, clid, render_id, video_key, poster_key, clip.asset_id
-            )
+                self.table, cid, clid, render_id, video_key, poster_key, clip.asset_id,
+                layout_used,
+            )  # fmt: skip
         except Conflict:  # fenced (deleted, re-analysed) or done by a duplicate job
             log.info("clip %s render %s fenced or done: removing its files", clid, render_id)
             for key in (video_key, poster_key):
@@ -414,7 +417,8 @@ class Pipeline:
             return None
         return asset
 
-    def _render_files(self, asset: Asset, clip: clips.Clip, render_id: str) -> tuple[str, str]:
+    def _render_files(self, asset: Asset, clip: clips.Clip, render_id: str) -> tuple[str, str, str]:
+        """The rendered clip's video and poster keys, and the layout it was rendered in."""
         width, height = self.render_size
         with (
             tempfile.TemporaryDirectory(prefix="truss-render-") as tmp,
@@ -443,7 +447,7 @@ class Pipeline:
             poster_key = keys.clip_poster_object(asset.creator_id, clip.id, render_id)
             self.storage.upload(str(out), video_key, "video/mp4")
             self.storage.upload(str(poster), poster_key, "image/jpeg")
-        return video_key, poster_key
+        return video_key, poster_key, look.layout
 
     def count_render(self, cid: str, aid: str, clid: str, failed: bool, run: int = 0) -> None:
         """Count a finished clip once, towards its own run; the last one moves the asset to
