@@ -75,8 +75,11 @@ def test_ready_asset_page_lists_chapters_and_clips_best_first(
     html = client.get(f"/assets/{AID}").get_data(as_text=True)
     assert "Cold open" in html and 'data-seek="30' in html
     assert html.index("Moment 91") < html.index("Moment 55")
-    said = "Found by the built-in signal analyzer, which ranks moments by loudness and cuts, not"
-    assert f"{said} by what is said." in " ".join(html.split())
+    said = "Found by the built-in signal analyzer, which finds laughter, applause, shouts, music"
+    assert (
+        f"{said} stings and montages in the sound and the cuts, not in what is said."
+        in " ".join(html.split())
+    )
 
 
 def test_a_failed_analysis_can_be_retried_from_the_page(
