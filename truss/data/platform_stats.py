@@ -21,7 +21,7 @@ from typing import Any
 
 from truss.data import keys
 from truss.data.analytics import PLATFORM_PART, DayFigures, read_days
-from truss.data.table import AlreadyExists, Conflict, Item, Table
+from truss.data.table import Item, Table
 from truss.publishing.adapters.stats import Figures
 
 PART = PLATFORM_PART
@@ -92,21 +92,9 @@ def read_range(table: Table, cid: str, first: date, last: date) -> list[Platform
 
 
 def _upsert(table: Table, cid: str, day: date, changes: Mapping[str, Any]) -> None:
-    """SET attributes on the day's item, making it first if missing (a retried race with
-    another writer ends in the update)."""
-    key = _key(cid, day)
-    for _ in range(3):
-        try:
-            table.update(key, changes)
-            return
-        except Conflict:  # no item yet
-            try:
-                made = {"type": TYPE, "day": day.isoformat(), "part": PART}
-                table.put_new({**key, **made, **changes})
-                return
-            except AlreadyExists:
-                continue
-    table.update(key, changes)
+    """SET attributes on the day's item, made if missing (one UpdateItem)."""
+    own = {"type": TYPE, "day": day.isoformat(), "part": PART}
+    table.upsert(_key(cid, day), {**own, **changes})
 
 
 def write_figures(
