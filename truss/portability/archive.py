@@ -101,8 +101,7 @@ def safe_name(title: str, item_id: str, suffix: str) -> str:
 
 class PartWriter(io.RawIOBase):
     """A write-only, unseekable file whose bytes go to one S3 multipart upload, part by part
-    as each PART_BYTES fills. Memory holds one part, in ONE buffer reused for every part (a
-    new 8 MiB buffer per part fragments the heap: the process grew ~150 MB over 1 GiB)."""
+    as each PART_BYTES fills. Memory holds one part, in one buffer reused for every part."""
 
     def __init__(self, storage: Storage, key: str, upload_id: str) -> None:
         self.storage, self.key, self.upload_id = storage, key, upload_id
