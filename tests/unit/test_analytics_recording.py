@@ -120,3 +120,25 @@ def test_a_redis_that_errors_never_fails_the_share_page(
 def test_days_are_utc_days() -> None:
     just_before_midnight_utc = datetime.datetime(2026, 11, 30, 23, 59, 59, tzinfo=datetime.UTC)
     assert counters.utc_day(just_before_midnight_utc.timestamp()) == datetime.date(2026, 11, 30)
+
+
+def test_a_clip_made_by_hand_counts_under_its_source(
+    app: Flask, client: FlaskClient, redis: fakeredis.FakeRedis, auth: Any, queued: Any
+) -> None:
+    owner = auth.login("hana.owner@example.com")
+    asset = ready_asset(app, owner.id, "H's video")
+    response = client.post(
+        f"/assets/{asset.id}/clips",
+        data={"start": "0:10", "end": "0:25", "title": "Mine"},
+        headers=htmx_headers(client, f"/assets/{asset.id}"),
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    refused = client.post(
+        f"/assets/{asset.id}/clips",
+        data={"start": "0:50", "end": "0:40"},
+        headers=htmx_headers(client, f"/assets/{asset.id}"),
+    )
+    assert "error" in refused.get_data(as_text=True).lower()
+
+    found = flushed_today(app, redis, owner.id)
+    assert metrics.by_qualifier(found, metrics.CLIPS_MADE) == {"manual": 1}

@@ -237,6 +237,7 @@ def create(aid: str) -> BaseResponse | str:
         pending = service.add_own_clip(get_table(), asset, start, end, title, trim_limits())
         clip = jobs.queue_render(pending)
         counts()  # a refused clip doesn't use up the allowance
+        recording.note(clip.creator_id, {metrics.qualified(metrics.CLIPS_MADE, clip.source): 1})
     except service.TrimError as exc:
         form = {"errors": exc.errors, "start": start, "end": end, "title": title}
         if htmx:
