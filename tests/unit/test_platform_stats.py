@@ -219,14 +219,24 @@ def test_a_connection_without_the_statistics_scope_is_told_to_reconnect(h: Harne
     assert h.refresher.calls == 0  # a missing scope is not an expired token
 
 
-def test_the_maintenance_round_queues_a_statistics_job_per_tracked_creator(
-    app: Flask, queued: Any
+def test_the_workers_maintenance_queues_a_statistics_job_per_tracked_creator_once_a_period(
+    app: Flask, queued: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from truss import jobs
-    from truss.extensions import get_redis
+    from rq import Worker
 
+    from truss import jobs
+    from truss.cli import TrussWorker
+    from truss.extensions import get_redis
+    from truss.queue import get_queue
+
+    monkeypatch.setattr(Worker, "run_maintenance_tasks", lambda self: None)  # RQ's own
     with app.app_context():
         platform_stats.track(get_redis(), CID)
-        assert jobs.schedule_platform_stats() == [CID]
-        assert jobs.schedule_platform_stats() == []  # this period's round is taken
+        worker = TrussWorker.from_config([get_queue("default")], get_redis(), app.config)
+        worker.run_maintenance_tasks()
+        worker.run_maintenance_tasks()  # the same period: nothing more
+        assert jobs.schedule_platform_stats() == []
     assert queued.args("default") == [(CID,)]
+    with app.app_context():
+        (job,) = get_queue("default").get_jobs()
+    assert job.func_name == "truss.jobs.collect_platform_stats"
