@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.assets import BODY, confirm, make_asset, put_source
 from tests.support.clips import htmx_headers, make_clip, ready_asset
 from truss.analytics import counters, metrics, recording
 from truss.data import analytics as daily
@@ -142,3 +143,20 @@ def test_a_clip_made_by_hand_counts_under_its_source(
 
     found = flushed_today(app, redis, owner.id)
     assert metrics.by_qualifier(found, metrics.CLIPS_MADE) == {"manual": 1}
+
+
+def test_a_confirmed_upload_counts_once_and_a_refused_one_not_at_all(
+    app: Flask, client: FlaskClient, redis: fakeredis.FakeRedis, auth: Any, queued: Any
+) -> None:
+    creator = auth.login("uma.owner@example.com")
+    good = make_asset(app, creator.id, size=len(BODY))
+    put_source(app, creator.id, good.id, BODY)
+    missing = make_asset(app, creator.id, size=len(BODY))  # its file never arrived
+
+    for _ in range(2):  # the browser retried the confirmation
+        assert confirm(client, good.id).status_code == 200
+    confirm(client, missing.id)
+
+    found = flushed_today(app, redis, creator.id)
+    assert found[metrics.VIDEOS_UPLOADED] == 1
+    assert found[metrics.S3_BYTES_STORED] == len(BODY)
