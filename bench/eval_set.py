@@ -19,6 +19,7 @@ Videos are cached in /tmp/truss-bench/eval2 by a hash of their description.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import random
 import shutil
@@ -70,6 +71,7 @@ LINES = [
 SHOUTS = ["No way! That is unbelievable!", "Stop! Look at that!", "Yes! We did it!"]
 TUNE_VOICES = ("en-us+m3", "en-gb+f2", "en-gb-scotland+m1", "en+f4")
 HELD_VOICES = ("en-029+m2", "en-gb-x-rp+f3", "en-us+m7", "en-gb-x-gbclan+f1")
+HELD_VOICES_B = ("en-gb-x-gbcwmd+m5", "en-us+f5", "en-gb-scotland+f3", "en-029+m6")
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,11 @@ class EvalCase:
     audio: bool = True
     vertical: bool = False
     keyframes: str = "cuts"  # "cuts" (x264's scene cut), "2s" or "1s" (a fixed GOP)
+    pictures: str = "photos"  # scikit-image's sample photos when installed, else drawings
 
     def path(self) -> Path:
-        digest = hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+        made = {**asdict(self), "photos": self.pictures == "photos" and photo_dir() is not None}
+        digest = hashlib.sha1(json.dumps(made, sort_keys=True).encode()).hexdigest()
         return EVAL_DIR / f"{self.name}-{digest[:10]}.mp4"
 
 
@@ -135,35 +139,37 @@ def layout(
 
 
 def cases() -> list[EvalCase]:
-    """The whole set: the tuning part, then the held-out part."""
+    """The whole set: the tuning part, then the held-out part (two batches: other seeds,
+    voices and louder room noise)."""
     out: list[EvalCase] = []
     for split, base, voices, noise in (
         ("tune", 100, TUNE_VOICES, -50.0),
         ("held-out", 700, HELD_VOICES, -42.0),
+        ("held-out", 900, HELD_VOICES_B, -38.0),
     ):
-        v = voices
+        v, name = voices, f"{split}-{base}"
         out += [
-            layout(f"{split}-podcast", split, base + 1,
+            layout(f"{name}-podcast", split, base + 1,
                    ["laughter", "hum", "applause", "cut", "bump"], v[:2], noise_db=noise),
-            layout(f"{split}-show", split, base + 2,
+            layout(f"{name}-show", split, base + 2,
                    ["music-intro", "cheer", "music-under", "shout", "cut", "music-outro"],
                    v[1:3], noise_db=noise),
-            layout(f"{split}-vlog", split, base + 3,
+            layout(f"{name}-vlog", split, base + 3,
                    ["montage-music", "bump", "laughter", "cut", "sting"], v[2:4],
                    noise_db=noise + 3, keyframes="2s"),
-            layout(f"{split}-stream", split, base + 4,
+            layout(f"{name}-stream", split, base + 4,
                    ["montage-speech", "hum", "shout", "bump", "applause"], (v[0], v[3]),
                    noise_db=noise, keyframes="1s"),
-            layout(f"{split}-panel", split, base + 5,
+            layout(f"{name}-panel", split, base + 5,
                    ["cheer", "cut", "montage-silent", "music-under", "laughter"], v[:3],
                    noise_db=noise - 2, keyframes="2s"),
-            layout(f"{split}-vertical", split, base + 6,
+            layout(f"{name}-vertical", split, base + 6,
                    ["shout", "bump", "sting", "cut"], (v[3], v[1]), noise_db=noise,
                    vertical=True),
-            layout(f"{split}-no-audio", split, base + 7,
+            layout(f"{name}-no-audio", split, base + 7,
                    ["montage-silent", "cut", "cut", "montage-silent"], (), audio=False,
                    keyframes="1s"),
-            layout(f"{split}-nothing", split, base + 8,
+            layout(f"{name}-nothing", split, base + 8,
                    ["music-intro", "hum", "cut", "bump", "music-under"], v[:2],
                    noise_db=noise),
         ]  # fmt: skip
@@ -400,7 +406,7 @@ def statistics_mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
-PICTURES = [
+DRAWINGS = [
     "gradients=c0=0x304060:c1=0xc0a080:speed=0.002",
     "gradients=c0=0x602020:c1=0xe0c060:speed=0.003",
     "gradients=c0=0x103020:c1=0x80c0a0:speed=0.002",
@@ -413,8 +419,23 @@ PICTURES = [
 ]
 
 
-def shots(case: EvalCase) -> list[tuple[float, str]]:
-    """(length, lavfi source) of each shot: new shots at cuts, stings and in montages."""
+PHOTOS = (
+    "astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "motorcycle_left.png",
+    "hubble_deep_field.jpg", "ihc.png", "camera.png", "moon.png", "page.png",
+)  # fmt: skip
+
+
+def photo_dir() -> Path | None:
+    """scikit-image's bundled sample photos (in its wheel: no download), if it is installed."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "data"
+    return folder if all((folder / name).is_file() for name in PHOTOS) else None
+
+
+def shots(case: EvalCase) -> list[tuple[float, int]]:
+    """(length, picture number) of each shot: new shots at cuts, stings and in montages."""
     marks = {0.0, case.duration}
     for p in (*case.highlights, *case.distractors):
         if p.kind in ("cut", "sting"):
@@ -427,22 +448,31 @@ def shots(case: EvalCase) -> list[tuple[float, str]]:
                 t += rng.uniform(0.4, 0.7)
             marks.add(p.end)
     times = sorted(marks)
-    return [
-        (round(b - a, 3), PICTURES[(i * 4 + case.seed) % len(PICTURES)])
-        for i, (a, b) in enumerate(pairwise(times))
-    ]
+    return [(round(b - a, 3), i * 3 + case.seed) for i, (a, b) in enumerate(pairwise(times))]
 
 
-def _picture_graph(case: EvalCase) -> str:
-    size = "180x320" if case.vertical else "320x180"
-    parts, labels = [], []
-    for i, (length, source) in enumerate(shots(case)):
-        head, _, tail = source.partition(",")
-        sep = ":" if "=" in head else "="
-        chain = f"{head}{sep}s={size}:r={FPS}:d={length:.3f}" + (f",{tail}" if tail else "")
+def _picture_inputs(case: EvalCase) -> tuple[list[str], str]:
+    """ffmpeg inputs and the filter graph of the pictures: scikit-image photos panned slowly
+    (with camera grain), else lavfi drawings (gradients, test patterns)."""
+    w, h = (180, 320) if case.vertical else (320, 180)
+    photos = photo_dir() if case.pictures == "photos" else None
+    inputs, parts, labels = [], [], []
+    for i, (length, number) in enumerate(shots(case)):
+        if photos is not None:
+            photo = photos / PHOTOS[number % len(PHOTOS)]
+            inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{length:.3f}"]
+            inputs += ["-i", str(photo)]
+            cover = f"scale={w * 5 // 4}:{h * 5 // 4}:force_original_aspect_ratio=increase"
+            pan = f"crop={w}:{h}:x='(iw-{w})*t/{max(length, 0.1):.3f}':y='(ih-{h})/2'"
+            chain = f"[{len(inputs) // 8 - 1}:v]{cover},{pan}"
+        else:
+            head, _, tail = DRAWINGS[number % len(DRAWINGS)].partition(",")
+            sep = ":" if "=" in head else "="
+            chain = f"{head}{sep}s={w}x{h}:r={FPS}:d={length:.3f}" + (f",{tail}" if tail else "")
         parts.append(f"{chain},noise=alls=6:allf=t,format=yuv420p,setsar=1[s{i}]")
         labels.append(f"[s{i}]")
-    return ";".join(parts) + f";{''.join(labels)}concat=n={len(labels)}:v=1:a=0[v]"
+    graph = ";".join(parts) + f";{''.join(labels)}concat=n={len(labels)}:v=1:a=0[v]"
+    return inputs, graph
 
 
 def _write_wav(path: Path, audio: Audio) -> None:
@@ -466,13 +496,14 @@ def generate(case: EvalCase) -> tuple[Path, EvalCase]:
 
     def make(out: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="truss-eval-") as tmp:
-            args = ["-y", "-v", "error", "-filter_complex", _picture_graph(case)]
+            inputs, graph = _picture_inputs(case)
+            args = ["-y", "-v", "error", *inputs, "-filter_complex", graph]
             maps = ["-map", "[v]"]
             if case.audio:
                 wav = Path(tmp, "sound.wav")
                 _write_wav(wav, soundtrack(case)[0])
                 args += ["-i", str(wav)]
-                maps += ["-map", "0:a", "-c:a", "aac", "-b:a", "64k"]
+                maps += ["-map", f"{len(inputs) // 8}:a", "-c:a", "aac", "-b:a", "64k"]
             args += [*maps, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
             args += [*KEYFRAMES[case.keyframes], "-t", str(case.duration), str(out)]
             media.run_ffmpeg(args, 900, "Making an evaluation video")
