@@ -9,7 +9,7 @@ from contextlib import suppress
 from flask import Blueprint, Response, current_app, render_template, request
 from redis.exceptions import RedisError
 
-from truss.analytics import cost, dashboard, platform_stats
+from truss.analytics import cost, csv_export, dashboard, platform_stats
 from truss.assets.helpers import own_asset
 from truss.auth.session import current_creator
 from truss.data import asset_storage
@@ -48,7 +48,7 @@ def index() -> str:
 def download() -> Response:
     board = _dashboard()
     out = io.StringIO()
-    csv.writer(out).writerows(dashboard.csv_rows(board))
+    csv.writer(out).writerows(csv_export.csv_rows(board))
     name = f"truss-analytics-{board.first.isoformat()}-{board.last.isoformat()}.csv"
     return Response(
         out.getvalue(),
