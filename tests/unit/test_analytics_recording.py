@@ -160,3 +160,12 @@ def test_a_confirmed_upload_counts_once_and_a_refused_one_not_at_all(
     found = flushed_today(app, redis, creator.id)
     assert found[metrics.VIDEOS_UPLOADED] == 1
     assert found[metrics.S3_BYTES_STORED] == len(BODY)
+
+
+def test_another_creator_viewing_a_share_counts_to_its_owner_only(
+    app: Flask, client: FlaskClient, redis: fakeredis.FakeRedis, auth: Any, shared: dict[str, Any]
+) -> None:
+    viewer = auth.login("vic.viewer@example.com")
+    assert client.get(shared["path"]).status_code == 200
+    assert flushed_today(app, redis, shared["owner"].id)[metrics.SHARE_VIEWS] == 1
+    assert metrics.SHARE_VIEWS not in flushed_today(app, redis, viewer.id)
