@@ -185,3 +185,24 @@ def test_without_a_cjk_font_the_render_works_and_the_script_is_named(
     assert fonts.missing_scripts("hello 你好") == ["Chinese, Japanese and Korean", "Latin"]
     video = burned(tmp_path, [Word(0.5, 2.0, "hello"), Word(0.5, 2.0, "你好")], styles.LINES)
     assert video.stat().st_size > 0
+
+
+def test_a_subtitle_file_of_the_whole_video_is_read_on_the_videos_times() -> None:
+    whole = "1\n00:00:02,000 --> 00:00:03,000\nbefore\n\n2\n00:01:05,000 --> 00:01:06,000\ninside\n"
+    cues = transcripts.parse(whole.encode(), "talk.srt")
+    transcript = transcripts.from_cues(cues, 60.0, 10.0)  # the clip is 1:00-1:10 of the video
+    assert [(w.start, w.text) for w in transcript.words] == [(65.0, "inside")]
+    with pytest.raises(TranscriptError, match="None of this file's subtitles"):
+        transcripts.from_cues(cues, 200.0, 10.0)
+
+
+def test_webvtt_short_times_settings_and_milliseconds_are_read() -> None:
+    body = (
+        "WEBVTT\n\n1\n00:01.250 --> 00:02.500 align:start\nshort\n\n"
+        "01:00:03.000 --> 01:00:04.000\nlong\n"
+    )
+    cues = transcripts.parse(body.encode(), "a.vtt")
+    assert [(c.start, c.end, c.text) for c in cues] == [
+        (1.25, 2.5, "short"),
+        (3603.0, 3604.0, "long"),
+    ]

@@ -17,6 +17,7 @@ from truss.captions.model import UPLOAD, Transcript, TranscriptError, Word, make
 MAX_BYTES = 1_000_000
 TAG = re.compile(r"<[^>]*>")  # <b>, <i>, <c.yellow>, <v Speaker>: styling, not words
 TIMING = re.compile(r"-->")
+VTT_TIME = re.compile(r"(?:(\d+):)?([0-5]\d):([0-5]\d)\.(\d{3})")
 
 
 @dataclass(frozen=True)
@@ -64,27 +65,44 @@ def parse_srt(text: str) -> list[Cue]:
     return [Cue(s.start.total_seconds(), s.end.total_seconds(), s.content) for s in subs]
 
 
+def vtt_seconds(stamp: str) -> float | None:
+    """Seconds of a WebVTT timestamp (`hh:mm:ss.ttt` or `mm:ss.ttt`), None if it isn't one."""
+    found = VTT_TIME.fullmatch(stamp.strip())
+    if found is None:
+        return None
+    hours, minutes, seconds, millis = found.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+
+
+def check_vtt_timings(text: str) -> None:
+    """Refuse the first cue whose times can't be read (webvtt-py would skip it silently)."""
+    lines = text.splitlines()
+    for number in timing_lines(text):
+        if lines[number - 1].startswith("NOTE"):
+            continue
+        first, _, rest = lines[number - 1].partition("-->")
+        parts = rest.split()
+        if vtt_seconds(first) is None or not parts or vtt_seconds(parts[0]) is None:
+            raise TranscriptError(
+                f"Line {number} of the WebVTT file has cue times that can't be read "
+                "(write them as 00:00:01.000 --> 00:00:02.500). Fix it and upload again."
+            )
+
+
 def parse_vtt(text: str) -> list[Cue]:
+    check_vtt_timings(text)
     try:
         captions = list(webvtt.from_buffer(io.StringIO(text)).captions)
     except webvtt.errors.MalformedFileError as exc:
         raise TranscriptError(
             "Line 1 of the WebVTT file must say WEBVTT. Is it an SRT file? Name it .srt."
         ) from exc
-    lines = timing_lines(text)
-    if len(captions) != len(lines):  # webvtt-py skips a cue it can't read: find which
-        read = {(c.start, c.end) for c in captions}
-        for number in lines:
-            times = text.splitlines()[number - 1].split("-->")
-            if (
-                times[0].strip(),
-                times[1].split()[0].strip() if times[1].split() else "",
-            ) not in read:
-                raise TranscriptError(
-                    f"Line {number} of the WebVTT file has cue times that can't be read "
-                    "(write them as 00:00:01.000 --> 00:00:02.500). Fix it and upload again."
-                )
-    return [Cue(c.start_in_seconds, c.end_in_seconds, c.text) for c in captions]
+    cues = []
+    for caption in captions:  # its own *_in_seconds drop the milliseconds
+        start, end = vtt_seconds(caption.start), vtt_seconds(caption.end)
+        if start is not None and end is not None:
+            cues.append(Cue(start, end, caption.text))
+    return cues
 
 
 def check_times(cues: list[Cue], text: str) -> None:
@@ -108,18 +126,29 @@ def parse(data: bytes, filename: str = "") -> list[Cue]:
     return cues
 
 
-def from_cues(cues: list[Cue], clip_start: float, clip_length: float) -> Transcript:
-    """The cues' words on the source video's timeline (cue times count from the clip start);
-    cues after the clip's end are left out."""
+def words_in(cues: list[Cue], offset: float, first: float, last: float) -> list[Word]:
+    """The words of the cues that start within [first, last), moved by `offset` onto the
+    source video's timeline, each cue cut at `last`."""
     words: list[Word] = []
     for cue in cues:
-        if cue.start >= clip_length:
-            continue
-        end = min(cue.end, clip_length)
-        words += spread(plain(cue.text), clip_start + cue.start, clip_start + end)
+        if first <= cue.start < last:
+            end = min(cue.end, last)
+            words += spread(plain(cue.text), offset + cue.start, offset + end)
+    return words
+
+
+def from_cues(cues: list[Cue], clip_start: float, clip_length: float) -> Transcript:
+    """The cues' words on the source video's timeline. A file made for the clip counts from
+    its start; a file made for the whole video (cues past the clip's length) is read on the
+    video's times."""
+    whole_video = clip_start > 0 and any(c.start >= clip_length + 1 for c in cues)
+    if whole_video:
+        words = words_in(cues, 0.0, clip_start, clip_start + clip_length)
+    else:
+        words = words_in(cues, clip_start, 0.0, clip_length)
     if not words:
         raise TranscriptError(
             f"None of this file's subtitles fall inside the clip's {clip_length:.0f} s. "
-            "Its times should count from the clip's start."
+            "Its times should count from the clip's start (or from the video's start)."
         )
     return make(UPLOAD, words)
