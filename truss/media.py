@@ -213,7 +213,8 @@ def _pcm_output() -> list[str]:
 
 def _read_features(path: Path, bins: int, bin_s: float) -> AudioFeatures:
     """The sound features of the PCM file (truss.analysis.features), read a chunk at a time."""
-    samples = np.memmap(path, dtype="<i2", mode="r") if path.stat().st_size >= 2 else _NO_PCM
+    count = path.stat().st_size // 2 if path.is_file() else 0  # no file: no audio decoded
+    samples = np.memmap(path, dtype="<i2", mode="r", shape=(count,)) if count else _NO_PCM
     return features.from_pcm(samples, bins, bin_s)
 
 

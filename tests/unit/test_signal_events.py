@@ -140,3 +140,13 @@ def test_a_video_without_a_highlight_gets_no_moments_and_says_so(
     probe = SimpleNamespace(duration=120.0)
     result = SignalAnalyzer().analyze(Path("x.mp4"), probe, ClipLengths())  # type: ignore[arg-type]
     assert result.moments == [] and NO_HIGHLIGHT in result.summary
+
+
+def test_features_read_long_audio_in_chunks_and_missing_audio_as_silence() -> None:
+    seconds = 150  # 300 bins: more than one chunk
+    sound = features.from_pcm(_noise(seconds - 10, -20), seconds * 2, BIN_S)
+    assert len(sound.level_db) == seconds * 2
+    assert all(abs(level + 20) < 1.5 for level in sound.level_db[: (seconds - 10) * 2])
+    assert set(sound.level_db[(seconds - 10) * 2 :]) == {features.SILENCE_DB}
+    nothing = features.from_pcm(np.zeros(0, dtype="<i2"), 10, BIN_S)
+    assert nothing.level_db == [features.SILENCE_DB] * 10
