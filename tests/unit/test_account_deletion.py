@@ -173,3 +173,20 @@ def test_the_deleted_creators_email_finds_no_account(
     with app.app_context():
         assert find_creator_by_email(get_table(), ALICE) is None
         assert get_table().find(keys.creator_profile(alice.cid)) is None
+
+
+def test_the_progress_page_says_when_an_attempt_stopped(
+    app: Flask, client: FlaskClient, alice: Account
+) -> None:
+    with app.app_context():
+        ticket = service.begin(get_table(), get_creator(get_table(), alice.cid))
+        deletions.step_done(get_table(), ticket, "stop")
+        deletions.note_problem(get_table(), ticket, "ConnectionError: s3.internal:9000 refused")
+    with client.session_transaction() as sess:
+        sess["deletion_ticket"] = ticket  # what the confirmation leaves in this browser
+
+    shown = text(client.get("/account/deleted/status", headers={"HX-Request": "true"}))
+
+    assert "1 of 7 steps done" in shown
+    assert "The last attempt stopped on an error. Truss tries again" in shown
+    assert "s3.internal" not in shown  # the details are for the operator, not the page

@@ -76,12 +76,14 @@ def test_a_step_that_raises_then_the_job_again_completes(app: Flask) -> None:
             service.run(flaky, ticket)
         half = deletions.get(get_table(), ticket)
         assert not half.done
+        assert half.problem == "ConnectionError: S3 is unreachable"
         assert "stop" in half.steps_done and "account" not in half.steps_done
         assert find_creator_by_email(get_table(), EMAIL) is not None  # not finished: still there
 
         done = service.run(flaky, ticket)  # what RQ's retry does
 
         assert done.done and done.steps_done == service.STEP_NAMES
+        assert done.problem == ""
         assert done.items_removed > 0 and done.objects_removed > 0
         item = get_table().get(keys.account_deletion(ticket))
     assert account.cid not in str(item) and EMAIL not in str(item)  # the item forgot them
@@ -225,6 +227,7 @@ def test_the_operators_command_resumes_a_deletion_that_stopped_after_the_email_w
 
     assert result.exit_code == 0, result.output
     assert f"account deletion {ticket}: resuming after stop" in result.output
+    assert "the last attempt stopped on ConnectionError: DynamoDB went away" in result.output
     assert table_traces(app, account.cid, EMAIL) == []
 
 

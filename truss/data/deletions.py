@@ -46,6 +46,7 @@ class Deletion:
     subject_email: str = ""  # the creator's email while running; removed when done
     items_removed: int = 0
     objects_removed: int = 0
+    problem: str = ""  # why the last attempt stopped (it is tried again), until a step passes
     started_at: str = ""
     finished_at: str = ""
 
@@ -111,8 +112,16 @@ def step_done(table: Table, ticket: str, step: str, items: int = 0, objects: int
         {"steps_done": [*done, step]},
         condition=Attr("status").eq(DELETING),
         add={"items_removed": items, "objects_removed": objects},
+        remove=("problem",),
     )
     return _from(item)
+
+
+def note_problem(table: Table, ticket: str, problem: str) -> None:
+    """Remember why an attempt stopped (shown on the progress page; retried anyway)."""
+    table.update(
+        keys.account_deletion(ticket), {"problem": problem[:300]}, Attr("status").eq(DELETING)
+    )
 
 
 def finish(table: Table, ticket: str) -> Deletion:

@@ -45,8 +45,11 @@ def _ticket_for(table: Table, email: str, yes: bool) -> str:
                 f"No account has the email {email!r} (already deleted, or a typo?). "
                 "Nothing deleted."
             )
-        click.echo(f"account deletion {unfinished.ticket}: resuming after "
-                   f"{', '.join(unfinished.steps_done)}")  # fmt: skip
+        done = ", ".join(unfinished.steps_done) or "nothing"
+        stopped = (
+            f"; the last attempt stopped on {unfinished.problem}" if unfinished.problem else ""
+        )
+        click.echo(f"account deletion {unfinished.ticket}: resuming after {done}{stopped}")
         return unfinished.ticket
     if not yes:
         click.confirm(f"Delete the account {creator.email} ({creator.id}) for good?", abort=True)

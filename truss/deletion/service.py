@@ -102,7 +102,11 @@ def run(deps: Collaborators, ticket: str) -> Deletion:
     for name in STEP_NAMES:
         if name in progress.steps_done:
             continue
-        items, objects = _STEP_RUNNERS[name](deps, cid, email)
+        try:
+            items, objects = _STEP_RUNNERS[name](deps, cid, email)
+        except Exception as exc:
+            deletions.note_problem(deps.table, ticket, f"{type(exc).__name__}: {exc}")
+            raise
         progress = deletions.step_done(deps.table, ticket, name, items, objects)
         log.info("account deletion %s: %s done", ticket, name)
     _sweep_again(deps, cid, email)
