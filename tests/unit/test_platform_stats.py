@@ -208,14 +208,21 @@ def test_a_private_tiktok_post_is_not_asked_about(h: Harness) -> None:
 
 def test_a_connection_without_the_statistics_scope_is_told_to_reconnect(h: Harness) -> None:
     published(h)
-    answer = connect(h.fake, "tiktok", scope="user.info.basic,video.publish")
-    tokens = TokenSet(answer["access_token"], answer.get("refresh_token", ""), int(NOON) + 86400)
-    h.tokens.connect(CID, Account("tiktok", "tiktok-1", "Alice"), tokens)
-    words = collector(h).run(CID)["tiktok"]
-    assert words == (
-        "TikTok doesn't let Truss read statistics yet: reconnect TikTok on the Connections "
-        "page and allow it."
-    )
+    upload_only = {
+        ("youtube", "google"): "openid https://www.googleapis.com/auth/youtube.upload",
+        ("tiktok", "tiktok"): "user.info.basic,video.publish",
+    }
+    for (platform, provider), scope in upload_only.items():
+        answer = connect(h.fake, provider, scope=scope)
+        refresh, expires = answer.get("refresh_token", ""), int(NOON) + 86400
+        tokens = TokenSet(answer["access_token"], refresh, expires)
+        h.tokens.connect(CID, Account(platform, f"{platform}-1", "Alice"), tokens)
+    outcome = collector(h).run(CID)
+    for platform, name in (("youtube", "YouTube"), ("tiktok", "TikTok")):
+        assert outcome[platform] == (
+            f"{name} doesn't let Truss read statistics yet: reconnect {name} on the "
+            "Connections page and allow it."
+        )
     assert h.refresher.calls == 0  # a missing scope is not an expired token
 
 
