@@ -146,12 +146,16 @@ def test_a_listener_that_never_lets_go_makes_the_job_retry_later(app: Flask) -> 
 
 def test_the_operators_command_deletes_the_account(app: Flask) -> None:
     account = populate(app, EMAIL, clip_id(1))
+    browser = app.test_client()
+    AuthActions(app, browser).login(EMAIL)
+    assert browser.get("/dashboard").status_code == 200  # the profile is cached now
     runner = app.test_cli_runner()
     missing = runner.invoke(args=["delete-account", "--email", "nobody@example.com", "--yes"])
     assert missing.exit_code != 0 and "No account has the email" in missing.output
     result = runner.invoke(args=["delete-account", "--email", EMAIL, "--yes"])
     assert result.exit_code == 0, result.output
     assert f"account {EMAIL} deleted" in result.output
+    assert browser.get("/dashboard").status_code == 302  # signed out at once
     assert table_traces(app, account.cid, EMAIL) == []
     assert bucket_traces(app, account.cid) == []
 

@@ -49,7 +49,7 @@ def test_the_clip_page_shows_the_transcript_labelled_rough(
     clid = clip_with_words(app, auth.login().id)
     assert f'hx-get="/clips/{clid}/captions"' in client.get(f"/clips/{clid}").get_data(as_text=True)
     html = section(client, clid)
-    assert "rough: recognised offline" in html
+    assert "rough: recognised offline" in html and "often mishears" in html
     assert "0:00.5</span> hello" in html and "wurld" in html
     assert "<script>" not in html and "{\\b1}&lt;script&gt;x,y" in html  # shown as text
     assert f'href="/clips/{clid}/captions.srt"' in html
@@ -67,6 +67,7 @@ def test_a_corrected_word_is_saved_and_used_by_the_next_render(
     )  # fmt: skip
     assert sent.status_code == 200 and "world" in sent.get_data(as_text=True)
     assert "corrected by you" in sent.get_data(as_text=True)
+    assert "often mishears" not in sent.get_data(as_text=True)  # checked by the creator now
     clip = load_clip(app, cid, clid)
     with app.app_context():
         overlay = caption_overlay(clip, styles.WORDS, tmp_path, 180, 320, get_storage())

@@ -40,7 +40,8 @@ class Transcript:
 
     @property
     def rough(self) -> bool:
-        return self.source == OFFLINE
+        """Recognised offline and not yet checked by the creator."""
+        return self.source == OFFLINE and not self.corrected
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from truss.auth.session import remember_creator
 from truss.data import deletions
 from truss.data.creators import find_creator_by_email
 from truss.data.table import Table
@@ -53,4 +54,6 @@ def _ticket_for(table: Table, email: str, yes: bool) -> str:
         return unfinished.ticket
     if not yes:
         click.confirm(f"Delete the account {creator.email} ({creator.id}) for good?", abort=True)
-    return service.begin(table, creator)
+    ticket = service.begin(table, creator)
+    remember_creator(creator)  # the cached profile goes: every session ends at once
+    return ticket
