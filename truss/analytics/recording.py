@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 
 from truss.analytics import cost, counters, metrics
 from truss.data import analytics as daily
+from truss.data import assets, publications
 from truss.data.assets import Asset
 from truss.data.publications import Publication
 from truss.data.table import Table
@@ -194,7 +195,7 @@ class AppTally(Tally):
 
 def count_upload(asset: Asset) -> None:
     """A video whose upload was confirmed (once per video, however often it is confirmed)."""
-    if asset.status in {"uploading", "failed"} or not asset.size:
+    if asset.status in {assets.UPLOADING, assets.FAILED} or not asset.size:
         return
     amounts = {
         metrics.VIDEOS_UPLOADED: 1,
@@ -206,9 +207,9 @@ def count_upload(asset: Asset) -> None:
 
 def count_publication(pub: Publication) -> None:
     """A post that ended: published, or failed with no retry coming (once per attempt)."""
-    if pub.status == "published":
+    if pub.status == publications.PUBLISHED:
         name = metrics.qualified(metrics.PUBLISH_OK, pub.platform)
-    elif pub.status in {"failed", "needs_reconnect", "missed"} and not pub.retry_at:
+    elif pub.status in publications.RETRYABLE and not pub.retry_at:  # failed, no retry coming
         name = metrics.qualified(metrics.PUBLISH_FAILED, pub.platform)
     else:
         return
