@@ -17,7 +17,7 @@ from flask import current_app, has_app_context
 from truss import ffmpeg
 from truss.analysis.base import AnalysisError
 from truss.captions import ass, exports, fonts, offline, store, styles
-from truss.captions.model import Transcript
+from truss.captions.model import Transcript, Word
 from truss.data.clips import Clip
 from truss.data.table import Conflict, NotFound, Table
 from truss.storage import Storage
@@ -41,7 +41,7 @@ def caption_overlay(
     return write_overlay(words, style, workdir, width, height)
 
 
-def write_overlay(words: list, style: str, workdir: Path, width: int, height: int) -> str:
+def write_overlay(words: list[Word], style: str, workdir: Path, width: int, height: int) -> str:
     """Write the .ass file and the fonts folder; the `ass` filter that draws them."""
     path = workdir / "captions.ass"
     path.write_text(ass.document(words, style, width, height), encoding="utf-8")

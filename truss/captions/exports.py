@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import srt
 
-from truss.captions.ass import GAP_HOLD_S, group_lines
+from truss.captions.ass import group_lines, screen_end
 from truss.captions.model import Word
 
 CHARS_PER_LINE = 32
@@ -28,14 +28,13 @@ def subtitles(words: list[Word]) -> list[srt.Subtitle]:
     screens = group_lines(words, CHARS_PER_LINE, 2)
     subs = []
     for i, screen in enumerate(screens):
-        end = screen[-1].end + GAP_HOLD_S
-        if i + 1 < len(screens):
-            end = min(end, screens[i + 1][0].start)
+        next_start = screens[i + 1][0].start if i + 1 < len(screens) else None
+        end = max(screen_end(screen, next_start), screen[0].start + 0.01)
         subs.append(
             srt.Subtitle(
                 index=i + 1,
                 start=timedelta(seconds=screen[0].start),
-                end=timedelta(seconds=max(end, screen[0].start + 0.01)),
+                end=timedelta(seconds=end),
                 content=" ".join(w.text for w in screen),
             )
         )
