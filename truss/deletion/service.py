@@ -105,7 +105,8 @@ def run(deps: Collaborators, ticket: str) -> Deletion:
         try:
             items, objects = _STEP_RUNNERS[name](deps, cid, email)
         except Exception as exc:
-            deletions.note_problem(deps.table, ticket, f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(Exception):  # the step's own error is the one to raise
+                deletions.note_problem(deps.table, ticket, f"{type(exc).__name__}: {exc}")
             raise
         progress = deletions.step_done(deps.table, ticket, name, items, objects)
         log.info("account deletion %s: %s done", ticket, name)
@@ -128,11 +129,11 @@ def _stop_writers(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
     forget_creator(deps.redis, cid)  # analytics counts not flushed yet
     platform_stats.forget(deps.redis, cid)  # no more statistics rounds for the creator
     deletions.remove(deps.table, deletions.transfer_keys(deps.table, cid))  # exports, imports
-    _wait_for_listeners(deps, cid, sids)
+    _wait_for_chat_writers(deps, cid, sids)
     return 0, 0
 
 
-def _wait_for_listeners(deps: Collaborators, cid: str, sids: list[str]) -> None:
+def _wait_for_chat_writers(deps: Collaborators, cid: str, sids: list[str]) -> None:
     """A listener that stops writes what it had pending, and a chat import writes its spikes
     when it ends: wait until no listener holds a lease and no import job runs."""
     refs = [LiveRef(cid, sid, "", "", 0.0) for sid in sids]
