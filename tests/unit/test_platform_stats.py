@@ -17,7 +17,7 @@ from tests.support.publishing import Harness, rendered_clip
 from truss.analytics import platform_stats
 from truss.analytics.platform_stats import Collector
 from truss.data import platform_stats as store
-from truss.data import publications
+from truss.data import platform_tokens, publications
 from truss.data.platform_tokens import Account
 from truss.local.fake_platforms import FakePlatforms
 from truss.local.fake_platforms.stats import day_figures
@@ -247,3 +247,16 @@ def test_the_workers_maintenance_queues_a_statistics_job_per_tracked_creator_onc
     with app.app_context():
         (job,) = get_queue("default").get_jobs()
     assert job.func_name == "truss.jobs.collect_platform_stats"
+
+
+def test_a_disconnected_platform_keeps_its_figures_and_says_to_connect_it(h: Harness) -> None:
+    published(h)
+    collector(h).run(CID)
+    before = stored(h, date(2026, 11, 20)).figures
+    platform_tokens.delete(h.table, CID, "youtube")
+    h.advance(60)
+    words = collector(h).run(CID)["youtube"]
+    assert words == (
+        "YouTube is no longer connected: connect it on the Connections page to update."
+    )
+    assert stored(h, date(2026, 11, 20)).figures == before

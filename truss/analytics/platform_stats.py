@@ -40,7 +40,13 @@ from truss.data.table import Table
 from truss.publishing.adapters.base import PublishError, Unauthorized
 from truss.publishing.adapters.stats import NO_STATS, Figures, StatsError, VideoDay
 from truss.publishing.platforms import name_of
-from truss.publishing.tokens import Refresher, TokenError, TokenService
+from truss.publishing.tokens import (
+    NeedsReconnect,
+    NotConnected,
+    Refresher,
+    TokenError,
+    TokenService,
+)
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +222,11 @@ def _words(platform: str, exc: Exception) -> str:
         return f"{name} refused Truss's access: reconnect {name} on the Connections page."
     if isinstance(exc, PublishError):
         return exc.message
-    return f"{name} isn't usable for statistics: {exc}. Reconnect it on the Connections page."
+    if isinstance(exc, NotConnected):
+        return f"{name} is no longer connected: connect it on the Connections page to update."
+    if isinstance(exc, NeedsReconnect):
+        return f"{name} needs reconnecting on the Connections page before Truss can read it."
+    return f"Truss couldn't use the {name} connection just now ({exc}); it will try again."
 
 
 def no_stats_words(platforms: Iterable[str]) -> list[str]:
