@@ -8,11 +8,13 @@ import random
 from itertools import pairwise
 from pathlib import Path
 
+import numpy as np
+
 from truss.analysis.base import StreamInfo
 from truss.reframe import layouts, path
 from truss.reframe.detect import Box
 from truss.reframe.filters import path_commands, picture_filter
-from truss.reframe.plan import Analysis, Plan, plan
+from truss.reframe.plan import Analysis, Plan, _motion_centre, plan
 
 CROP, WIDTH = 404, 1280
 TIMES = [i / 4 for i in range(40)]  # 10 s sampled 4 a second
@@ -93,3 +95,16 @@ def test_sendcmd_sets_crop_x_only_where_it_moves(tmp_path: Path) -> None:
     text = picture_filter(chosen, info, 720, 1280, tmp_path)
     assert text.startswith("sendcmd=f=crop_path.cmd,crop=404:ih:98:0,scale=720:1280")
     assert (tmp_path / "crop_path.cmd").read_text().splitlines() == lines
+
+
+def test_a_shot_without_faces_follows_its_motion() -> None:
+    still = np.full((180, 320), 90, np.uint8)
+    moved = still.copy()
+    moved[60:120, 250:290] = 230  # something moves on the right
+    centre = _motion_centre(still, moved, window=CROP / 4)
+    assert centre is not None and 250 <= centre <= 290
+    assert _motion_centre(still, still.copy(), window=CROP / 4) is None  # nothing moves
+
+    found = Analysis(TIMES, [[]] * 40, [None, *([900.0] * 39)], [], WIDTH, 720, 10.0)
+    route = plan(layouts.FOLLOW, found, 720, 1280).path
+    assert route is not None and route.centre_at(5.0) == 900

@@ -88,14 +88,17 @@ def _to_source(box: Box, scale: float) -> Box:
 
 
 def _motion_centre(before: np.ndarray, after: np.ndarray, window: float) -> float | None:
-    """The centre of the crop-wide band of columns with the most changed pixels."""
+    """The centre of the changed pixels inside the crop-wide band of columns holding the
+    most of them (two things moving apart: the busier one, not the middle between)."""
     changed = np.abs(after.astype(np.int16) - before.astype(np.int16)) > MOTION_LEVEL
     if changed.mean() < MIN_MOTION:
         return None
     columns = changed.sum(axis=0).astype(np.float64)
     width = max(1, min(len(columns), int(window)))
     sums = np.convolve(columns, np.ones(width), mode="valid")
-    return float(np.argmax(sums) + width / 2)
+    start = int(np.argmax(sums))
+    band = columns[start : start + width]
+    return float(start + (band * np.arange(len(band))).sum() / band.sum() + 0.5)
 
 
 def resolve(layout: str, analysis: Analysis) -> str:
