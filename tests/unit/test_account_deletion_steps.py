@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +330,25 @@ def test_a_view_counted_while_the_deletion_runs_is_dropped_too(
     with app.app_context():
         service.run(jobs.collaborators(), ticket)
         assert counters.pending(get_redis(), account.cid) == {}
+
+
+def test_an_upload_landing_after_the_deletion_is_swept_once_upload_urls_expired(
+    app: Flask, queued: Queued
+) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        jobs.run_deletion(ticket)
+        late = keys.asset_source_object(account.cid, "01LATELATELATELATELATELATE")
+        get_storage().put_bytes(late, b"a browser's presigned POST", "video/mp4")
+        assert bucket_traces(app, account.cid) == [late]
+
+        registry = get_queue("default").scheduled_job_registry
+        job_id = jobs.late_sweep_job_id(account.cid)
+        assert registry.get_job_ids() == [job_id]
+        wait_s = (registry.get_scheduled_time(job_id) - datetime.now(UTC)).total_seconds()
+        expires_s = app.config["UPLOAD_URL_EXPIRES_S"]
+        assert expires_s < wait_s <= expires_s + jobs.LATE_UPLOAD_MARGIN_S
+
+        Job.fetch(job_id, connection=get_redis()).perform()  # the scheduler's turn
+    assert bucket_traces(app, account.cid) == []

@@ -11,7 +11,7 @@ from truss.data import deletions
 from truss.data.creators import find_creator_by_email
 from truss.data.table import Table
 from truss.deletion import service
-from truss.deletion.jobs import collaborators, enqueue_deletion
+from truss.deletion.jobs import enqueue_deletion, run_deletion
 from truss.extensions import get_table
 
 
@@ -28,7 +28,7 @@ def delete_account_command(email: str, use_queue: bool, yes: bool) -> None:
         enqueue_deletion(ticket)
         click.echo(f"account deletion {ticket}: queued")
         return
-    done = service.run(collaborators(), ticket)
+    done = run_deletion(ticket)
     click.echo(
         f"account {email} deleted: {done.items_removed} records and "
         f"{done.objects_removed} files removed ({', '.join(done.steps_done)})"

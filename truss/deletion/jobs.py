@@ -4,12 +4,16 @@ its progress item records as done."""
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime, timedelta
+
 from flask import current_app
 from rq import Retry
 from rq.job import Job
 
 from truss.analysis.factory import gemini_file_deleter
 from truss.data import deletions
+from truss.data.deletions import Deletion
 from truss.data.table import NotFound
 from truss.deletion import service
 from truss.extensions import get_redis, get_storage, get_table, get_token_service
@@ -18,10 +22,12 @@ from truss.publishing.vault import VaultNotConfigured
 from truss.queue import enqueue_once, get_queue, job_active
 from truss.services.uploads import keep_remote_file
 
+log = logging.getLogger(__name__)
 OPEN = "truss:deletion:open"  # tickets of the deletions queued and not finished
 REQUEUE_EVERY_S = 300  # a lost (or given-up) deletion job is queued again at most this often
 RETRY = Retry(max=6, interval=[5, 15, 30, 60, 120, 300])
 JOB_TIMEOUT_S = 3600
+LATE_UPLOAD_MARGIN_S = 60
 
 
 def job_id(ticket: str) -> str:
@@ -59,8 +65,40 @@ def collaborators() -> service.Collaborators:
 
 def delete_account(ticket: str) -> None:
     """The job: every step not done yet (RQ retries it when one raises)."""
-    service.run(collaborators(), ticket)
+    run_deletion(ticket)
+
+
+def run_deletion(ticket: str) -> Deletion:
+    """Run the deletion here (the job, or the operator's command); once it is done, the
+    creator's prefix is swept again after every upload URL handed out before has expired."""
+    cid = deletions.get(get_table(), ticket).subject_id  # empty once done
+    done = service.run(collaborators(), ticket)
     get_redis().srem(OPEN, ticket)
+    if cid:
+        schedule_late_sweep(cid)
+    return done
+
+
+def late_sweep_job_id(cid: str) -> str:
+    return f"delete-account-late-{cid}"
+
+
+def schedule_late_sweep(cid: str) -> Job | None:
+    """A browser holding a presigned POST from before the deletion can still upload for up to
+    UPLOAD_URL_EXPIRES_S: sweep the creator's prefix once more when they have all expired."""
+    delay = int(current_app.config["UPLOAD_URL_EXPIRES_S"]) + LATE_UPLOAD_MARGIN_S
+    return enqueue_once(
+        get_queue("default"), sweep_late_uploads, cid,
+        job_id=late_sweep_job_id(cid), at=datetime.now(UTC) + timedelta(seconds=delay),
+        retry=RETRY,
+    )  # fmt: skip
+
+
+def sweep_late_uploads(cid: str) -> None:
+    """The late sweep job: whatever arrived for the deleted creator since is deleted."""
+    found = service.sweep_late(collaborators(), cid)
+    if found:
+        log.warning("deleted %d late items/files of a deleted account", found)
 
 
 def requeue_if_lost(ticket: str) -> bool:

@@ -211,6 +211,14 @@ def _sweep_again(deps: Collaborators, cid: str, email: str) -> None:
     raise LateWrites(f"items or files of creator {cid} keep appearing")
 
 
+def sweep_late(deps: Collaborators, cid: str) -> int:
+    """After the deletion: items and files of the creator that arrived since (an upload
+    through a presigned URL handed out before), deleted; how many there were."""
+    items = deletions.remove(deps.table, deletions.partition_keys(deps.table, cid, False))
+    _, objects = _delete_files(deps, cid, "")
+    return items + objects
+
+
 _STEP_RUNNERS: dict[str, Callable[[Collaborators, str, str], tuple[int, int]]] = {
     "stop": _stop_writers,
     "disconnect": _disconnect_platforms,
