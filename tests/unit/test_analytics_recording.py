@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.app import AuthActions, make_app
 from tests.support.assets import BODY, confirm, make_asset, put_source
 from tests.support.clips import htmx_headers, make_clip, ready_asset
 from truss.analytics import counters, metrics, recording
@@ -21,6 +22,7 @@ from truss.data import analytics as daily
 from truss.data import keys
 from truss.data.table import Table
 from truss.extensions import get_table
+from truss.services.clips import start_sharing
 
 CLID = "01JDDDDDDDDDDDDDDDDDDDDDDD"
 
@@ -169,3 +171,16 @@ def test_another_creator_viewing_a_share_counts_to_its_owner_only(
     assert client.get(shared["path"]).status_code == 200
     assert flushed_today(app, redis, shared["owner"].id)[metrics.SHARE_VIEWS] == 1
     assert metrics.SHARE_VIEWS not in flushed_today(app, redis, viewer.id)
+
+
+def test_the_share_pages_per_address_limit_is_a_setting(
+    aws: None, redis: fakeredis.FakeRedis
+) -> None:
+    limited = make_app(redis, SHARE_RATE_LIMIT="3 per minute")
+    client = limited.test_client()
+    owner = AuthActions(limited, client).login("lim.owner@example.com")
+    asset = ready_asset(limited, owner.id, "L's video")
+    clip = make_clip(limited, owner.id, asset.id, CLID)
+    with limited.app_context():
+        path = f"/s/{start_sharing(get_table(), clip)}"
+    assert [client.get(path).status_code for _ in range(4)] == [200, 200, 200, 429]
