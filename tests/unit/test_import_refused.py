@@ -54,13 +54,16 @@ def rebuilt(archive: bytes, change: Callable[[dict[str, bytes], dict[str, Any]],
     return out.getvalue()
 
 
-def nothing_written(app: Flask, cid: str, archive: bool = True) -> None:
+def nothing_written(
+    app: Flask, cid: str, archive: bool = True, extra: tuple[str, ...] | list[str] = ()
+) -> None:
     """A scan of the whole table and a listing of the creator's files: only the profile, its
     email item, the import item and the uploaded archive."""
     with app.app_context():
         items = [i for i in get_table().scan(_everything()) if cid in str(i)]
         files = get_storage().list_prefix(keys.creator_object_root(cid))
-    assert sorted(i["SK"].split("#")[0] for i in items) == ["CREATOR", "IMPORT", "METADATA"]
+    expected = sorted(["CREATOR", "IMPORT", "METADATA", *extra])
+    assert sorted(i["SK"].split("#")[0] for i in items) == expected
     assert [key.split("/")[2] for key, _ in files] == (["imports"] if archive else [])
 
 
@@ -200,3 +203,24 @@ def test_the_operator_commands_export_to_a_file_and_import_it(
     )
     unknown = runner.invoke(args=["export", "--email", "nobody@example.com"])
     assert unknown.exit_code == 1 and "No account has the email" in unknown.output
+
+
+def test_an_account_being_deleted_neither_imports_nor_exports(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    """A job that runs after the account's deletion began writes nothing into it."""
+    from truss.portability.export import run_export
+    from truss.portability.importer import run_import
+
+    second = setup["second"].id
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        imp = exports.create_import(table, second, len(setup["archive"]), exports.QUEUED)
+        storage.put_bytes(imp.archive_key, setup["archive"], "application/zip")
+        export = exports.create_export(table, second, include_sources=False)
+        table.update(keys.creator_profile(second), {"deleting": "ticket"})
+        done = run_import(table, storage, second, imp.id)
+        exported = run_export(table, storage, second, export.id)
+    assert done.status == exports.FAILED and "being deleted" in done.error
+    assert exported.status == exports.FAILED and "being deleted" in exported.error
+    nothing_written(app, second, extra=["EXPORT"])

@@ -19,6 +19,7 @@ from boto3.dynamodb.types import TypeSerializer
 from truss.data import exports, keys
 from truss.data.assets import ASSET_TYPE
 from truss.data.clips import CLIP_TYPE
+from truss.data.creators import get_creator
 from truss.data.table import Item, Table, dynamo_value
 from truss.portability.archive import (
     ITEMS,
@@ -42,6 +43,7 @@ NEVER_EXPORTED_ATTRIBUTES = frozenset(
 )
 SKIPPED_FOLDERS = ("exports/", "imports/")
 PROGRESS_EVERY_S = 1.0
+DELETING = "This account is being deleted: nothing was exported."
 
 
 def exportable(item: Item) -> Item | None:
@@ -146,6 +148,8 @@ def run_export(table: Table, storage: Storage, cid: str, eid: str) -> exports.Ex
     export = exports.get_export(table, cid, eid)
     if export.status == exports.READY:
         return export
+    if get_creator(table, cid).deleting:  # its files are going: write nothing there
+        return exports.update_export(table, cid, eid, status=exports.FAILED, error=DELETING)
     if export.upload_id:
         storage.abort_multipart_upload(export.archive_key, export.upload_id)
     upload_id = storage.create_multipart_upload(export.archive_key, "application/zip")

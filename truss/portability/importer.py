@@ -36,6 +36,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from truss.data import assets, exports, keys, publications, streams
 from truss.data import clips as clip_data
+from truss.data.creators import get_creator
 from truss.data.table import Item, Table, plain
 from truss.portability.archive import (
     ITEMS,
@@ -294,6 +295,9 @@ class Importer:
         imp = exports.get_import(self.table, self.cid, self.iid)
         if imp.status == exports.DONE:
             return imp
+        if get_creator(self.table, self.cid).deleting:
+            failed = exports.fail_import(self.table, self.cid, self.iid, ACCOUNT_DELETING)
+            return failed or exports.get_import(self.table, self.cid, self.iid)
         info = self.storage.head(imp.archive_key)
         if info is None:
             failed = exports.fail_import(self.table, self.cid, self.iid, NO_ARCHIVE)
@@ -363,6 +367,7 @@ class Importer:
 
 
 NO_ARCHIVE = "The archive never arrived in storage. Upload it again."
+ACCOUNT_DELETING = "This account is being deleted: nothing was imported."
 CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".json": "application/json"}
 
 
