@@ -162,3 +162,13 @@ def test_another_creator_can_neither_preview_nor_change_the_layout(
     )
     assert posted.status_code == 404
     assert load_clip(app, setup["cid"], CLID).layout == "auto"
+
+
+def test_a_preview_of_a_video_gone_from_storage_says_so(
+    app: Flask, client: FlaskClient, setup: dict[str, Any]
+) -> None:
+    with app.app_context():
+        get_storage().delete(setup["asset"].source_key)
+    image = client.get(f"/clips/{CLID}/preview.jpg?layout=centre&at=1")
+    assert image.status_code == 422
+    assert "no longer in storage" in image.get_data(as_text=True)

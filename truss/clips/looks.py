@@ -17,13 +17,14 @@ from truss.clips.helpers import own_clip, source_asset
 from truss.cost_controls import creator_key, refusal
 from truss.extensions import get_storage, get_table, limiter
 from truss.ffmpeg import MediaError
-from truss.range_source import serve_object
+from truss.range_source import SourceUnavailable, serve_object
 from truss.reframe import layouts
 from truss.reframe.render import preview_still
 from truss.services.clips import parse_time
 
 PREVIEW_LIMIT = "30 per minute"
 PREVIEW_SIZE = (360, 640)
+STORAGE_DOWN = "Storage didn't answer while the preview was being made. Try again in a minute."
 preview_limit = limiter.limit(
     PREVIEW_LIMIT, key_func=creator_key, scope="layout-previews",
     error_message=refusal("asked for layout previews"),
@@ -69,8 +70,10 @@ def preview_image(clid: str) -> BaseResponse:
                     PREVIEW_SIZE,
                 )  # fmt: skip
                 body = still.read_bytes()
-        except MediaError as exc:
+        except MediaError as exc:  # the source is gone or unreadable there: say why
             return Response(str(exc), status=422, mimetype="text/plain")
+        except SourceUnavailable:
+            return Response(STORAGE_DOWN, status=503, mimetype="text/plain")
     response = Response(body, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
