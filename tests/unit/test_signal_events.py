@@ -150,3 +150,13 @@ def test_features_read_long_audio_in_chunks_and_missing_audio_as_silence() -> No
     assert set(sound.level_db[(seconds - 10) * 2 :]) == {features.SILENCE_DB}
     nothing = features.from_pcm(np.zeros(0, dtype="<i2"), 10, BIN_S)
     assert nothing.level_db == [features.SILENCE_DB] * 10
+
+
+def test_a_short_yell_is_a_shout_but_a_mic_bump_is_not() -> None:
+    talk = _talk(60)
+    t = np.arange(RATE // 2) / RATE  # "No way!": two syllables in half a second, +14 dB
+    buzz = sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 12))
+    yell = _mix(talk, _at(np.asarray(buzz) * (np.sin(2 * np.pi * 4 * t) > -0.6), -10), 30.0)
+    bump = _mix(talk, _tone(0.15, -6, 80) * np.exp(-np.arange(1200) / 300), 30.0)
+    assert [e.kind for e in events.find(_signals(yell, 60))] == ["shout"]
+    assert events.find(_signals(bump, 60)) == []

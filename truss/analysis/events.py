@@ -9,7 +9,7 @@ Each detector is one small function over `truss.media.Signals` (0.5 s bins):
   go rise.
 - `bursts`: runs of bins rising >= BURST_DB over the baseline (NOISY_BURST_DB for broadband
   bins) for 1-12 s, with at least a third of each bin's frames loud (a mic bump fills a few
-  frames of one bin: no burst).
+  frames of one bin: no burst); one bin will do for a shout-sized rise filling most of it.
 - `classify`: a burst's kind from its sound. Broadband (mean spectral flatness >= NOISY) is
   applause-like (cheering too); one voice (syllable gaps: spread_db >= VOICE_SPREAD) far above
   the talk (>= SHOUT_DB) is a shout; a changing, many-voiced sound without gaps (flux >= BUSY)
@@ -34,6 +34,7 @@ NOISY_BURST_DB = -2.0  # a broadband (applause-like) bin only needs to be as lou
 SHOUT_DB = 9.0
 MIN_BURST_S, MAX_BURST_S = 1.0, 12.0
 LOUD_SHARE = 0.35
+FULL_SHARE = 0.6
 NOISY = 0.2
 BUSY = 6.0  # dB of spectral change per frame: many voices, not one held chord
 VOICE_SPREAD = 6.0
@@ -99,10 +100,20 @@ def bursts(signals: Signals) -> list[tuple[int, int, float]]:
         while j + 1 < len(loud) and (loud[j + 1] or (j + 2 < len(loud) and loud[j + 2])):
             j += 1
         length = (j + 1 - i) * signals.bin_s
-        if MIN_BURST_S <= length <= MAX_BURST_S:
+        if MIN_BURST_S <= length <= MAX_BURST_S or _short_shout(signals, i, j + 1, rise):
             runs.append((i, j + 1, max(rise[i : j + 1])))
         i = j + 1
     return runs
+
+
+def _short_shout(signals: Signals, lo: int, hi: int, rise: list[float]) -> bool:
+    """A burst shorter than MIN_BURST_S still counts when it is a shout-sized rise filling
+    most of its bin (a short yell; a mic bump fills only a few frames)."""
+    return (
+        hi - lo == 1
+        and rise[lo] >= SHOUT_DB
+        and (_loud_share(signals, lo, signals.loudness_db[lo] - rise[lo] + 3.0) >= FULL_SHARE)
+    )
 
 
 def classify(signals: Signals, lo: int, hi: int, rise_db: float) -> Event | None:

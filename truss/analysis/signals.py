@@ -224,10 +224,14 @@ def _moment(event: events.Event, start: float, end: float, signals: Signals) -> 
         start=start,
         end=end,
         title=f"{KIND_TITLES[event.kind]} at {clock(event.start)}",
-        hook=f"{KIND_TITLES[event.kind]} at {clock(event.start)}, {event.length:.0f} s",
+        hook=f"{KIND_TITLES[event.kind]} at {clock(event.start)}, {_seconds(event.length)}",
         score=max(0, min(100, score)),
         reason=_reason(event, start, signals),
     )
+
+
+def _seconds(length: float) -> str:
+    return f"{length:.1f} s" if length < 1 else f"{length:.0f} s"
 
 
 def _plural(count: int, word: str) -> str:
@@ -242,7 +246,7 @@ def _reason(event: events.Event, start: float, signals: Signals) -> str:
     after = " after speech" if events.speech_share(signals, start, event.start) >= 0.3 else ""
     label = event.label[0].upper() + event.label[1:]
     return (
-        f"{label}{after}, {event.length:.0f} s ({event.detail}); "
+        f"{label}{after}, {_seconds(event.length)} ({event.detail}); "
         f"the clip starts {lead:.0f} s before it."
     )
 
