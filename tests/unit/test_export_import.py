@@ -263,3 +263,30 @@ def test_an_archive_bigger_than_a_part_is_whole(
     archive = zipfile.ZipFile(io.BytesIO(archive_bytes(app, only_export(app, first.id))))
     (source,) = [name for name in archive.namelist() if name.startswith("sources/")]
     assert archive.read(source) == body
+
+
+def test_clip_file_names_are_safe_readable_and_distinct() -> None:
+    from truss.portability.archive import safe_name
+
+    assert safe_name('Big "laugh": 10/10?', "01J0000000000000000000ABCD", ".mp4") == (
+        "Big-laugh-1010-00abcd.mp4"
+    )
+    assert safe_name("配信のハイライト", "01J0000000000000000000ABCD", ".mp4") == (
+        "配信のハイライト-00abcd.mp4"
+    )
+    assert safe_name("../../etc", "01J0000000000000000000ABCD", ".mp4") == "etc-00abcd.mp4"
+    assert safe_name("", "01J0000000000000000000ABCD", ".mp4") == "untitled-00abcd.mp4"
+
+
+def test_two_clips_with_one_title_get_two_files(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient]
+) -> None:
+    first, client, _, other = two
+    asset = ready_asset(app, first.id)
+    for clid in ("01J00000000000000000000001", "01J10000000000000000000001"):  # same last 6
+        make_clip(app, first.id, asset.id, clid, title="Same title")
+    start_export(client)
+    archive = archive_bytes(app, only_export(app, first.id))
+    names = [n for n in zipfile.ZipFile(io.BytesIO(archive)).namelist() if n.startswith("clips/")]
+    assert len(set(names)) == 2
+    assert upload_and_import(app, other, archive).status == exports.DONE

@@ -90,13 +90,14 @@ class Manifest:
             raise ArchiveRefused(f"The archive's manifest.json is damaged ({exc}).") from exc
 
 
-SAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+SAFE = re.compile(r"[^\w. -]+")  # letters of any script, digits, _ . - and spaces
 
 
-def safe_name(title: str, item_id: str, suffix: str) -> str:
-    """`<title>-<last 6 of the id>.<suffix>`: readable, unique, safe on any file system."""
-    stem = re.sub(r"\s+", "-", SAFE.sub("", title).strip())[:60].strip(".-") or "untitled"
-    return f"{stem}-{item_id[-6:].lower()}{suffix}"
+def safe_name(title: str, item_id: str, suffix: str, id_chars: int = 6) -> str:
+    """`<title>-<last 6 of the id>.<suffix>`: readable, safe on any file system (no slashes,
+    colons, quotes or control characters; UTF-8 names in the ZIP)."""
+    stem = re.sub(r"\s+", "-", SAFE.sub("", title).strip())[:60].strip(".-_") or "untitled"
+    return f"{stem}-{item_id[-id_chars:].lower()}{suffix}"
 
 
 class PartWriter(io.RawIOBase):

@@ -86,11 +86,15 @@ def _names(table: Table, cid: str) -> Names:
     clip_paths: dict[str, str] = {}
     posters: set[str] = set()
     asset_names: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
     for item in exports.creator_items(table, cid):
         if item.get("type") == CLIP_TYPE and item.get("video_key"):
             clid = keys.clip_id_from_sk(item["SK"])
-            name = safe_name(str(item.get("title", "")), clid, ".mp4")
-            clip_paths[str(item["video_key"])] = f"clips/{name}"
+            path = "clips/" + safe_name(str(item.get("title", "")), clid, ".mp4")
+            if path in used:  # same title and same last 6 characters: the whole id
+                path = "clips/" + safe_name(str(item.get("title", "")), clid, ".mp4", 26)
+            used.add(path)
+            clip_paths[str(item["video_key"])] = path
             posters.add(str(item.get("poster_key", "")))
         elif item.get("type") == ASSET_TYPE:
             aid = keys.asset_id_from_sk(item["SK"])
