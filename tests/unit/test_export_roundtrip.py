@@ -1,7 +1,7 @@
 """The issue's round trip: a creator with a bit of everything exports (with sources), deletes
 the account, signs up again with the same email and imports the archive: the library, the clip
-(its video), the chapters and the ended stream's spikes are back under new ids; the old share
-link stays dead; nothing half-done (scheduled post, live stream) comes back to life."""
+(its video, its source) and the chapters are back under new ids; the old share link stays
+dead; nothing half-done (a scheduled post, a live stream and its spikes) comes back to life."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ def test_export_delete_sign_up_again_import(
         old_video = get_storage().get_bytes(
             str(get_table().get(keys.clip(alice.cid, alice.clid))["video_key"])
         )
+    before = by_type(app, alice.cid)
+    assert {"stream", "chat_spike", "publication"} <= set(before)
     auth.login(ALICE)
     start_export(client, sources=True)
     archive = archive_bytes(app, only_export(app, alice.cid))
@@ -74,6 +76,7 @@ def test_export_delete_sign_up_again_import(
     assert stored is not None and stored.rows[0]["title"] == "Intro"
     assert "publication" not in items  # the scheduled post did not come back to post again
     assert "stream" not in items  # the live stream ended with the old account
+    assert "chat_spike" not in items  # and its spikes don't come in without it
     assert client.get(f"/s/{alice.share}").status_code in (404, 410)
     assert f"Talk of {ALICE}" in client.get("/assets").get_data(as_text=True)
     with app.app_context():

@@ -94,6 +94,7 @@ class Mapping:
     old_cid: str
     new_cid: str
     archive_id: str
+    dropped_streams: frozenset[str] = frozenset()  # old ids of streams not brought in
 
     def id(self, old: str) -> str:
         return self.new_cid if old == self.old_cid else derived_id(self.archive_id, old)
@@ -116,8 +117,12 @@ class Mapping:
         return keys.creator_object_root(self.new_cid) + self.text(relative)
 
 
-def _skipped(item: Item) -> bool:
+def _skipped(item: Item, dropped_streams: frozenset[str] = frozenset()) -> bool:
     sk, kind, status = str(item.get("SK", "")), item.get("type"), item.get("status")
+    if sk.startswith(keys.CHAT_SPIKE.prefix_for()):  # a dropped stream's spikes go with it
+        return keys.CHAT_SPIKE.parse(sk)[0] in dropped_streams
+    if kind == streams.LINK_TYPE and item.get("stream_id") in dropped_streams:
+        return True
     if sk.startswith(SKIPPED_SK) or sk == keys.USAGE.build():
         return True
     if kind == publications.TYPE and status not in publications.TERMINAL:
@@ -153,9 +158,11 @@ def deferred(item: Item) -> bool:
 
 def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item | None:
     """The item as it is written under the importing creator, or None when it is dropped."""
-    if _skipped(item):
+    if _skipped(item, mapping.dropped_streams):
         return None
     kept = {k: v for k, v in item.items() if k not in DROPPED_ATTRIBUTES}
+    if kept.get("stream_id") in mapping.dropped_streams:
+        del kept["stream_id"]  # a video linked to a stream that isn't coming
     _settle(kept, has_sources)
     rewritten: Item = mapping.value(kept)
     held = {name: rewritten.pop(name) for name in exports.INDEX_ATTRIBUTES if name in rewritten}
@@ -225,9 +232,20 @@ def _json(line: bytes, number: int) -> dict[str, Any]:
     return value
 
 
+def dropped_streams(archive: zipfile.ZipFile, manifest: Manifest) -> frozenset[str]:
+    """The old ids of the streams an import leaves out (not ended): one pass over the items,
+    before the others (a stream's spikes sort before the stream)."""
+    return frozenset(
+        keys.stream_id_from_sk(item["SK"])
+        for item in read_items(archive, manifest)
+        if item.get("type") == streams.STREAM_TYPE and _skipped(item)
+    )
+
+
 @dataclass(frozen=True)
 class Checked:
     manifest: Manifest
+    dropped_streams: frozenset[str]
     items: int  # items that will be written
     files: int
     charge: int  # bytes the imported items say they hold in S3
@@ -269,7 +287,7 @@ def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
                 f"{entry.path} does not match its checksum in manifest.json (it was changed "
                 "after the export): nothing was imported. Download the export again."
             )
-    mapping = mapping_for(manifest)
+    mapping = mapping_for(manifest, dropped_streams(archive, manifest))
     count, charge = 0, 0
     for number, item in enumerate(read_items(archive, manifest), start=1):
         problem = _owner_problem(item, manifest.creator_id, number)
@@ -280,15 +298,15 @@ def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
             count += 1
             charge += int(written.get("stored_bytes", 0) or 0)
     files = sum(1 for entry in manifest.files if entry.kind != "items")
-    return Checked(manifest, count, files, charge)
+    return Checked(manifest, mapping.dropped_streams, count, files, charge)
 
 
 class Importer:
     def __init__(self, table: Table, storage: Storage, cid: str, iid: str) -> None:
         self.table, self.storage, self.cid, self.iid = table, storage, cid, iid
 
-    def mapping(self, manifest: Manifest) -> Mapping:
-        return Mapping(manifest.creator_id, self.cid, manifest.export_id)
+    def mapping(self, manifest: Manifest, dropped: frozenset[str]) -> Mapping:
+        return Mapping(manifest.creator_id, self.cid, manifest.export_id, dropped)
 
     def run(self) -> exports.Import:
         """Check, write, reveal; a refused archive fails the import (no retry helps)."""
@@ -313,7 +331,7 @@ class Importer:
             self.table, self.cid, self.iid, status=exports.IMPORTING,
             items_total=checked.items, files_total=checked.files,
         )  # fmt: skip
-        mapping = self.mapping(checked.manifest)
+        mapping = self.mapping(checked.manifest, checked.dropped_streams)
         self._write_items(archive, checked.manifest, mapping, imp.items_done)
         self._copy_files(archive, checked.manifest, mapping, imp.files_done)
         self._reveal(archive, checked.manifest, mapping)
