@@ -48,7 +48,7 @@ def test_authorize_urls_carry_what_each_provider_needs(fake_platforms: FakePlatf
     assert providers.YOUTUBE_UPLOAD in youtube["scope"][0].split()
     tiktok = parse_qs(urlsplit(providers.authorize_url("tiktok", config, REDIRECT)[0]).query)
     assert tiktok["client_key"] == [fake_platforms.settings.clients["tiktok"][0]]
-    assert tiktok["scope"] == ["user.info.basic,video.publish,video.upload"]
+    assert tiktok["scope"] == ["user.info.basic,video.publish,video.upload,video.list"]
     twitch = parse_qs(urlsplit(providers.authorize_url("twitch", config, REDIRECT)[0]).query)
     assert twitch["scope"] == ["clips:edit chat:read"]
     discord = parse_qs(urlsplit(providers.authorize_url("discord", config, REDIRECT)[0]).query)

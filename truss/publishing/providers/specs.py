@@ -48,7 +48,7 @@ SPECS = {
         "TIKTOK",
         "TIKTOK_CLIENT_KEY",
         "TIKTOK_CLIENT_SECRET",
-        ("user.info.basic", "video.publish", "video.upload"),
+        ("user.info.basic", "video.publish", "video.upload", "video.list"),  # list: statistics
         scope_sep=",",
         id_param="client_key",
     ),
