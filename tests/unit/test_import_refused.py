@@ -224,3 +224,20 @@ def test_an_account_being_deleted_neither_imports_nor_exports(
     assert done.status == exports.FAILED and "being deleted" in done.error
     assert exported.status == exports.FAILED and "being deleted" in exported.error
     nothing_written(app, second, extra=["EXPORT"])
+
+
+def test_confirming_an_import_twice_queues_it_once(app: Flask, setup: dict[str, Any]) -> None:
+    other = setup["other"]
+    headers = csrf_headers(other)
+    archive = setup["archive"]
+    started = other.post(
+        "/account/data/imports",
+        json={"size": len(archive), "content_type": "application/zip"},
+        headers=headers,
+    ).get_json()
+    with app.app_context():
+        get_storage().put_bytes(started["post"]["fields"]["key"], archive, "application/zip")
+    assert other.post(started["confirm"], json={}, headers=headers).status_code == 200
+    assert other.post(started["confirm"], json={}, headers=headers).status_code == 200
+    (imp,) = _imports(app, setup)
+    assert imp.status == exports.DONE

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from truss.auth.session import current_creator
 from truss.data import exports
+from truss.data.table import Conflict
 from truss.extensions import get_storage, get_table, htmx, limiter
 from truss.portability import jobs
 
@@ -112,7 +113,12 @@ def confirm_import(iid: str) -> tuple[Response, int] | Response:
     if info is None or info.size != imp.size:
         exports.fail_import(get_table(), cid, iid, NOT_ARRIVED)
         return jsonify(error=NOT_ARRIVED, page=page_url), 400
-    exports.update_import(get_table(), cid, iid, expect=exports.UPLOADING, status=exports.QUEUED)
+    try:
+        exports.update_import(
+            get_table(), cid, iid, expect=exports.UPLOADING, status=exports.QUEUED
+        )
+    except Conflict:  # a second click confirmed it first: that one queued the import
+        return jsonify(page=page_url)
     jobs.enqueue_import(cid, iid)
     return jsonify(page=page_url)
 
