@@ -12,6 +12,9 @@ from botocore.exceptions import ClientError
 
 from truss.data import PROBE_BOTO_CONFIG
 
+EXPIRING_TAG = "truss-expiring"  # objects S3 deletes after EXPIRING_DAYS (data exports)
+EXPIRING_DAYS = 8
+
 
 class UploadGone(Exception):
     """S3 no longer knows this multipart upload (completed, or aborted after a day)."""
@@ -187,10 +190,12 @@ class Storage:
         )
         return post
 
-    def create_multipart_upload(self, key: str, content_type: str) -> str:
-        """Start an S3 multipart upload for exactly this key; returns its upload id."""
+    def create_multipart_upload(self, key: str, content_type: str, expiring: bool = False) -> str:
+        """Start an S3 multipart upload for exactly this key; returns its upload id. An
+        `expiring` object is tagged for the bucket's rule that deletes it after a while."""
+        extra = {"Tagging": f"{EXPIRING_TAG}=yes"} if expiring else {}
         response = self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=key, ContentType=content_type
+            Bucket=self.bucket, Key=key, ContentType=content_type, **extra
         )
         return str(response["UploadId"])
 
@@ -279,7 +284,13 @@ class Storage:
                         "Status": "Enabled",
                         "Filter": {"Prefix": ""},
                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                    }
+                    },
+                    {
+                        "ID": "expire-tagged-objects",  # data exports: a week, plus a day
+                        "Status": "Enabled",
+                        "Filter": {"Tag": {"Key": EXPIRING_TAG, "Value": "yes"}},
+                        "Expiration": {"Days": EXPIRING_DAYS},
+                    },
                 ]
             },
         )

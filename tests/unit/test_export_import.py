@@ -290,3 +290,22 @@ def test_two_clips_with_one_title_get_two_files(
     names = [n for n in zipfile.ZipFile(io.BytesIO(archive)).namelist() if n.startswith("clips/")]
     assert len(set(names)) == 2
     assert upload_and_import(app, other, archive).status == exports.DONE
+
+
+def test_the_archive_is_tagged_for_the_buckets_expiry_rule(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient]
+) -> None:
+    """S3 deletes the archive a day after its EXPORT item expires (moto runs no lifecycle:
+    the tag and the rule are checked)."""
+    from truss.storage import EXPIRING_DAYS, EXPIRING_TAG
+
+    first, client, _, _ = two
+    start_export(client)
+    export = only_export(app, first.id)
+    with app.app_context():
+        storage = get_storage()
+        tags = storage.client.get_object_tagging(Bucket=storage.bucket, Key=export.archive_key)
+        rules = storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    assert {"Key": EXPIRING_TAG, "Value": "yes"} in tags["TagSet"]
+    (rule,) = [r for r in rules if r["Filter"].get("Tag", {}).get("Key") == EXPIRING_TAG]
+    assert rule["Expiration"]["Days"] == EXPIRING_DAYS > exports.EXPORT_LIFE_S / 86400

@@ -156,7 +156,9 @@ def run_export(table: Table, storage: Storage, cid: str, eid: str) -> exports.Ex
         return exports.update_export(table, cid, eid, status=exports.FAILED, error=DELETING)
     if export.upload_id:
         storage.abort_multipart_upload(export.archive_key, export.upload_id)
-    upload_id = storage.create_multipart_upload(export.archive_key, "application/zip")
+    upload_id = storage.create_multipart_upload(
+        export.archive_key, "application/zip", expiring=True
+    )
     planned = plan_files(storage, table, cid, export.include_sources)
     exports.update_export(
         table, cid, eid, status=exports.RUNNING, upload_id=upload_id, error="",
