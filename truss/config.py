@@ -142,6 +142,11 @@ def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": CSRF_TIME_LIMIT,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "")
         or env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # A rate-limit store that is down or slow never fails a page: each process then keeps
+        # the limits in memory (sign-in limits too, per process) until the store answers again.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": _redis_timeouts(env, "TRUSS_RATELIMIT_REDIS_TIMEOUT_S", 0.5),
         "RQ_ASYNC": True,
         "JOB_TIMEOUT_S": _int(env, "TRUSS_JOB_TIMEOUT_S", 3600),
         "JOB_TIMEOUT_PER_VIDEO_S": _float(env, "TRUSS_JOB_TIMEOUT_PER_VIDEO_S", 2.0),
@@ -187,6 +192,12 @@ def _analysis_settings(env: Mapping[str, str]) -> dict[str, Any]:
         "CAPTIONS_RECOGNISER": recogniser,  # off: renders never transcribe (truss.captions)
         "GEMINI_TRANSCRIPTS": gemini_words == "on",  # a Gemini analysis asks each clip's words
     }
+
+
+def _redis_timeouts(env: Mapping[str, str], name: str, default: float) -> dict[str, float]:
+    """A Redis client's socket timeouts (connect and reply) from one setting."""
+    seconds = _float(env, name, default)
+    return {"socket_timeout": seconds, "socket_connect_timeout": seconds}
 
 
 def _analytics_settings(env: Mapping[str, str]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.app import AuthActions, make_app
+from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.assets import BODY, confirm, make_asset, put_source
 from tests.support.clips import htmx_headers, make_clip, ready_asset
 from truss.analytics import counters, metrics, recording
@@ -184,3 +185,34 @@ def test_the_share_pages_per_address_limit_is_a_setting(
     with limited.app_context():
         path = f"/s/{start_sharing(get_table(), clip)}"
     assert [client.get(path).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def closed_port() -> int:
+    """A localhost port nothing listens on (bound, then let go)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_a_rate_limit_store_that_is_down_fails_no_page_and_limits_still_hold(
+    aws: None, redis: fakeredis.FakeRedis
+) -> None:
+    limited = make_app(
+        redis,
+        SHARE_RATE_LIMIT="3 per minute",
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed_port()}/0",
+    )
+    client = limited.test_client()
+    owner = AuthActions(limited, client).login("down.owner@example.com")
+    asset = ready_asset(limited, owner.id, "Its video")
+    clip = make_clip(limited, owner.id, asset.id, CLID)
+    with limited.app_context():
+        path = f"/s/{start_sharing(get_table(), clip)}"
+
+    statuses = [client.get(path).status_code for _ in range(4)]
+    visitor = limited.test_client()
+    sign_in = SignInHelper(limited, redis).request_link(visitor, "new.visitor@example.com")
+
+    assert statuses == [200, 200, 200, 429]  # the limit is kept in this process's memory
+    assert sign_in.status_code == 303 and sign_in.location.endswith("/login/sent")
