@@ -160,3 +160,12 @@ def test_a_short_yell_is_a_shout_but_a_mic_bump_is_not() -> None:
     bump = _mix(talk, _tone(0.15, -6, 80) * np.exp(-np.arange(1200) / 300), 30.0)
     assert [e.kind for e in events.find(_signals(yell, 60))] == ["shout"]
     assert events.find(_signals(bump, 60)) == []
+
+
+def test_applause_as_loud_as_the_talk_counts_but_a_wandering_noise_bed_does_not() -> None:
+    applause = _mix(_talk(90), _noise(5, -24), 45.0)  # no louder than the talk, but broadband
+    found = events.find(_signals(applause, 90))
+    assert [e.kind for e in found] == ["applause"] and 44 <= found[0].start <= 46
+    t = np.arange(90 * RATE) / RATE
+    bed = _noise(90, -30) * (1 + 0.4 * np.sin(2 * np.pi * t / 20))  # wind or a fan, +-3 dB
+    assert events.find(_signals(bed, 90)) == []

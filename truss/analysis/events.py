@@ -8,8 +8,9 @@ Each detector is one small function over `truss.media.Signals` (0.5 s bins):
   (an intro or outro bed) has no "before" or "after" to rise from: only bursts that come and
   go rise.
 - `bursts`: runs of bins rising >= BURST_DB over the baseline (NOISY_BURST_DB for broadband
-  bins) for 1-12 s, with at least a third of each bin's frames loud (a mic bump fills a few
-  frames of one bin: no burst); one bin will do for a shout-sized rise filling most of it.
+  bins where the sound around is not broadband: `local_flatness`) for 1-12 s, with at least
+  a third of each bin's frames loud (a mic bump fills a few frames of one bin: no burst); one
+  bin will do for a shout-sized rise filling most of it.
 - `classify`: a burst's kind from its sound. Broadband (mean spectral flatness >= NOISY) is
   applause-like (cheering too); one voice (syllable gaps: spread_db >= VOICE_SPREAD) far above
   the talk (>= SHOUT_DB) is a shout; a changing, many-voiced sound without gaps (flux >= BUSY)
@@ -72,6 +73,21 @@ def local_rise(signals: Signals) -> list[float]:
     return rise.tolist()
 
 
+def local_flatness(signals: Signals) -> list[float]:
+    """Each bin's usual spectral flatness around it: the median 4-16 s before and after (1.0
+    where a side is missing). A broadband burst must stand out from a bed that is not."""
+    assert signals.sound is not None
+    flat = np.asarray(signals.sound.flatness)
+    near, far = round(BASE_NEAR_S / signals.bin_s), round(BASE_FAR_S / signals.bin_s)
+    usual = np.ones(len(flat))
+    for i in range(len(flat)):
+        before = flat[max(0, i - far) : max(0, i - near)]
+        after = flat[i + near : i + far]
+        if len(before) >= near and len(after) >= near:
+            usual[i] = float(np.median(np.concatenate([before, after])))
+    return usual.tolist()
+
+
 def _loud_share(signals: Signals, i: int, floor_db: float) -> float:
     """The share of bin i's frames louder than floor_db."""
     assert signals.sound is not None
@@ -85,9 +101,9 @@ def bursts(signals: Signals) -> list[tuple[int, int, float]]:
     if signals.sound is None:
         return []
     rise = local_rise(signals)
-    flat = signals.sound.flatness
+    flat, usual_flat = signals.sound.flatness, local_flatness(signals)
     loud = [
-        (r >= BURST_DB or (r >= NOISY_BURST_DB and flat[i] >= NOISY))
+        (r >= BURST_DB or (r >= NOISY_BURST_DB and flat[i] >= NOISY > usual_flat[i]))
         and _loud_share(signals, i, signals.loudness_db[i] - r + min(3.0, r - 3.0)) >= LOUD_SHARE
         for i, r in enumerate(rise)
     ]
@@ -124,7 +140,7 @@ def classify(signals: Signals, lo: int, hi: int, rise_db: float) -> Event | None
     flat = float(np.mean(sound.flatness[lo:hi]))
     flux = float(np.mean(sound.flux[lo:hi]))
     spread = float(np.mean(sound.spread_db[lo:hi]))
-    strength = min(1.0, (rise_db - BURST_DB + 4) / 12)
+    strength = max(0.0, min(1.0, (rise_db - BURST_DB + 4) / 12))
     above = f"{rise_db:.0f} dB above the usual sound around it"
     if flat >= NOISY:
         return Event("applause", start, end, strength, "applause-like burst", f"broadband, {above}")
