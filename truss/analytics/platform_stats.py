@@ -10,6 +10,8 @@ creator's connection:
 - YouTube: Analytics `reports` per video with dimensions=day, from the last few days
   (PLATFORM_STATS_REFETCH_DAYS: YouTube's figures settle a day or two late) or, for a video
   not seen yet, from the day it was published; each day's figures replace what was stored.
+  A video YouTube refuses (403/404: deleted, private, another channel's) is skipped and counted
+  in the platform's note; the other videos' figures are stored.
 - TikTok: `video/query` running totals; today's figures are the growth since the newest
   snapshot of an earlier day (the first snapshot counts whole on its day).
 - Discord, Twitch: no statistics (said on the dashboard).
@@ -54,6 +56,12 @@ STATS_PLATFORMS = ("youtube", "tiktok")
 TRACKED = "truss:analytics:stats-creators"  # creators with published posts
 ROUND_KEY = "truss:analytics:stats-round"  # held for one round: one worker queues it
 TIKTOK_PUBLISH_ID = "v_pub_"
+YOUTUBE_LIMITS = {
+    "quotaExceeded",
+    "rateLimitExceeded",
+    "userRateLimitExceeded",
+    "dailyLimitExceeded",
+}
 KEEP_DAYS = 90  # the dashboard's longest range; older posts are no longer asked about
 History = Callable[[str, date, date], list[PlatformDay]]
 
@@ -148,38 +156,52 @@ class Collector:
         previous = store.latest_fetches(days).get(platform, FetchNote())
         try:
             if platform == "youtube":
-                self._youtube(cid, posts, days, today)
+                partly = self._youtube(cid, posts, days, today)
             else:
-                self._tiktok(cid, posts, days, today)
+                partly = self._tiktok(cid, posts, days, today)
         except (StatsError, PublishError, TokenError) as exc:
             words = _words(platform, exc)
             log.warning("statistics of %s for %s failed: %s", platform, cid, words)
             note = FetchNote(previous.ok_at, words, self.clock())
             store.note_fetch(self.table, cid, today, platform, note)
             return words
-        store.note_fetch(self.table, cid, today, platform, FetchNote(self.clock()))
-        return ""
+        now = self.clock()  # answered; `partly` says what it left out (shown on the dashboard)
+        store.note_fetch(
+            self.table, cid, today, platform, FetchNote(now, partly, now if partly else 0)
+        )
+        return partly
 
     def _youtube(
         self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
-    ) -> None:
+    ) -> str:
+        """Ask per video and store what YouTube answered; a video YouTube refuses (403/404)
+        is skipped: the words say how many (empty when none was)."""
         seen = {key for day in days for key in day.figures}
         adapter: YouTubeStats = self.adapter_for("youtube")
         by_day: dict[date, dict[tuple[str, str], Figures]] = defaultdict(dict)
+        refused: list[StatsError] = []
         for pub in posts:
             first = today - timedelta(days=self.refetch_days - 1)
             if ("youtube", pub.clip_id) not in seen:
                 first = min(first, utc_day(pub.updated or pub.created))
             ask = partial(_youtube_days, adapter, pub.remote_id, first, today)
-            answer: list[VideoDay] = self._authorized(cid, "youtube", ask)
+            try:
+                answer: list[VideoDay] = self._authorized(cid, "youtube", ask)
+            except StatsError as exc:
+                if not refused_one_video(exc):
+                    raise
+                log.warning("YouTube refused video %s of %s: %s", pub.remote_id, cid, exc)
+                refused.append(exc)
+                continue
             for video_day in answer:
                 by_day[video_day.day][("youtube", pub.clip_id)] = video_day.figures
         for day, figures in by_day.items():
             store.write_figures(self.table, cid, day, figures)
+        return _refused_words(refused, len(posts))
 
     def _tiktok(
         self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
-    ) -> None:
+    ) -> str:
         adapter: TikTokStats = self.adapter_for("tiktok")
         by_id = {pub.remote_id: pub for pub in posts}
         totals = self._authorized(cid, "tiktok", lambda t: adapter.fetch_counts(t, list(by_id)))
@@ -190,6 +212,7 @@ class Collector:
             figures[key] = total.minus(base.get(key, Figures()))
             snapshots[key] = total
         store.write_figures(self.table, cid, today, figures, snapshots)
+        return ""
 
     def _authorized(self, cid: str, platform: str, call: Callable[[str], Any]) -> Any:
         """`call(token)`; after a 401, refresh once (unless another worker did) and again."""
@@ -200,6 +223,24 @@ class Collector:
         except Unauthorized:
             token = self.tokens.access_token(cid, platform, refresh, force=True, rejected=token)
         return call(token)
+
+
+def refused_one_video(exc: StatsError) -> bool:
+    """YouTube won't give this one video's figures (403/404: deleted, made private, or posted
+    from a channel no longer connected) while the connection itself works. A missing scope or
+    a quota/rate limit (YouTube answers those with 403 too) is about every video."""
+    return exc.status in (403, 404) and not exc.scope_missing and exc.code not in YOUTUBE_LIMITS
+
+
+def _refused_words(refused: list[StatsError], asked: int) -> str:
+    if not refused:
+        return ""
+    clips = "clip" if asked == 1 else "clips"
+    return (
+        f"YouTube gave no figures for {len(refused)} of {asked} {clips} ({refused[0]}): a video "
+        "deleted, made private or posted from a channel no longer connected; the other "
+        "clips' figures are up to date."
+    )
 
 
 def _youtube_days(

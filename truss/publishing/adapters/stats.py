@@ -58,11 +58,12 @@ SCOPE_MISSING = {"insufficientPermissions", "scope_not_authorized"}  # Google's,
 class StatsError(Exception):
     """The platform answered the statistics call with an error; the message names the
     platform and what it said ("YouTube answered 503: Backend Error"); `code` is the
-    platform's own reason."""
+    platform's own reason, `status` the HTTP status of the answer."""
 
-    def __init__(self, message: str, code: str = "") -> None:
+    def __init__(self, message: str, code: str = "", status: int = 0) -> None:
         super().__init__(message)
         self.code = code
+        self.status = status
 
     @property
     def scope_missing(self) -> bool:
@@ -78,7 +79,7 @@ def stats_error(
     if response.status_code == 401 and code not in SCOPE_MISSING:
         return Unauthorized(platform)
     words = f"{platform} answered {response.status_code}"
-    return StatsError(f"{words}: {said}" if said else words, code)
+    return StatsError(f"{words}: {said}" if said else words, code, response.status_code)
 
 
 def google_words(response: requests.Response) -> tuple[str, str]:
