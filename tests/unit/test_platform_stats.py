@@ -297,3 +297,20 @@ def test_a_youtube_quota_answer_still_stops_the_whole_platform(h: Harness) -> No
     assert outcome["youtube"].startswith("YouTube answered 403: The request cannot be completed")
     assert stored(h, date(2026, 11, 20)).figures == {}  # nothing half-written
     assert stored(h, date(2026, 11, 20)).fetches["youtube"].ok_at == 0
+
+
+def test_after_an_outage_longer_than_the_refetch_window_the_missing_youtube_days_are_fetched(
+    h: Harness,
+) -> None:
+    yt_id = published(h, CLID, {"youtube": "public"})["youtube"].remote_id
+    day1 = date(2026, 11, 20)
+    collector(h).run(CID)
+
+    h.advance(6 * 86400)  # no round ran for six days (the re-fetch window is three)
+    assert collector(h).run(CID) == {"youtube": ""}
+
+    for age in range(1, 6):
+        day = day1 + timedelta(days=age)
+        assert stored(h, day).figures[("youtube", CLID)] == expected(yt_id, day1, day), day
+    today = day1 + timedelta(days=6)
+    assert stored(h, today).figures[("youtube", CLID)] == expected(yt_id, day1, today, 0.5)

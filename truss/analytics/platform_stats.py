@@ -8,8 +8,10 @@ Query) and the last days' platform parts (one Query), then asks each platform th
 creator's connection:
 
 - YouTube: Analytics `reports` per video with dimensions=day, from the last few days
-  (PLATFORM_STATS_REFETCH_DAYS: YouTube's figures settle a day or two late) or, for a video
-  not seen yet, from the day it was published; each day's figures replace what was stored.
+  (PLATFORM_STATS_REFETCH_DAYS: YouTube's figures settle a day or two late), from the day
+  after the newest day stored for the clip when that is earlier (rounds missed or failed), or,
+  for a video not seen yet, from the day it was published (at most KEEP_DAYS back); each
+  day's figures replace what was stored.
   A video YouTube refuses (403/404: deleted, private, another channel's) is skipped and counted
   in the platform's note; the other videos' figures are stored.
 - TikTok: `video/query` running totals; today's figures are the growth since the newest
@@ -176,14 +178,12 @@ class Collector:
     ) -> str:
         """Ask per video and store what YouTube answered; a video YouTube refuses (403/404)
         is skipped: the words say how many (empty when none was)."""
-        seen = {key for day in days for key in day.figures}
+        newest = newest_days(days, "youtube")
         adapter: YouTubeStats = self.adapter_for("youtube")
         by_day: dict[date, dict[tuple[str, str], Figures]] = defaultdict(dict)
         refused: list[StatsError] = []
         for pub in posts:
-            first = today - timedelta(days=self.refetch_days - 1)
-            if ("youtube", pub.clip_id) not in seen:
-                first = min(first, utc_day(pub.updated or pub.created))
+            first = self._first_day(pub, newest.get(pub.clip_id), today)
             ask = partial(_youtube_days, adapter, pub.remote_id, first, today)
             try:
                 answer: list[VideoDay] = self._authorized(cid, "youtube", ask)
@@ -198,6 +198,14 @@ class Collector:
         for day, figures in by_day.items():
             store.write_figures(self.table, cid, day, figures)
         return _refused_words(refused, len(posts))
+
+    def _first_day(self, pub: Publication, newest: date | None, today: date) -> date:
+        """The first day to ask YouTube about: the re-fetch window, reaching back to the day
+        after the newest one stored (a gap after rounds that failed or didn't run) or, for a
+        video without figures, to the day it was published; never past KEEP_DAYS."""
+        first = today - timedelta(days=self.refetch_days - 1)
+        since = newest + timedelta(days=1) if newest else utc_day(pub.updated or pub.created)
+        return max(min(first, since), today - timedelta(days=KEEP_DAYS - 1))
 
     def _tiktok(
         self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
@@ -223,6 +231,16 @@ class Collector:
         except Unauthorized:
             token = self.tokens.access_token(cid, platform, refresh, force=True, rejected=token)
         return call(token)
+
+
+def newest_days(days: list[PlatformDay], platform: str) -> dict[str, date]:
+    """Per clip id, the newest of these days with the platform's figures for it."""
+    newest: dict[str, date] = {}
+    for day in days:
+        for on, clid in day.figures:
+            if on == platform and day.day > newest.get(clid, date.min):
+                newest[clid] = day.day
+    return newest
 
 
 def refused_one_video(exc: StatsError) -> bool:
