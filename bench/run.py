@@ -13,7 +13,10 @@ Parts, each in a fresh process so memory is its own:
 - bench.ranges: the S3 bytes one render reads (byte ranges) against the source's size;
 - bench.web calls: DynamoDB calls per status poll, asset page and library page;
 - bench.web upload: the app process's RSS while a 1 MB and a 200 MB upload are confirmed;
-- bench.evaluation (in this process): moment precision and recall on planted events;
+- bench.evaluation (in this process): moment precision and recall on the old set's planted
+  events, and on the realistic set (bench.eval_set: espeak-ng talk with planted highlights and
+  distractors; tuning and held-out parts) top-1, top-k precision, distractors in a top k and
+  highlights found per kind;
 - bench.streams: chat import speed and peak RSS for each exporter's format (bench.chat_import).
 - bench.listener: messages per second one chat listener parses and aggregates, DynamoDB writes
   per stream hour.
