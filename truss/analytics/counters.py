@@ -5,7 +5,10 @@ Counting (`count`) is one MULTI round trip: HINCRBYFLOAT on the buffer hash, SAD
 to the dirty set. It never raises and never waits long: the web tier counts through its own
 Redis client with a short timeout and no retries (`counting_redis`), and after a failure it
 stops trying for a few seconds, so a Redis outage costs the share page nothing but the count
-(logged).
+(logged). Jobs count through the worker's patient client (5 s, retried): a job event
+carries an event id and adds its own buffer field (`<counter>@<event id>`, SET not
+INCRBY), so a command redis-py sends again after a lost reply adds nothing twice, and a
+MULTI whose reply timed out keeps its event id (it may have run): at most once, never twice.
 
 The flush (`flush`, run by every worker's maintenance, at most once a minute over all workers)
 moves each dirty buffer aside under a new flush id in one MULTI (SREM dirty, RENAME, SADD
@@ -37,6 +40,7 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from truss.data import analytics as daily
 from truss.data import keys
@@ -50,6 +54,7 @@ ASIDE = f"{NS}:aside"  # names of buffers moved aside, not yet applied and delet
 FLUSH_LOCK = f"{NS}:flush-lock"
 EVENT_TTL_S = 14 * 24 * 3600  # how long a counted job event's id is remembered
 PAUSE_AFTER_ERROR_S = 5.0  # counting stops trying this long after a Redis error
+EVENT_MARK = "@"  # a buffer field `<counter>@<event id>`: one job event's own amount
 
 
 def utc_day(now: float | None = None) -> datetime.date:
@@ -117,19 +122,46 @@ def count(
     shard = random.randrange(shards) if shards > 1 else 0
     buffer = buffer_key(cid, utc_day(now), shard)
     try:
-        if event_id and not redis.set(event_key(event_id), 1, nx=True, ex=EVENT_TTL_S):
+        if event_id and not _first_time(redis, event_id):
             return False  # counted before: a retried job
         pipe = redis.pipeline(transaction=True)
         for name, value in amounts.items():
-            pipe.hincrbyfloat(buffer, name, value)
+            if event_id:  # a field of its own, SET: a MULTI sent twice (a retry) adds once
+                pipe.hset(buffer, f"{name}{EVENT_MARK}{event_id}", value)
+            else:
+                pipe.hincrbyfloat(buffer, name, value)
         pipe.sadd(DIRTY, buffer)
         pipe.execute()
-    except (RedisError, OSError):
+    except (RedisError, OSError) as exc:
         _pause(redis)
         log.warning("analytics count lost (Redis error): %s %s", cid, amounts, exc_info=True)
-        _forget_event(redis, event_id)
+        if not isinstance(exc, RedisTimeoutError | TimeoutError):
+            _forget_event(redis, event_id)  # a timed-out MULTI may have run: keep the id
         return False
     return True
+
+
+def _first_time(redis: Redis, event_id: str) -> bool:
+    """Claim an event id (14 days). A SET that redis-py sent again after a lost reply finds
+    its own token, not another attempt's: still the first time."""
+    token = secrets.token_hex(8)
+    if redis.set(event_key(event_id), token, nx=True, ex=EVENT_TTL_S):
+        return True
+    return _text(redis.get(event_key(event_id)) or b"") == token
+
+
+def _metric(hash_field: str) -> str:
+    """The counter a buffer's field adds to (an event's own field: the name before the mark)."""
+    return hash_field.split(EVENT_MARK, 1)[0]
+
+
+def _amounts(redis: Redis, name: str) -> dict[str, float]:
+    """A buffer's counters, an event's own fields summed into their counter."""
+    found: dict[str, float] = {}
+    for key, value in redis.hgetall(name).items():
+        metric = _metric(_text(key))
+        found[metric] = found.get(metric, 0.0) + float(value)
+    return found
 
 
 def _forget_event(redis: Redis, event_id: str) -> None:
@@ -186,7 +218,7 @@ def _apply_aside(
 ) -> None:
     """ADD one aside buffer to its shard item (once per flush id), then delete it."""
     flush_id, cid, day, shard = parsed
-    amounts = {_text(k): float(v) for k, v in redis.hgetall(name).items()}
+    amounts = _amounts(redis, name)
     if dropped:
         report.skipped.append(cid)
     elif amounts:
@@ -248,8 +280,8 @@ def pending(redis: Redis, cid: str) -> dict[str, float]:
     for group in (DIRTY, ASIDE):
         for name in [_text(n) for n in redis.smembers(group)]:
             if _parse(name)[1] == cid:
-                for k, v in redis.hgetall(name).items():
-                    found[_text(k)] = found.get(_text(k), 0.0) + float(v)
+                for metric, value in _amounts(redis, name).items():
+                    found[metric] = found.get(metric, 0.0) + value
     return found
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from redis import Redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -26,6 +26,7 @@ from truss.data import assets, publications
 from truss.data.assets import Asset
 from truss.data.publications import Publication
 from truss.data.table import Table
+from truss.extensions import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,11 @@ def counting_redis() -> Redis:
 
 
 def record(cid: str, amounts: Mapping[str, float], event_id: str = "", hot: bool = False) -> bool:
-    """Count now (jobs, or outside a request); with an event id only once. Never raises."""
+    """Count now (jobs, or outside a request); with an event id only once. Never raises.
+    A request counts through the short-timeout client; a job (no request) through the
+    process's client, which waits longer and retries: a loaded worker loses no count."""
     try:
-        redis = counting_redis()
+        redis = counting_redis() if has_request_context() else get_redis()
         shards = current_app.config["ANALYTICS_SHARDS"] if hot else 1
     except Exception:  # no app, no settings: a count is never worth a failure
         log.warning("analytics count lost (no app): %s %s", cid, amounts, exc_info=True)
@@ -144,7 +147,7 @@ def event_amounts(**amounts: Any) -> dict[str, float]:
 def flush_buffers() -> list[str]:
     """Run by every worker's maintenance: the minute flush of the counters (at most one per
     ANALYTICS_FLUSH_S over all workers). Returns nothing to warn about."""
-    from truss.extensions import get_redis, get_table
+    from truss.extensions import get_table
 
     config = current_app.config
     report = counters.flush(get_redis(), get_table(), interval_s=config["ANALYTICS_FLUSH_S"])
