@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rq.job import Job
 
-from tests.support.app import AuthActions, make_app
+from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.clips import clip_id
 from tests.support.deletion import bucket_traces, populate, table_traces
 from tests.support.fake_platforms import fake_platforms, press  # noqa: F401  (fixture)
@@ -352,3 +352,136 @@ def test_an_upload_landing_after_the_deletion_is_swept_once_upload_urls_expired(
 
         Job.fetch(job_id, connection=get_redis()).perform()  # the scheduler's turn
     assert bucket_traces(app, account.cid) == []
+
+
+# --- the person signs up again while a deletion of their old account is unfinished ---------
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedUpAgain:
+    old: Any  # the deleted account (tests.support.deletion.Account)
+    ticket: str  # its deletion, stopped after the sign-in step removed its email
+    new_id: str  # the account made by signing up again with the same email
+    browser: FlaskClient  # signed in as the new account
+    pending_link: str  # a sign-in link the new account asked for and hasn't used yet
+
+
+def signed_up_again_while_deletion_stopped(
+    app: Flask, signin: SignInHelper, monkeypatch: pytest.MonkeyPatch
+) -> SignedUpAgain:
+    """The sign-in step removed the email and links, then recording it failed (throttled):
+    the job is retried minutes later; meanwhile the person signs up again, as the page says
+    they can, and asks for one more sign-in link in another browser."""
+    old = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    recorded = deletions.step_done
+
+    def throttled(table: Any, ticket: str, step: str, items: int = 0, objects: int = 0) -> Any:
+        if step == "sign-in":
+            raise ConnectionError("ProvisionedThroughputExceededException")
+        return recorded(table, ticket, step, items, objects)
+
+    with app.app_context(), monkeypatch.context() as patched:
+        patched.setattr(deletions, "step_done", throttled)
+        with pytest.raises(ConnectionError):
+            service.run(jobs.collaborators(), ticket)
+        assert "sign-in" not in deletions.get(get_table(), ticket).steps_done
+        assert find_creator_by_email(get_table(), EMAIL) is None  # the email is free again
+
+    browser = app.test_client()
+    assert signin.sign_in_by_email(browser, EMAIL).status_code in (302, 303)
+    assert browser.get("/dashboard").status_code == 200
+    with app.app_context():
+        new = find_creator_by_email(get_table(), EMAIL)
+    assert new is not None and new.id != old.cid
+    signin.request_link(app.test_client(), EMAIL)
+    return SignedUpAgain(old, ticket, new.id, browser, signin.last_link_path())
+
+
+def assert_the_new_account_is_whole(app: Flask, again: SignedUpAgain, signin: SignInHelper) -> None:
+    with app.app_context():
+        table = get_table()
+        assert table.find(keys.creator_profile(again.new_id)) is not None
+        assert table.get(keys.email_owner(EMAIL))["creator_id"] == again.new_id
+    assert again.browser.get("/dashboard").status_code == 200  # still signed in
+    other = app.test_client()  # the link asked for before the retry still signs in
+    other.post(again.pending_link, data={"csrf_token": signin.csrf(other, again.pending_link)})
+    assert other.get("/dashboard").status_code == 200
+    fresh = app.test_client()
+    signin.sign_in_by_email(fresh, EMAIL)
+    assert fresh.get("/dashboard").status_code == 200
+    with app.app_context():
+        assert find_creator_by_email(get_table(), EMAIL).id == again.new_id  # type: ignore[union-attr]
+
+
+def test_a_retried_sign_in_step_leaves_a_new_account_with_the_same_email_alone(
+    app: Flask, signin: SignInHelper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    again = signed_up_again_while_deletion_stopped(app, signin, monkeypatch)
+
+    with app.app_context():
+        done = service.run(jobs.collaborators(), again.ticket)  # RQ's retry, minutes later
+
+    assert done.done
+    assert_the_new_account_is_whole(app, again, signin)
+    assert table_traces(app, again.old.cid, again.old.cid) == []  # the old account is gone
+    assert bucket_traces(app, again.old.cid) == []
+
+
+def test_the_operators_command_finishes_the_old_deletion_and_leaves_the_new_account(
+    app: Flask, signin: SignInHelper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    again = signed_up_again_while_deletion_stopped(app, signin, monkeypatch)
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["delete-account", "--email", EMAIL, "--yes"])
+
+    assert result.exit_code != 0  # the new account wasn't what was confirmed: refused
+    assert f"account deletion {again.ticket}: resuming after stop, " in result.output
+    assert f"account {again.old.cid} deleted" in result.output
+    assert f"now belongs to another account ({again.new_id}" in result.output
+    assert "it was NOT deleted" in result.output
+    with app.app_context():
+        assert deletions.get(get_table(), again.ticket).done
+    assert table_traces(app, again.old.cid, again.old.cid) == []
+    assert_the_new_account_is_whole(app, again, signin)
+
+    second = runner.invoke(args=["delete-account", "--email", EMAIL, "--yes"])  # asked again
+
+    assert second.exit_code == 0, second.output
+    assert f"account {EMAIL} deleted" in second.output
+    assert table_traces(app, again.new_id, EMAIL) == []
+
+
+def test_a_pointer_that_changed_hands_since_the_scan_stays(
+    app: Flask, signin: SignInHelper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one deletion at once (the job and the operator's command): the Scan saw the
+    old account's email item, the other run removed it and the person signed up again before
+    this run's delete; the delete is conditional on the owner, so the new one stays."""
+    again = signed_up_again_while_deletion_stopped(app, signin, monkeypatch)
+    seen_before = [keys.email_owner(EMAIL)]
+    monkeypatch.setattr(deletions, "pointer_keys", lambda table, cid, email: seen_before)
+    with app.app_context():
+        assert deletions.remove_pointers(get_table(), again.old.cid, EMAIL) == 0
+    assert_the_new_account_is_whole(app, again, signin)
+
+
+def test_the_operators_command_resumes_a_confirmed_deletion_without_asking_again(
+    app: Flask,
+) -> None:
+    account = populate(app, EMAIL, clip_id(1))
+    ticket = begin(app)
+    with app.app_context():
+        flaky = dataclasses.replace(
+            jobs.collaborators(), storage=FlakyStorage(get_storage(), fails=1)
+        )
+        with pytest.raises(ConnectionError):
+            service.run(flaky, ticket)  # stopped on S3: the account still has its email
+        assert find_creator_by_email(get_table(), EMAIL) is not None
+
+    result = app.test_cli_runner().invoke(args=["delete-account", "--email", EMAIL])
+
+    assert result.exit_code == 0, result.output  # no confirmation asked: it was given before
+    assert f"account deletion {ticket}: resuming after stop, disconnect" in result.output
+    assert table_traces(app, account.cid, EMAIL) == []

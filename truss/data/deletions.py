@@ -8,15 +8,17 @@ expires a week later, so nothing that names the creator is left."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, ConditionBase
 
 from truss.data import keys
 from truss.data.creators import utc_now_iso
 from truss.data.items import attr, from_item
+from truss.data.magic_links import MAGIC_LINK_TYPE
 from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
 
 DELETING = "deleting"
@@ -151,17 +153,54 @@ def partition_keys(table: Table, cid: str, keep_profile: bool = True) -> list[ke
     return found
 
 
+# partitions whose items point to one creator by `creator_id` (the sign-in step removes them)
+_POINTER_PARTITIONS = (keys.EMAIL.prefix_for(), keys.IDENTITY.prefix_for(), keys.SHARE.prefix_for())
+
+
+def _points_to(cid: str) -> ConditionBase:
+    return Attr("creator_id").eq(cid)
+
+
+def _link_for(email: str) -> ConditionBase:
+    return Attr("type").eq(MAGIC_LINK_TYPE) & Attr("email").eq(email)
+
+
 def pointer_keys(table: Table, cid: str, email: str) -> list[keys.Key]:
-    """Items outside the creator's partition that name the creator: `EMAIL#`, `IDENTITY#`,
-    `SHARE#` (creator_id) and sign-in links (email). Nothing indexes them by creator, so this
-    is one paginated Scan of the whole table (a rare operator-grade read: see the README)."""
-    names = Attr("creator_id").eq(cid) | Attr("email").eq(keys.normalise_email(email))
-    own = keys.creator_pk(cid)
+    """Items outside the creator's partition that lead to it: `EMAIL#`, `IDENTITY#` and `SHARE#`
+    whose `creator_id` is this creator, and sign-in links (`MAGIC#`) for the email unless
+    another account owns the email now (someone signed up again with it: the links are theirs).
+    Never an item of another creator, whose profile carries the same email. Nothing indexes
+    these by creator, so this is one paginated Scan of the whole table (a rare operator-grade
+    read: see the README)."""
+    email = keys.normalise_email(email)
+    owner = table.find(keys.email_owner(email))
+    links_are_ours = owner is None or owner.get("creator_id") == cid
+    wanted = _points_to(cid) | _link_for(email) if links_are_ours else _points_to(cid)
     return [
         {"PK": item["PK"], "SK": item["SK"]}
-        for item in table.scan(names, attributes=("PK", "SK"))
-        if item["PK"] != own
+        for item in table.scan(wanted, attributes=("PK", "SK", "type", "creator_id"))
+        if _is_pointer(item, cid)
     ]
+
+
+def _is_pointer(item: Item, cid: str) -> bool:
+    pk = str(item["PK"])
+    if pk.startswith(keys.MAGIC.prefix_for()):
+        return item.get("type") == MAGIC_LINK_TYPE
+    return pk.startswith(_POINTER_PARTITIONS) and item.get("creator_id") == cid
+
+
+def remove_pointers(table: Table, cid: str, email: str) -> int:
+    """Delete the creator's pointers (pointer_keys), each only while it still is one: a pointer
+    that changed hands since the Scan (the email taken by a new account) stays."""
+    email = keys.normalise_email(email)
+    removed = 0
+    for key in pointer_keys(table, cid, email):
+        is_link = key["PK"].startswith(keys.MAGIC.prefix_for())
+        with contextlib.suppress(Conflict):
+            gone = table.delete(key, condition=_link_for(email) if is_link else _points_to(cid))
+            removed += gone is not None
+    return removed
 
 
 def remove(table: Table, item_keys: Sequence[keys.Key]) -> int:
@@ -197,16 +236,17 @@ def stream_ids(table: Table, cid: str) -> list[str]:
     return [keys.stream_id_from_sk(item["SK"]) for item in items if item.get("type") == "stream"]
 
 
-def unfinished_for_email(table: Table, email: str) -> Deletion | None:
-    """A deletion of this email's account that started and hasn't finished (for the operator
-    who resumes it once the email no longer leads to the account): one Scan."""
+def unfinished_for_email(table: Table, email: str) -> list[Deletion]:
+    """The deletions of this email's accounts that started and haven't finished, oldest first
+    (for the operator who resumes them; the email may lead to a newer account by now): one
+    Scan."""
     wanted = (
         Attr("type").eq(ITEM_TYPE)
         & Attr("status").eq(DELETING)
         & Attr("subject_email").eq(keys.normalise_email(email))
     )
     found = [_from(item) for item in table.scan(wanted)]
-    return found[0] if found else None
+    return sorted(found, key=lambda deletion: deletion.started_at)
 
 
 def transfer_keys(table: Table, cid: str) -> list[keys.Key]:

@@ -188,7 +188,9 @@ def _delete_records(deps: Collaborators, cid: str, email: str) -> tuple[int, int
 
 
 def _delete_sign_in(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
-    return deletions.remove(deps.table, deletions.pointer_keys(deps.table, cid, email)), 0
+    """Only what leads to this creator: a retry after the person signed up again with the same
+    email leaves the new account (its profile, email and sign-in links) alone."""
+    return deletions.remove_pointers(deps.table, cid, email), 0
 
 
 def _delete_account(deps: Collaborators, cid: str, email: str) -> tuple[int, int]:
