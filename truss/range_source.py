@@ -10,9 +10,19 @@ its input whitelist needs just `http,tcp`). ffmpeg asks for bounded ranges (`-re
 see truss.ffmpeg), so what is fetched from S3 is what ffmpeg reads plus at most one request.
 `ServedObject.fetched` counts the bytes fetched from S3.
 
-S3 errors: an answer's first S3 GET is made before its headers go out, so a failure is a
-plain 404 (the object is gone) or 503 (anything else) and never a 206 cut short; a failure
-after that (a later GET of a long answer) closes the connection. Either way the block ends
+Within one block the bytes fetched are kept in memory (`ServedObject.cache`), so a render
+that reads the clip's window several times (the face analysis for the layout, the offline
+transcription, the render itself, each ffmpeg run reading the header again) fetches it from
+S3 once: a range fully cached is answered from memory, one partly cached fetches only its
+missing parts. The cache holds at most CACHE_BYTES (64 MiB; `serve_object(cache_bytes=...)`)
+in pieces of at most COPY_BYTES, the least recently read dropped first; a window larger
+than that gains nothing from it (each pass fetches it again, as without the cache). It goes
+when the block ends.
+
+S3 errors: an answer's first S3 GET (when any of it is not cached) is made before its
+headers go out, so a failure is a plain 404 (the object is gone) or 503 (anything else) and
+never a 206 cut short; a failure after that (a later GET of a long answer) closes the
+connection. Either way the block ends
 with `MediaError(GONE)` (final: the clip says the source is no longer in storage) or
 `SourceUnavailable` (not an AnalysisError: the render job fails and RQ runs it again), never
 with ffmpeg's own words. The error goes to the log as one warning line.
@@ -25,6 +35,8 @@ import os
 import re
 import secrets
 import threading
+from bisect import bisect_right, insort
+from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +53,8 @@ log = logging.getLogger(__name__)
 
 FIRST_FETCH_BYTES = 256 * 1024  # the first S3 GET of each answer (ffmpeg often stops early)
 FETCH_BYTES = 4 * 1024 * 1024  # ...then twice as much each time, up to this
-COPY_BYTES = 64 * 1024
+COPY_BYTES = 64 * 1024  # ...read and cached in pieces of at most this
+CACHE_BYTES = 64 * 1024 * 1024  # bytes fetched kept for the block's later reads, at most
 GONE = "The source video is no longer in storage, so this clip can't be rendered. Upload it again."
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _GONE_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -60,6 +73,75 @@ class _StorageFailed(Exception):
         self.gone = gone
 
 
+class SpanCache:
+    """Bytes of one object already fetched, as pieces keyed by their first byte, holding at
+    most `limit` bytes (the least recently read piece goes first). Pieces never overlap.
+    Thread-safe: the server answers each connection in its own thread."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self._pieces: OrderedDict[int, bytes] = OrderedDict()  # least recently read first
+        self._starts: list[int] = []  # the same keys, sorted
+        self._lock = threading.Lock()
+
+    def read(self, pos: int, last: int) -> bytes:
+        """Cached bytes from `pos` on, up to `last` at most and to the end of one piece; b""
+        when byte `pos` is not cached."""
+        with self._lock:
+            start = self._piece_at(pos)
+            if start is None:
+                return b""
+            self._pieces.move_to_end(start)
+            return self._pieces[start][pos - start : last - start + 1]
+
+    def first_gap(self, first: int, last: int) -> tuple[int, int] | None:
+        """The first span of [first, last] not cached (None: all of it is)."""
+        with self._lock:
+            pos = first
+            while pos <= last:
+                start = self._piece_at(pos)
+                if start is None:
+                    return pos, self._gap_end(pos, last)
+                pos = start + len(self._pieces[start])
+            return None
+
+    def put(self, pos: int, data: bytes) -> None:
+        """Keep `data` (bytes pos...); not if it overlaps a piece (another connection fetched
+        it meanwhile) or is larger than the whole cache."""
+        with self._lock:
+            if not data or len(data) > self.limit or self._overlaps(pos, len(data)):
+                return
+            insort(self._starts, pos)
+            self._pieces[pos] = data
+            self.held += len(data)
+            while self.held > self.limit:
+                start, old = self._pieces.popitem(last=False)
+                del self._starts[bisect_right(self._starts, start) - 1]
+                self.held -= len(old)
+
+    def _piece_at(self, pos: int) -> int | None:
+        index = bisect_right(self._starts, pos) - 1
+        if index < 0:
+            return None
+        start = self._starts[index]
+        return start if pos < start + len(self._pieces[start]) else None
+
+    def _gap_end(self, pos: int, last: int) -> int:
+        """The last byte of the uncached span starting at `pos`, `last` at most."""
+        index = bisect_right(self._starts, pos)
+        after = self._starts[index] if index < len(self._starts) else last + 1
+        return min(after - 1, last)
+
+    def _overlaps(self, pos: int, length: int) -> bool:
+        index = bisect_right(self._starts, pos)
+        before = self._starts[index - 1] if index else None
+        after = self._starts[index] if index < len(self._starts) else None
+        return (before is not None and before + len(self._pieces[before]) > pos) or (
+            after is not None and after < pos + length
+        )
+
+
 @dataclass
 class ServedObject:
     """The URL ffmpeg reads, the object's size, and how many bytes came from S3 so far."""
@@ -68,6 +150,8 @@ class ServedObject:
     size: int
     fetched: int = 0
     requests: int = 0
+    from_cache: int = 0  # bytes answered from `cache`, not fetched again
+    cache: SpanCache = field(default_factory=lambda: SpanCache(CACHE_BYTES), repr=False)
     gone: bool = False  # S3 said the object no longer exists
     unavailable: bool = False  # S3 failed otherwise
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -77,10 +161,11 @@ class ServedObject:
         """What truss.media reads (ffmpeg's input)."""
         return RemoteSource(self.url)
 
-    def count(self, fetched: int = 0, requests: int = 0) -> None:
+    def count(self, fetched: int = 0, requests: int = 0, from_cache: int = 0) -> None:
         with self._lock:
             self.fetched += fetched
             self.requests += requests
+            self.from_cache += from_cache
 
     def failed(self, gone: bool) -> None:
         with self._lock:
@@ -97,15 +182,19 @@ class ServedObject:
 
 
 @contextmanager
-def serve_object(storage: Storage, key: str) -> Iterator[ServedObject]:
-    """Serve `key` on a loopback URL while the block runs; the server stops after it."""
+def serve_object(
+    storage: Storage, key: str, cache_bytes: int = CACHE_BYTES
+) -> Iterator[ServedObject]:
+    """Serve `key` on a loopback URL while the block runs; the server stops after it. What
+    it fetches is kept for the block's later reads, `cache_bytes` at most."""
     info = storage.head(key)
     if info is None:
         raise MediaError(GONE)
     token = secrets.token_urlsafe(24)
     server = _Server(("127.0.0.1", 0), _handler(storage, key, info.size, token))
     host, port = server.server_address[:2]
-    served = ServedObject(f"http://{host!s}:{port}/{token}", info.size)
+    url = f"http://{host!s}:{port}/{token}"
+    served = ServedObject(url, info.size, cache=SpanCache(cache_bytes))
     server.served = served  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, name="range-source", daemon=True)
     thread.start()
@@ -123,8 +212,8 @@ def serve_object(storage: Storage, key: str) -> Iterator[ServedObject]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-        log.info("read %d of %d bytes of %s in %d requests", served.fetched, info.size, key,
-                 served.requests)  # fmt: skip
+        log.info("read %d of %d bytes of %s in %d requests (and %d again from memory)",
+                 served.fetched, info.size, key, served.requests, served.from_cache)  # fmt: skip
 
 
 class _Server(ThreadingHTTPServer):
@@ -197,27 +286,33 @@ def _handler(storage: Storage, key: str, size: int, token: str) -> type[BaseHTTP
             self.end_headers()
 
         def _chunks(self, start: int, end: int) -> Generator[bytes, None, None]:
-            """[start, end] from S3 in bounded GETs, small first; _StorageFailed if S3 fails."""
+            """[start, end], from the cache where it has it, from S3 in bounded GETs (small
+            first) where not; _StorageFailed if S3 fails. The first S3 GET, if any is
+            needed, is made before the first chunk is yielded (before the headers go out)."""
             served: ServedObject = self.server.served  # type: ignore[attr-defined]
-            first, piece = start, FIRST_FETCH_BYTES
-            while first <= end:
-                last = min(end, first + piece - 1)
-                served.count(requests=1)
-                try:
-                    stream = storage.open_range(key, first, last)
-                    try:
-                        while chunk := stream.read(COPY_BYTES):
-                            served.count(fetched=len(chunk))
-                            yield chunk
-                    finally:
-                        stream.close()
-                except (BotoCoreError, ClientError) as exc:
-                    gone = _is_gone(exc)
-                    served.failed(gone)
-                    log.warning("range source: S3 GET of %s bytes %d-%d failed: %s", key, first,
-                                last, exc)  # fmt: skip
-                    raise _StorageFailed(gone) from exc
-                first, piece = last + 1, min(2 * piece, FETCH_BYTES)
+            fetches = _Fetches(storage, key, served)
+            gap = served.cache.first_gap(start, end)
+            early = fetches.open(*gap) if gap else None  # S3 answered before we promise a 206
+            pos = start
+            try:
+                while pos <= end:
+                    if early is not None and pos == early.first:
+                        fetching, early = early, None
+                        yield from fetches.stream(fetching)
+                        pos = fetching.last + 1
+                    elif cached := served.cache.read(pos, early.first - 1 if early else end):
+                        served.count(from_cache=len(cached))
+                        yield cached
+                        pos += len(cached)
+                    else:  # not cached (or dropped since): fetch up to the next cached byte
+                        stop = early.first - 1 if early else end
+                        gap = served.cache.first_gap(pos, stop) or (pos, stop)
+                        fetching = fetches.open(pos, gap[1])
+                        yield from fetches.stream(fetching)
+                        pos = fetching.last + 1
+            finally:
+                if early is not None:
+                    early.stream.close()
 
         def _refuse(self, status: HTTPStatus) -> None:
             self.send_response(status)
@@ -228,6 +323,55 @@ def _handler(storage: Storage, key: str, size: int, token: str) -> type[BaseHTTP
             log.debug("range source: " + format, *args)
 
     return Handler
+
+
+@dataclass
+class _Fetch:
+    first: int
+    last: int
+    stream: Any
+
+
+class _Fetches:
+    """One answer's S3 GETs: the first FIRST_FETCH_BYTES at most, each next one twice as
+    large up to FETCH_BYTES; what they bring is counted and cached."""
+
+    def __init__(self, storage: Storage, key: str, served: ServedObject) -> None:
+        self.storage, self.key, self.served = storage, key, served
+        self.piece = FIRST_FETCH_BYTES
+
+    def open(self, first: int, last: int) -> _Fetch:
+        """A GET of [first, last] or its first part; _StorageFailed if S3 refuses it."""
+        last = min(last, first + self.piece - 1)
+        self.piece = min(2 * self.piece, FETCH_BYTES)
+        self.served.count(requests=1)
+        try:
+            return _Fetch(first, last, self.storage.open_range(self.key, first, last))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed(exc, first, last) from exc
+
+    def stream(self, fetch: _Fetch) -> Generator[bytes, None, None]:
+        """The GET's bytes, each chunk cached; _StorageFailed if S3 fails meanwhile."""
+        pos = fetch.first
+        try:
+            while chunk := fetch.stream.read(COPY_BYTES):
+                self.served.count(fetched=len(chunk))
+                self.served.cache.put(pos, chunk)
+                pos += len(chunk)
+                yield chunk
+        except (BotoCoreError, ClientError) as exc:
+            raise self._failed(exc, fetch.first, fetch.last) from exc
+        finally:
+            fetch.stream.close()
+        if pos <= fetch.last:  # S3 ended the body early
+            raise self._failed(None, fetch.first, fetch.last)
+
+    def _failed(self, exc: Exception | None, first: int, last: int) -> _StorageFailed:
+        gone = exc is not None and _is_gone(exc)
+        self.served.failed(gone)
+        log.warning("range source: S3 GET of %s bytes %d-%d failed: %s", self.key, first, last,
+                    exc or "the answer was cut short")  # fmt: skip
+        return _StorageFailed(gone)
 
 
 def _peer_uid(server_port: int, peer_port: int) -> int | None:
