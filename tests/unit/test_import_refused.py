@@ -241,3 +241,40 @@ def test_confirming_an_import_twice_queues_it_once(app: Flask, setup: dict[str, 
     assert other.post(started["confirm"], json={}, headers=headers).status_code == 200
     (imp,) = _imports(app, setup)
     assert imp.status == exports.DONE
+
+
+def test_an_import_stops_when_the_deletion_begins_midway(
+    app: Flask, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deletion begins while files are being copied: the next step stops the import."""
+    from truss.portability import importer
+
+    second = setup["second"].id
+    copied: list[str] = []
+
+    def head_then_delete(self: Any, key: str) -> Any:
+        copied.append(key)
+        with app.app_context():
+            get_table().update(keys.creator_profile(second), {"deleting": "ticket"})
+        return None
+
+    monkeypatch.setattr(importer.Storage, "head", _archive_real_then(head_then_delete))
+    done = upload_and_import(app, setup["other"], setup["archive"])
+    assert done.status == exports.FAILED and "being deleted" in done.error
+    assert copied  # it had got as far as the files
+    assert done.files_done < done.files_total
+    with app.app_context():
+        kinds = {i.get("type") for i in exports.creator_items(get_table(), second)}
+    assert "clip" not in kinds  # nothing revealed
+
+
+def _archive_real_then(replacement: Any) -> Any:
+    """Storage.head as it is for the uploaded archive, `replacement` for the copied files."""
+    from truss.storage import Storage
+
+    real = Storage.head
+
+    def head(self: Any, key: str) -> Any:
+        return real(self, key) if "/imports/" in key else replacement(self, key)
+
+    return head

@@ -37,7 +37,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from truss.data import assets, exports, keys, publications, streams
 from truss.data import clips as clip_data
 from truss.data.creators import get_creator
-from truss.data.table import Item, Table, plain
+from truss.data.table import Item, NotFound, Table, plain
 from truss.portability.archive import (
     ITEMS,
     MANIFEST,
@@ -301,6 +301,10 @@ def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
     return Checked(manifest, mapping.dropped_streams, count, files, charge)
 
 
+class AccountDeleting(Exception):
+    """The importing account's deletion began: stop writing into it."""
+
+
 class Importer:
     def __init__(self, table: Table, storage: Storage, cid: str, iid: str) -> None:
         self.table, self.storage, self.cid, self.iid = table, storage, cid, iid
@@ -313,9 +317,24 @@ class Importer:
         imp = exports.get_import(self.table, self.cid, self.iid)
         if imp.status == exports.DONE:
             return imp
-        if get_creator(self.table, self.cid).deleting:
+        try:
+            self._stop_if_deleting()
+            return self._run(imp)
+        except AccountDeleting:
             failed = exports.fail_import(self.table, self.cid, self.iid, ACCOUNT_DELETING)
             return failed or exports.get_import(self.table, self.cid, self.iid)
+
+    def _stop_if_deleting(self) -> None:
+        """Checked before writing and then at each progress step: the account's deletion
+        may begin while an import runs."""
+        try:
+            deleting = bool(get_creator(self.table, self.cid).deleting)
+        except NotFound:  # the deletion already removed the profile
+            deleting = True
+        if deleting:
+            raise AccountDeleting(self.cid)
+
+    def _run(self, imp: exports.Import) -> exports.Import:
         info = self.storage.head(imp.archive_key)
         if info is None:
             failed = exports.fail_import(self.table, self.cid, self.iid, NO_ARCHIVE)
@@ -357,6 +376,7 @@ class Importer:
                 continue
             exports.put_imported(self.table, item)
             if count % PROGRESS_EVERY_ITEMS == 0:
+                self._stop_if_deleting()
                 exports.update_import(self.table, self.cid, self.iid, items_done=count)
         exports.update_import(self.table, self.cid, self.iid, items_done=count)
 
@@ -367,6 +387,7 @@ class Importer:
         for number, entry in enumerate(files, start=1):
             if number <= done:
                 continue
+            self._stop_if_deleting()
             key = mapping.object_key(entry.key)
             there = self.storage.head(key)
             if there is None or there.size != entry.size:
@@ -385,7 +406,7 @@ class Importer:
 
 
 NO_ARCHIVE = "The archive never arrived in storage. Upload it again."
-ACCOUNT_DELETING = "This account is being deleted: nothing was imported."
+ACCOUNT_DELETING = "This account is being deleted: the import stopped."
 CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".json": "application/json"}
 
 
