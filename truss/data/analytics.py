@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import datetime
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from truss.data import keys
-from truss.data.table import AlreadyExists, Conflict, Item, Table
+from truss.data.table import AlreadyExists, Conflict, Item, Table, backoff_s
 
 DAILY_TYPE = "analytics_daily"
 PLATFORM_PART = "platform"
@@ -30,6 +31,7 @@ ASSET_COST_TYPE = "asset_cost"
 APPLIED = "applied"  # string set of the event ids counted into an asset's cost item
 FLUSH_IDS_KEPT_S = 6 * 3600  # how long a shard item remembers the flushes applied to it
 FLUSH_IDS_PRUNE_AT = 120  # prune once it holds more ids than this
+ASSET_COST_TRIES = 4  # a video's cost transaction, tried again after a transaction conflict
 META = frozenset({"PK", "SK", "type", "day", "part", FLUSHES, APPLIED, "updated_at"})
 
 
@@ -136,7 +138,9 @@ def add_asset_cost(
 ) -> bool:
     """ADD what one run or render of an asset consumed to its cost item, once per event id,
     and only while the asset exists and is not being deleted (a job finishing after its
-    video's delete leaves no stray item). False when nothing was added."""
+    video's delete leaves no stray item). False when nothing was added for one of those
+    reasons; a transaction conflict (another render of the video writing at once) is tried
+    again (safe: the event id's condition), and raises Conflict after ASSET_COST_TRIES."""
     amounts = {name: value for name, value in amounts.items() if value}
     if not amounts:
         return False
@@ -162,9 +166,19 @@ def add_asset_cost(
             "ExpressionAttributeNames": {"#deleting": "deleting"},
         }
     }
+    for attempt in range(ASSET_COST_TRIES - 1):
+        try:
+            return _transact_once(table, [add, asset_alive])
+        except Conflict:  # another write to these items at once (parallel renders): again
+            time.sleep(backoff_s(attempt))
+    return _transact_once(table, [add, asset_alive])
+
+
+def _transact_once(table: Table, actions: list[dict[str, Any]]) -> bool:
+    """One try; False when a condition failed (counted before, or the video is gone)."""
     try:
-        table.transact([add, asset_alive])
-    except (AlreadyExists, Conflict):  # counted before, or the video is gone or going
+        table.transact(actions)
+    except AlreadyExists:
         return False
     return True
 
