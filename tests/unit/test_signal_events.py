@@ -169,3 +169,13 @@ def test_applause_as_loud_as_the_talk_counts_but_a_wandering_noise_bed_does_not(
     t = np.arange(90 * RATE) / RATE
     bed = _noise(90, -30) * (1 + 0.4 * np.sin(2 * np.pi * t / 20))  # wind or a fan, +-3 dB
     assert events.find(_signals(bed, 90)) == []
+
+
+def test_two_highlights_close_together_get_two_clips_that_do_not_overlap() -> None:
+    audio = _mix(_mix(_talk(120), _noise(4, -12), 50.0), _noise(4, -14), 62.0)
+    lengths = ClipLengths(min_s=15, max_s=40)
+    moments = sorted(pick_moments(_signals(audio, 120), lengths, 8), key=lambda m: m.start)
+    assert len(moments) == 2
+    first, second = moments
+    assert first.end <= second.start and first.start <= 50 and second.end >= 66
+    assert all(15 - 0.01 <= m.end - m.start <= 40 for m in moments)

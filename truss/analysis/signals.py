@@ -63,14 +63,6 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def _clip01(value: float) -> float:
-    return max(0.0, min(1.0, value))
-
-
-def _count_between(times: Sequence[float], lo: float, hi: float) -> int:
-    return bisect_right(times, hi) - bisect_left(times, lo)
-
-
 def _nearest(times: Sequence[float], t: float, within: float) -> float | None:
     """The time in sorted times closest to t, if within `within` seconds."""
     i = bisect_left(times, t)
@@ -149,9 +141,9 @@ def pick_moments(signals: Signals, lengths: ClipLengths, max_moments: int) -> li
     for event in found:
         start, end = edges(event, signals, lengths, spots)
         if any(start < m.end and m.start < end for m in moments):
-            start, end = _clear_of(event, start, end, moments)
+            start, end = _clear_of(event, start, end, moments, lengths, signals.duration)
             if any(start < m.end and m.start < end for m in moments):
-                continue
+                continue  # no room for it between the clips of stronger events
         moments.append(_moment(event, start, end, signals))
         if len(moments) == max_moments:
             break
@@ -159,14 +151,22 @@ def pick_moments(signals: Signals, lengths: ClipLengths, max_moments: int) -> li
 
 
 def _clear_of(
-    event: events.Event, start: float, end: float, others: list[Moment]
+    event: events.Event,
+    start: float,
+    end: float,
+    others: list[Moment],
+    lengths: ClipLengths,
+    duration: float,
 ) -> tuple[float, float]:
-    """The edges pulled in to the event itself where they overlap earlier moments."""
+    """The edges moved off earlier moments next to the event, the end pushed out again to
+    keep the minimum length (the caller drops it if it still overlaps)."""
     for other in others:
         if other.end <= event.start and start < other.end:
             start = other.end
         if other.start >= event.end and end > other.start:
             end = other.start
+    if end - start < lengths.min_s:
+        end = min(duration, start + lengths.min_s)
     return start, end
 
 
@@ -196,12 +196,12 @@ def edges(
     first pause after it, the length within the configured range."""
     marks = sorted({*spots, *signals.cuts}) if signals.has_audio else list(signals.cuts)
     lead = LEAD_S if signals.has_audio else 2.0
-    start = _mark_before(marks, event.start - lead, event.start - lead - 4) or event.start - lead
+    start = _mark_before(marks, event.start - lead, event.start - lead - 4)
     after = [t for t in marks if event.end + 0.3 <= t <= event.end + TAIL_S]
     end = after[0] if after else event.end + min(2.0, TAIL_S)
     if end - start < lengths.min_s:
         want = end - lengths.min_s
-        start = _mark_before(marks, want, want - 3) or want
+        start = _mark_before(marks, want, want - 3)
     if end - start > lengths.max_s:
         start = end - lengths.max_s
     if start < 0:
@@ -212,10 +212,10 @@ def edges(
     return round(start, 3), round(end, 3)
 
 
-def _mark_before(marks: list[float], at: float, earliest: float) -> float | None:
-    """The latest mark at or before `at` and not before `earliest`."""
+def _mark_before(marks: list[float], at: float, earliest: float) -> float:
+    """The latest mark at or before `at` and not before `earliest`, else `at` itself."""
     i = bisect_right(marks, at)
-    return marks[i - 1] if i and marks[i - 1] >= earliest else None
+    return marks[i - 1] if i and marks[i - 1] >= earliest else at
 
 
 def _moment(event: events.Event, start: float, end: float, signals: Signals) -> Moment:
