@@ -26,7 +26,11 @@ DAY = datetime.date(2026, 11, 30)
 
 @pytest.fixture
 def table(aws: None, _moto_session: AwsSlate) -> Table:
-    return Table(_moto_session.dynamodb, _moto_session.table_name, "secret")
+    """The table, with CID's and OTHER's profiles (the flush drops a creator without one)."""
+    table = Table(_moto_session.dynamodb, _moto_session.table_name, "secret")
+    for cid in (CID, OTHER):
+        table.put({**keys.creator_profile(cid), "type": "creator"})
+    return table
 
 
 def test_a_range_is_one_query_with_every_day_and_the_shards_summed(table: Table) -> None:
@@ -171,6 +175,26 @@ def test_the_flush_skips_a_creator_whose_deletion_started(table: Table, real_red
     assert report.skipped == [CID]
     assert _total(table, CID, metrics.SHARE_VIEWS) == 0
     assert counters.pending(real_redis, CID) == {}
+
+
+def test_a_buffer_set_aside_before_the_profile_went_is_dropped_not_written(
+    table: Table, real_redis: Any
+) -> None:
+    """The flush set the buffer aside just before the deletion's last sweep removed the
+    rest: no day item may appear behind the deleted account."""
+    counters.count(real_redis, CID, {metrics.SHARE_VIEWS: 5})
+    counters.count(real_redis, OTHER, {metrics.SHARE_VIEWS: 2})
+    assert counters.move_aside(real_redis) == 2
+    table.delete(keys.creator_profile(CID))  # the account's deletion removed the profile
+
+    report = counters.flush(real_redis, table)
+
+    assert (report.skipped, report.applied) == ([CID], 1)
+    day = counters.utc_day().isoformat()
+    assert table.find(keys.analytics_day_part(CID, day, "s0")) is None
+    assert counters.pending(real_redis, CID) == {}  # the buffer is dropped, not kept aside
+    assert real_redis.smembers(counters.ASIDE) == set()
+    assert _total(table, OTHER, metrics.SHARE_VIEWS) == 2  # a live creator's is written
 
 
 def test_one_flush_a_minute_over_all_workers(table: Table, real_redis: Any) -> None:

@@ -14,6 +14,7 @@ from flask import Flask
 
 from truss.analytics import counters, metrics, recording
 from truss.data import analytics as daily
+from truss.data import keys
 from truss.extensions import get_table
 
 CID = "01JAAAAAAAAAAAAAAAAAAAAAB1"
@@ -93,6 +94,7 @@ def test_a_job_counts_through_the_workers_client_not_the_web_tiers(
         assert recording.record(CID, {metrics.RENDERS: 1}, event_id=EVENT)
         assert not recording.record(CID, {metrics.RENDERS: 1}, event_id=EVENT)  # once
         table = get_table()
+        table.put({**keys.creator_profile(CID), "type": "creator"})  # a flush needs it
         counters.flush(redis, table)
         day = counters.utc_day()
         (figures,) = daily.read_days(table, CID, day, day)

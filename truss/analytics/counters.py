@@ -177,7 +177,7 @@ class FlushReport:
     moved: int = 0  # buffers moved aside by this run
     applied: int = 0  # aside buffers ADDed to DynamoDB
     repeated: int = 0  # aside buffers some earlier run had applied already
-    skipped: list[str] = field(default_factory=list)  # creators being deleted: dropped
+    skipped: list[str] = field(default_factory=list)  # creators deleting or deleted: dropped
     failed: int = 0  # aside buffers that could not be applied (left for the next run)
 
 
@@ -252,12 +252,16 @@ def move_aside(redis: Redis) -> int:
 
 
 def creators_being_deleted(table: Table, cids: set[str]) -> set[str]:
-    """Which of these creators have an account deletion under way (one BatchGetItem)."""
+    """Which of these creators are going or gone (one BatchGetItem): an account deletion
+    under way, or no profile any more (the account is deleted: a buffer this flush set aside
+    just before the deletion's last sweep must not leave a day item behind it). Every
+    creator's profile is written at sign-up, before anything is counted for them."""
     valid = sorted(cid for cid in cids if keys.is_id(cid))
     if not valid:
         return set()
     profiles = table.get_many([keys.creator_profile(c) for c in valid], attributes=["deleting"])
-    return {keys.creator_id_from_pk(p["PK"]) for p in profiles if p.get("deleting")}
+    alive = {keys.creator_id_from_pk(p["PK"]) for p in profiles if not p.get("deleting")}
+    return set(valid) - alive
 
 
 def forget_creator(redis: Redis, cid: str) -> int:
