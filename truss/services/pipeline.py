@@ -217,6 +217,8 @@ class Pipeline:
             return None
         if asset.status not in {assets.QUEUED, assets.ANALYZING}:
             log.info("asset %s is %s: nothing to analyse", aid, asset.status)
+            if asset.status in {assets.RENDERING, assets.READY}:  # this run's analysis ended
+                self._count_clips_made(cid, aid, asset.run)  # a crash may have skipped it
             return None
         if asset.status == assets.ANALYZING and asset.run:
             try:  # a retry of this run's job after a crash continues it
@@ -332,8 +334,8 @@ class Pipeline:
             stage=stage, progress=40, **summary,
         )  # fmt: skip
         self._drop_clips_of_earlier_runs(cid, aid, keep=set(ids))
-        made = Counter(metrics.qualified(metrics.CLIPS_MADE, f.source or made_by) for f in ranked)
-        self.tally.count(cid, made, f"clips:{aid}:{run}")
+        made = Counter(f.source or made_by for f in ranked)
+        self._tally_clips_made(cid, aid, run, made)
         if not ids:
             assets.transition(
                 self.table, cid, aid, assets.RENDERING, assets.READY,
@@ -342,6 +344,21 @@ class Pipeline:
             return
         for clid in ids:
             self.enqueue_render(cid, clid, clips.first_render_id(run))
+
+    def _tally_clips_made(self, cid: str, aid: str, run: int, sources: Counter[str]) -> None:
+        """The clips a run made, per source; once per run."""
+        made = {metrics.qualified(metrics.CLIPS_MADE, source): n for source, n in sources.items()}
+        self.tally.count(cid, made, f"clips:{aid}:{run}")
+
+    def _count_clips_made(self, cid: str, aid: str, run: int) -> None:
+        """Count again, from the table, the clips an ended run made (once per run)."""
+        sources = Counter(
+            clip.source
+            for clip in clips.for_asset(self.table, cid, aid)
+            if clip.run == run and clip.source in clips.MACHINE_SOURCES
+        )
+        if sources:
+            self._tally_clips_made(cid, aid, run, sources)
 
     def _drop_clips_of_earlier_runs(self, cid: str, aid: str, keep: set[str]) -> None:
         """A new analysis replaces what earlier runs found (signals, Gemini, chat; clips made
@@ -368,6 +385,7 @@ class Pipeline:
             clip = clips.start_render(self.table, cid, clid, render_id)
         except Conflict:
             log.info("clip %s render %s is stale, taken or done", clid, render_id)
+            self._count_if_done(cid, clid, render_id)
             return
         asset = self._video_of(clip)
         if asset is None:
@@ -393,9 +411,13 @@ class Pipeline:
             return
         for old in {clip.video_key, clip.poster_key} - {"", video_key, poster_key}:
             self.storage.delete(old)
-        nbytes = quotas.charge_render(
-            self.table, self.storage, cid, clid, render_id, (video_key, poster_key)
-        )
+        self._count_finished(clip, render_id, (video_key, poster_key))
+
+    def _count_finished(self, clip: clips.Clip, render_id: str, files: tuple[str, str]) -> None:
+        """A finished render's storage, daily counters and asset progress; each is once per
+        render id, so a re-run after a crash midway counts only what was left."""
+        cid, clid = clip.creator_id, clip.id
+        nbytes = quotas.charge_render(self.table, self.storage, cid, clid, render_id, files)
         rendered = {
             metrics.RENDERS: 1, metrics.RENDER_SECONDS: clip.duration,
             metrics.S3_BYTES_STORED: nbytes, metrics.S3_PUT_REQUESTS: 2,
@@ -403,6 +425,20 @@ class Pipeline:
         event = f"render:{clid}:{render_id}"
         self.tally.job(self.table, cid, clip.asset_id, RENDERS, event, rendered)
         self.count_render(cid, clip.asset_id, clid, failed=False, run=clip.run)
+
+    def _count_if_done(self, cid: str, clid: str, render_id: str) -> None:
+        """A job of a render that already ended (a retry after a crash just past its end, or
+        a duplicate): count what the crash may have left uncounted."""
+        try:
+            clip = clips.get(self.table, cid, clid)
+        except NotFound:
+            return
+        if clip.render_id != render_id:
+            return  # stale: the clip moved on to another render
+        if clip.render_status == clips.READY:
+            self._count_finished(clip, render_id, (clip.video_key, clip.poster_key))
+        elif clip.render_status == clips.FAILED:
+            self.count_render(cid, clip.asset_id, clid, failed=True, run=clip.run)
 
     def _video_of(self, clip: clips.Clip) -> Asset | None:
         """The clip's video; None, after removing the clip, when the video is gone or being
