@@ -278,3 +278,32 @@ def _archive_real_then(replacement: Any) -> Any:
         return real(self, key) if "/imports/" in key else replacement(self, key)
 
     return head
+
+
+def test_after_the_last_retry_a_crashed_job_says_so(app: Flask, setup: dict[str, Any]) -> None:
+    """RQ's failure callback: a retry left changes nothing; the last one fails the item with
+    what to do (instead of a row that says it is working forever)."""
+    from types import SimpleNamespace
+
+    from truss.portability import jobs
+
+    second = setup["second"].id
+    with app.app_context():
+        table = get_table()
+        export = exports.create_export(table, second, include_sources=False)
+        imp = exports.create_import(table, second, 10, status=exports.IMPORTING)
+        for retries_left in (1, 0):
+            crash = RuntimeError("killed")
+            job = SimpleNamespace(args=(second, export.id), retries_left=retries_left)
+            jobs.export_crashed(job, None, RuntimeError, crash, None)  # type: ignore[arg-type]
+            job = SimpleNamespace(args=(second, imp.id), retries_left=retries_left)
+            jobs.import_crashed(job, None, RuntimeError, crash, None)  # type: ignore[arg-type]
+            if retries_left:
+                assert exports.get_export(table, second, export.id).status == exports.QUEUED
+                assert exports.get_import(table, second, imp.id).status == exports.IMPORTING
+        failed_export = exports.get_export(table, second, export.id)
+        failed_import = exports.get_import(table, second, imp.id)
+    assert failed_export.status == exports.FAILED and "Start a new export" in failed_export.error
+    assert (
+        failed_import.status == exports.FAILED and "Upload the archive again" in failed_import.error
+    )
