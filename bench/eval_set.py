@@ -186,7 +186,7 @@ def _espeak(voice: str, text: str, speed: int, pitch: int, amplitude: int = 100)
     """espeak-ng's rendering of text at RATE, -1..1 (cached)."""
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise RuntimeError("espeak-ng is missing: apt-get install -y espeak-ng")
+        raise RuntimeError("the realistic set needs espeak-ng: apt-get install -y espeak-ng")
     args = [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", str(amplitude)]
     wav = subprocess.run([*args, "--stdout", text], capture_output=True, check=True).stdout
     rate = int.from_bytes(wav[24:28], "little")
