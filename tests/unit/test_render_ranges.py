@@ -30,7 +30,7 @@ from truss.data.table import Table
 from truss.extensions import get_storage, get_table
 from truss.ffmpeg import MediaError
 from truss.media import run_ffmpeg
-from truss.range_source import GONE, SourceUnavailable, serve_object
+from truss.range_source import GONE, SourceUnavailable, SpanCache, serve_object
 from truss.services.pipeline import Pipeline
 from truss.storage import ObjectInfo, Storage
 
@@ -198,6 +198,24 @@ def test_the_cache_keeps_to_its_bound_dropping_what_was_read_longest_ago(ctx: No
         before = served.fetched
         assert ask(served.url, Range="bytes=0-199999")[2] == BODY[:200_000]  # just read: kept
         assert served.fetched == before
+
+
+def test_the_cache_finds_gaps_and_never_keeps_two_copies_of_a_byte() -> None:
+    """Two connections may fetch the same bytes at once: the second copy is not kept."""
+    cache = SpanCache(limit=100)
+    cache.put(10, b"a" * 10)  # 10-19
+    cache.put(30, b"b" * 10)  # 30-39
+    cache.put(15, b"c" * 10)  # overlaps 10-19: refused
+    cache.put(25, b"d" * 10)  # overlaps 30-39: refused
+    assert cache.held == 20
+    assert cache.read(12, 100) == b"a" * 8 and cache.read(12, 13) == b"aa"
+    assert cache.read(20, 100) == b""
+    assert cache.first_gap(10, 39) == (20, 29)
+    assert cache.first_gap(30, 39) is None and cache.first_gap(0, 5) == (0, 5)
+    cache.put(40, b"e" * 90)  # over the limit: the least recently read goes (10-19 was read)
+    assert cache.held == 100 and cache.read(30, 30) == b"" and cache.read(12, 12) == b"a"
+    cache.put(0, b"f" * 101)  # larger than the whole cache: not kept
+    assert cache.read(0, 0) == b""
 
 
 def test_a_partly_cached_range_still_hears_from_s3_before_its_headers(ctx: None) -> None:
