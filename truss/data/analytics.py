@@ -29,8 +29,12 @@ SHARD_PREFIX = "s"
 FLUSHES = "flushes"  # string set of the flush ids applied to a shard item
 ASSET_COST_TYPE = "asset_cost"
 APPLIED = "applied"  # string set of the event ids counted into an asset's cost item
-FLUSH_IDS_KEPT_S = 6 * 3600  # how long a shard item remembers the flushes applied to it
-FLUSH_IDS_PRUNE_AT = 120  # prune once it holds more ids than this
+# A shard item remembers the flush ids applied to it for an hour (an aside buffer is retried
+# every minute, so one applied but not deleted is seen again long before), pruned in one
+# write once it holds more than FLUSH_IDS_PRUNE_AT: a day flushed every minute keeps 60-90
+# ids (about 1.5 KB), so 90 days of 5 shards stay within one 1 MB Query page.
+FLUSH_IDS_KEPT_S = 3600
+FLUSH_IDS_PRUNE_AT = 90
 ASSET_COST_TRIES = 4  # a video's cost transaction, tried again after a transaction conflict
 META = frozenset({"PK", "SK", "type", "day", "part", FLUSHES, APPLIED, "updated_at"})
 
@@ -93,9 +97,9 @@ def apply_flush(
     amounts: Mapping[str, float],
 ) -> bool:
     """ADD one flushed buffer to its shard item, once per flush id (False: applied before).
-    Flush ids older than FLUSH_IDS_KEPT_S are then dropped from the item (flush ids start
-    with their time), so a busy day's item stays small: a buffer left aside is retried
-    every minute, long before its id is dropped."""
+    Past FLUSH_IDS_PRUNE_AT ids, those older than FLUSH_IDS_KEPT_S are dropped from the item
+    (flush ids start with their time), so a busy day's item stays small: a buffer left aside
+    is retried every minute, long before its id is dropped."""
     key = keys.analytics_day_part(cid, day_text(day), shard_part(shard))
     changes = {"type": DAILY_TYPE, "day": day_text(day)}
     applied = table.add_once(key, dict(amounts), FLUSHES, flush_id, changes=changes)
