@@ -5,11 +5,14 @@ per period across workers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from flask import Flask
 
 from tests.support.fake_platforms import connect, fake_platforms  # noqa: F401 (fixture)
@@ -21,7 +24,7 @@ from truss.data import platform_tokens, publications
 from truss.data.platform_tokens import Account
 from truss.local.fake_platforms import FakePlatforms
 from truss.local.fake_platforms.stats import day_figures
-from truss.publishing.adapters.stats import Figures
+from truss.publishing.adapters.stats import Figures, VideoDay
 from truss.publishing.adapters.tiktok import TikTokAdapter, TikTokSettings
 from truss.publishing.adapters.youtube import YouTubeAdapter, YouTubeSettings
 from truss.publishing.tokens import TokenSet
@@ -314,3 +317,112 @@ def test_after_an_outage_longer_than_the_refetch_window_the_missing_youtube_days
         assert stored(h, day).figures[("youtube", CLID)] == expected(yt_id, day1, day), day
     today = day1 + timedelta(days=6)
     assert stored(h, today).figures[("youtube", CLID)] == expected(yt_id, day1, today, 0.5)
+
+
+class ExpressionLimits:
+    """Wraps the boto3 table's update_item with DynamoDB's own limit that moto doesn't
+    enforce (an expression of at most 4 KB: ValidationException), recording each call."""
+
+    MAX_EXPRESSION = 4096
+
+    def __init__(self, table: Any, refuse: Callable[[dict[str, Any]], bool] = lambda _: False):
+        self.update_item = table.update_item
+        self.refuse = refuse
+        self.names: list[list[str]] = []  # each update's attribute names
+
+    def __call__(self, **kwargs: Any) -> Any:
+        expression = kwargs.get("UpdateExpression", "")
+        self.names.append(list(kwargs.get("ExpressionAttributeNames", {}).values()))
+        if len(expression) > self.MAX_EXPRESSION or self.refuse(kwargs):
+            error = {"Code": "ValidationException", "Message": "Invalid UpdateExpression"}
+            raise ClientError({"Error": error}, "UpdateItem")
+        return self.update_item(**kwargs)
+
+
+class DayPerVideo:
+    """A YouTube statistics adapter answering today's figures per video, without HTTP."""
+
+    def fetch_stats(self, token: str, video_id: str, first: date, last: date) -> list[VideoDay]:
+        return [VideoDay(last, Figures(views=int(video_id.removeprefix("vid"))))]
+
+
+def many_published(count: int) -> list[publications.Publication]:
+    """`count` clips published on YouTube (video ids vid0, vid1, ...)."""
+    return [
+        publications.Publication(
+            creator_id=CID,
+            platform="youtube",
+            clip_id=f"01J{n:023d}",
+            status=publications.PUBLISHED,
+            remote_id=f"vid{n}",
+            created=int(NOON),
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_creator_with_300_posts_gets_every_figure_saved_in_several_small_updates(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = many_published(300)  # read from memory: the test is about writing their figures
+    monkeypatch.setattr(publications, "list_for_creator", lambda table, cid: posts)
+    clids = [pub.clip_id for pub in posts]
+    limits = ExpressionLimits(h.table._table)
+    monkeypatch.setattr(h.table._table, "update_item", limits)
+    collector_ = replace(collector(h), adapter_for={"youtube": DayPerVideo()}.__getitem__)
+
+    assert collector_.run(CID) == {"youtube": ""}
+
+    figures = stored(h, date(2026, 11, 20)).figures
+    assert {clid: figures[("youtube", clid)].views for clid in clids} == {
+        clid: n for n, clid in enumerate(clids)
+    }
+    writes = [names for names in limits.names if any(n.startswith("fig:") for n in names)]
+    assert len(writes) == 3  # the figures went in several updates, each a small expression
+    assert all(len(names) <= store.MAX_SETS_PER_UPDATE + 3 for names in writes)
+
+
+def test_a_write_that_fails_unexpectedly_is_noted_and_the_job_goes_on(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published(h)
+
+    def figures_write(kwargs: dict[str, Any]) -> bool:
+        names = kwargs.get("ExpressionAttributeNames", {}).values()
+        return any(name.startswith("fig:youtube:") for name in names)
+
+    limits = ExpressionLimits(h.table._table, refuse=figures_write)
+    monkeypatch.setattr(h.table._table, "update_item", limits)
+
+    outcome = collector(h).run(CID)
+
+    words = "Truss couldn't update the YouTube figures just now; it will try again."
+    assert outcome == {"youtube": words, "tiktok": ""}
+    note = stored(h, date(2026, 11, 20)).fetches["youtube"]
+    assert note.error == words and note.failing and note.ok_at == 0
+    assert stored(h, date(2026, 11, 20)).figures[("tiktok", CLID)].views > 0
+
+
+def test_many_tiktok_clips_keep_each_clips_figures_and_totals_in_one_update(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from truss.extensions import get_table
+
+    with app.app_context():
+        table = get_table()
+    limits = ExpressionLimits(table._table)
+    monkeypatch.setattr(table._table, "update_item", limits)
+    day = date(2026, 11, 20)
+    clips = [("tiktok", f"01J{n:023d}") for n in range(151)]  # 302 attributes
+
+    store.write_figures(
+        table, CID, day, {k: Figures(views=1) for k in clips}, {k: Figures(views=9) for k in clips}
+    )
+
+    assert len(limits.names) == 4
+    for names in limits.names:
+        assert len(names) <= store.MAX_SETS_PER_UPDATE + 3
+        figures = {n.removeprefix("fig:") for n in names if n.startswith("fig:")}
+        assert figures == {n.removeprefix("tot:") for n in names if n.startswith("tot:")}
+    read = store.read_range(table, CID, day, day)[0]
+    assert len(read.figures) == len(read.totals) == 151

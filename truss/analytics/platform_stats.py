@@ -18,9 +18,11 @@ creator's connection:
   snapshot of an earlier day (the first snapshot counts whole on its day).
 - Discord, Twitch: no statistics (said on the dashboard).
 
-A platform that fails (error answer, connection dropped, connection needing a reconnect)
-leaves every stored figure as it was and records the error and when; the figures keep the
-time of the last answer, so the dashboard says how old they are.
+A platform that fails (error answer, connection dropped, connection needing a reconnect, or
+an error of Truss's own such as a write DynamoDB refused) leaves the stored figures as they
+were (a write that failed part-way leaves whole clips updated) and records the error and when;
+the figures keep the time of the last answer, so the dashboard says how old they are. The day's
+figures are written in updates of at most store.MAX_SETS_PER_UPDATE attributes.
 """
 
 from __future__ import annotations
@@ -164,14 +166,23 @@ class Collector:
         except (StatsError, PublishError, TokenError) as exc:
             words = _words(platform, exc)
             log.warning("statistics of %s for %s failed: %s", platform, cid, words)
-            note = FetchNote(previous.ok_at, words, self.clock())
-            store.note_fetch(self.table, cid, today, platform, note)
-            return words
+            return self._failed(cid, today, platform, previous, words)
+        except Exception:  # ours (a write DynamoDB refused, a bug): the other platforms go on
+            log.exception("statistics of %s for %s could not be updated", platform, cid)
+            name = name_of(platform)
+            words = f"Truss couldn't update the {name} figures just now; it will try again."
+            return self._failed(cid, today, platform, previous, words)
         now = self.clock()  # answered; `partly` says what it left out (shown on the dashboard)
         store.note_fetch(
             self.table, cid, today, platform, FetchNote(now, partly, now if partly else 0)
         )
         return partly
+
+    def _failed(self, cid: str, today: date, platform: str, previous: FetchNote, words: str) -> str:
+        """Record the error and when, keeping when the platform last answered."""
+        note = FetchNote(previous.ok_at, words, self.clock())
+        store.note_fetch(self.table, cid, today, platform, note)
+        return words
 
     def _youtube(
         self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date

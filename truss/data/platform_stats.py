@@ -14,7 +14,8 @@ beside the day's counter shards, so the dashboard's one range Query reads it too
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -30,6 +31,9 @@ FIGURES = "fig"
 TOTALS = "tot"
 FETCH = "fetch"
 SEP = ":"
+# DynamoDB refuses an UpdateExpression over 4 KB (about 250 "#s1 = :s1" SETs; moto doesn't
+# check): a day's figures of many clips go in several updates of at most this many.
+MAX_SETS_PER_UPDATE = 100
 
 
 @dataclass(frozen=True)
@@ -104,11 +108,28 @@ def write_figures(
     figures: Mapping[tuple[str, str], Figures],
     totals: Mapping[tuple[str, str], Figures] | None = None,
 ) -> None:
-    """Store (replace) the day's figures of these clips, and TikTok's running totals."""
-    changes: Item = {_name(FIGURES, p, c): f.as_dict() for (p, c), f in figures.items()}
-    changes.update({_name(TOTALS, p, c): f.as_dict() for (p, c), f in (totals or {}).items()})
-    if changes:
+    """Store (replace) the day's figures of these clips, and TikTok's running totals: one
+    UpdateItem per MAX_SETS_PER_UPDATE attributes (a clip's figures and totals together)."""
+    per_clip: dict[tuple[str, str], Item] = defaultdict(dict)
+    for (p, c), f in figures.items():
+        per_clip[(p, c)][_name(FIGURES, p, c)] = f.as_dict()
+    for (p, c), f in (totals or {}).items():
+        per_clip[(p, c)][_name(TOTALS, p, c)] = f.as_dict()
+    for changes in _batches(per_clip.values()):
         _upsert(table, cid, day, changes)
+
+
+def _batches(groups: Iterable[Item]) -> Iterator[Item]:
+    """The groups' attributes packed into batches of at most MAX_SETS_PER_UPDATE, a group
+    never split."""
+    batch: Item = {}
+    for group in groups:
+        if batch and len(batch) + len(group) > MAX_SETS_PER_UPDATE:
+            yield batch
+            batch = {}
+        batch.update(group)
+    if batch:
+        yield batch
 
 
 def note_fetch(table: Table, cid: str, day: date, platform: str, note: FetchNote) -> None:
