@@ -262,9 +262,9 @@ def test_one_buffer_that_fails_to_flush_neither_blocks_the_others_nor_is_lost(
 
 def test_a_busy_days_item_forgets_flush_ids_older_than_six_hours(table: Table) -> None:
     start = 1_790_000_000
-    for n in range(daily.FLUSH_IDS_PRUNE_AT + 5):  # a flush a minute, for two hours
-        daily.apply_flush(table, CID, DAY, 0, daily.new_flush_id(start + 60 * n), {"x": 1})
-    later = daily.new_flush_id(start + 9 * 3600)  # all the others are 6 h older or more
+    for n in range(daily.FLUSH_IDS_PRUNE_AT + 5):  # a flush every 30 s, for 47 minutes
+        daily.apply_flush(table, CID, DAY, 0, daily.new_flush_id(start + 30 * n), {"x": 1})
+    later = daily.new_flush_id(start + 9 * 3600)  # all the others are 8 h older or more
     assert daily.apply_flush(table, CID, DAY, 0, later, {"x": 1})
 
     item = table.get(keys.analytics_day_part(CID, DAY.isoformat(), "s0"))
