@@ -35,6 +35,8 @@ PUBLIC = {
     "share.page",  # /s/<token>: one shared clip, nothing else of its creator
     "share.poster",  # /s/<token>/poster.jpg (og:image)
     "share.video",  # /s/<token>/clip.mp4 (og:video)
+    "deletion.progress",  # after deleting: signed out; only this browser's signed ticket, else 404
+    "deletion.status",  # its poll, the same rule
 }
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
