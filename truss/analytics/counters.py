@@ -19,10 +19,12 @@ nothing counted twice.
 
 Shards: job events (uploads, analyses, renders, publishes, tokens, capacity) are at most a few
 a second per creator and go to shard 0. Public events (share-page views, downloads) have no
-bound -- a viral clip -- and each picks one of ANALYTICS_SHARDS shards at random: the Redis
-hash behind it is spread over that many keys (slots in a Redis Cluster) and each buffer flushes
-to its own item `#s<n>`, so concurrent flushes never contend on one item and each item's list
-of applied flush ids stays bounded. Reads sum the shards.
+bound -- a viral clip -- and each picks one of ANALYTICS_SHARDS shards at random, a buffer
+of its own flushing to its own item `#s<n>`. Reads sum the shards. On one Redis server this
+buys little (a HINCRBYFLOAT costs the same on any key; one flush runs at a time, so no item
+is contended) and costs up to ANALYTICS_SHARDS writes a minute and items a day instead of
+one. Redis Cluster, where spreading keys would pay, is not supported: a count's MULTI writes
+its buffer and the shared dirty set, keys of different slots (CROSSSLOT).
 """
 
 from __future__ import annotations
