@@ -289,6 +289,12 @@ def test_a_video_youtube_refuses_is_skipped_and_the_other_clips_still_get_their_
     note = stored(h, day1).fetches["youtube"]
     assert note.ok_at == NOON and note.error == outcome["youtube"]  # shown on the dashboard
 
+    h.fake.state.db["videos"][other.remote_id]["user_id"] = "another-channel"
+    h.advance(3600)  # now YouTube refuses every video: no figures are newer than noon
+    assert collector(h).run(CID) == {"youtube": "YouTube answered 403: Forbidden"}
+    note = stored(h, day1).fetches["youtube"]
+    assert note.ok_at == NOON and note.failing
+
 
 def test_a_youtube_quota_answer_still_stops_the_whole_platform(h: Harness) -> None:
     published(h, CLID, {"youtube": "public"})

@@ -188,7 +188,8 @@ class Collector:
         self, cid: str, posts: list[Publication], days: list[PlatformDay], today: date
     ) -> str:
         """Ask per video and store what YouTube answered; a video YouTube refuses (403/404)
-        is skipped: the words say how many (empty when none was)."""
+        is skipped: the words say how many (empty when none was; when every one was, it is
+        the platform's failure)."""
         newest = newest_days(days, "youtube")
         adapter: YouTubeStats = self.adapter_for("youtube")
         by_day: dict[date, dict[tuple[str, str], Figures]] = defaultdict(dict)
@@ -206,6 +207,8 @@ class Collector:
                 continue
             for video_day in answer:
                 by_day[video_day.day][("youtube", pub.clip_id)] = video_day.figures
+        if refused and len(refused) == len(posts):
+            raise refused[0]  # nothing answered: the figures are no newer
         for day, figures in by_day.items():
             store.write_figures(self.table, cid, day, figures)
         return _refused_words(refused, len(posts))
