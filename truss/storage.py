@@ -20,6 +20,10 @@ class UploadGone(Exception):
     """S3 no longer knows this multipart upload (completed, or aborted after a day)."""
 
 
+class ObjectChanged(Exception):
+    """The object is no longer the version a read was pinned to (its ETag changed)."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -78,10 +82,17 @@ class Storage:
         body: bytes = response["Body"].read(length)
         return body
 
-    def open_range(self, key: str, first: int, last: int) -> Any:
-        """A stream of bytes first..last (inclusive) of an object: read(n) it, then close()."""
+    def open_range(self, key: str, first: int, last: int, if_match: str = "") -> Any:
+        """A stream of bytes first..last (inclusive) of an object: read(n) it, then close().
+        `if_match`: only from the version with this ETag (ObjectChanged if it was replaced)."""
+        extra = {"IfMatch": f'"{if_match}"'} if if_match else {}
         span = f"bytes={first}-{last}"
-        response = self.client.get_object(Bucket=self.bucket, Key=key, Range=span)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key, Range=span, **extra)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"PreconditionFailed", "412"}:
+                raise ObjectChanged(key) from exc
+            raise
         return response["Body"]
 
     def open_object(self, key: str) -> Any:

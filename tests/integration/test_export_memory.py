@@ -132,7 +132,9 @@ def test_a_1_gb_export_stays_under_300_mb(
             assert export.archive_bytes > SOURCES * SOURCE_BYTES
             info = storage.head(export.archive_key)
             assert info is not None and info.size == export.archive_bytes
-            archive = zipfile.ZipFile(RangeReader(storage, export.archive_key, info.size))  # type: ignore[arg-type]
+            archive = zipfile.ZipFile(
+                RangeReader(storage, export.archive_key, info.size, info.etag)
+            )  # type: ignore[arg-type]
             manifest = json.loads(archive.read(MANIFEST))
             sources = {
                 f["key"].split("/")[1]: f["sha256"]

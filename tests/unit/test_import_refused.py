@@ -17,7 +17,7 @@ from tests.support.app import AuthActions
 from tests.support.assets import csrf_headers
 from tests.support.clips import make_clip, ready_asset
 from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
-from truss.data import exports, keys
+from truss.data import chapters, exports, keys
 from truss.extensions import get_storage, get_table
 
 CLIP_ID = "01J00000000000000000000002"
@@ -122,7 +122,7 @@ def test_an_item_of_another_creator_is_refused(app: Flask, setup: dict[str, Any]
 
     done = upload_and_import(app, setup["other"], rebuilt(setup["archive"], change))
     assert done.status == exports.FAILED
-    assert f"CREATOR#{stranger}" in done.error and "another creator" in done.error
+    assert f"CREATOR#{stranger}" in done.error and "not the archive's creator's own" in done.error
     nothing_written(app, setup["second"].id)
 
 
@@ -307,3 +307,139 @@ def test_after_the_last_retry_a_crashed_job_says_so(app: Flask, setup: dict[str,
     assert (
         failed_import.status == exports.FAILED and "Upload the archive again" in failed_import.error
     )
+
+
+VICTIM_TOKEN = "a-sign-in-token-the-attacker-knows"
+
+
+def with_sign_in_link_first(archive: bytes) -> bytes:
+    """The archive, same size, whose items.jsonl's first item is a sign-in link for another
+    account (padded with spaces to the replaced line's length; checksums and CRC not updated:
+    a reader notices only at the member's end)."""
+    header_at = archive.index(b'{"schema_version"')
+    start = archive.index(b"\n", header_at) + 1
+    end = archive.index(b"\n", start)
+    link = {
+        "PK": {"S": keys.magic_link(VICTIM_TOKEN)["PK"]},
+        "SK": {"S": "VERIFY"},
+        "type": {"S": "magic_link"},
+        "email": {"S": "victim@example.com"},
+        "expires_at": {"N": "9999999999"},
+    }
+    line = json.dumps(link).encode()
+    assert len(line) <= end - start
+    return archive[:start] + line.ljust(end - start) + archive[end:]
+
+
+@pytest.fixture
+def long_items(app: Flask, client: FlaskClient, setup: dict[str, Any]) -> bytes:
+    """An archive of the first creator whose items.jsonl is longer than a ZIP read (chapters
+    of a long talk): its first lines are read before the member's end is reached."""
+    cid = setup["first"].id
+    with app.app_context():
+        table = get_table()
+        (asset,) = [i for i in exports.creator_items(table, cid) if i.get("type") == "asset"]
+        rows = [{"start": n * 30, "title": f"Chapter {n}"} for n in range(400)]
+        chapters.save(table, cid, keys.asset_id_from_sk(asset["SK"]), rows)
+    start_export(client)
+    with app.app_context():
+        newest = exports.list_exports(get_table(), cid)[0]
+    archive = archive_bytes(app, newest)
+    assert len(zipfile.ZipFile(io.BytesIO(archive)).read("items.jsonl")) > 16_000
+    return archive
+
+
+def replaced_after_check(
+    app: Flask, archive: bytes, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> exports.Import:
+    """Import the clean archive, replacing it in storage (as a second browser POST to the same
+    presigned key would) once the check has passed; small reads, as for a big archive."""
+    from truss.portability import archive as archive_module
+    from truss.portability import importer
+    from truss.portability.importer import run_import
+
+    monkeypatch.setattr(archive_module, "READ_AHEAD_BYTES", 256)
+    monkeypatch.setattr(archive_module, "CHUNK_BYTES", 64)
+    real_check = importer.check
+    second = setup["second"].id
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        imp = exports.create_import(table, second, len(archive), exports.QUEUED)
+        storage.put_bytes(imp.archive_key, archive, "application/zip")
+
+        def check_then_replace(*args: Any) -> Any:
+            checked = real_check(*args)
+            evil = with_sign_in_link_first(archive)
+            storage.put_bytes(imp.archive_key, evil, "application/zip")
+            return checked
+
+        monkeypatch.setattr(importer, "check", check_then_replace)
+        return run_import(table, storage, second, imp.id)
+
+
+def outside_partition(app: Flask, cid: str, iid: str) -> list[dict[str, Any]]:
+    """Sign-in links, and any item the import wrote outside the creator's partition."""
+    with app.app_context():
+        items = get_table().scan(_everything())
+    return [
+        i
+        for i in items
+        if str(i["PK"]).startswith("MAGIC#")
+        or (i.get("imported_by") == iid and i["PK"] != keys.creator_pk(cid))
+    ]
+
+
+def test_an_archive_replaced_after_its_check_is_refused(
+    app: Flask, setup: dict[str, Any], long_items: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads are pinned to the checked version: the replaced archive is never read."""
+    done = replaced_after_check(app, long_items, setup, monkeypatch)
+    assert done.status == exports.FAILED and "replaced while it was being imported" in done.error
+    assert outside_partition(app, setup["second"].id, done.id) == []
+
+
+def test_the_write_pass_refuses_an_item_of_another_partition(
+    app: Flask, setup: dict[str, Any], long_items: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even where a store ignored the pin, the write pass checks every item's owner again."""
+    from truss.storage import Storage
+
+    real_open_range = Storage.open_range
+
+    def unpinned(self: Storage, key: str, first: int, last: int, if_match: str = "") -> Any:
+        return real_open_range(self, key, first, last)
+
+    monkeypatch.setattr(Storage, "open_range", unpinned)
+    done = replaced_after_check(app, long_items, setup, monkeypatch)
+    assert done.status == exports.FAILED and "not the archive's creator's own" in done.error
+    assert "MAGIC#" in done.error
+    assert outside_partition(app, setup["second"].id, done.id) == []
+
+
+def test_an_archive_replaced_after_its_upload_was_confirmed_is_refused(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    """The version confirmed on the page is the one imported, even on a later retry."""
+    from truss.portability.importer import run_import
+
+    other, second = setup["other"], setup["second"].id
+    headers = csrf_headers(other)
+    archive = setup["archive"]
+    started = other.post(
+        "/account/data/imports",
+        json={"size": len(archive), "content_type": "application/zip"},
+        headers=headers,
+    ).get_json()
+    key = started["post"]["fields"]["key"]
+    iid = key.split("/")[3]
+    with app.app_context():
+        table, storage = get_table(), get_storage()
+        storage.put_bytes(key, archive, "application/zip")
+        exports.update_import(table, second, iid, status=exports.UPLOADING)
+        confirmed_etag = storage.head(key)
+        assert confirmed_etag is not None
+        exports.update_import(table, second, iid, archive_etag=confirmed_etag.etag)
+        storage.put_bytes(key, with_sign_in_link_first(archive), "application/zip")
+        done = run_import(table, storage, second, iid)
+    assert done.status == exports.FAILED and "replaced" in done.error
+    assert outside_partition(app, second, iid) == []

@@ -70,6 +70,7 @@ class Import:
     creator_id: str = field(metadata=attr(name="PK", read=keys.creator_id_from_pk))
     status: str
     archive_key: str
+    archive_etag: str = ""  # the uploaded archive's version, set when its upload is confirmed
     size: int = 0
     created_at: str
     items_done: int = 0

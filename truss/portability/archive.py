@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from truss.storage import Storage, UploadedPart
+from truss.storage import ObjectChanged, Storage, UploadedPart
 
 SCHEMA_VERSION = 1
 FORMAT = "truss-export"
@@ -39,6 +39,12 @@ READ_AHEAD_BYTES = 8 * 1024**2
 
 class ArchiveRefused(ValueError):
     """The archive can't be imported; the message says what is wrong and what to do."""
+
+
+ARCHIVE_CHANGED = (
+    "The archive in storage was replaced while it was being imported: the import stopped. "
+    "Upload the export again (and only once)."
+)
 
 
 @dataclass
@@ -189,10 +195,12 @@ def object_chunks(storage: Storage, key: str) -> Iterator[bytes]:
 
 class RangeReader(io.RawIOBase):
     """A seekable, read-only view of an S3 object: each read past the buffered window is one
-    ranged GET of at least READ_AHEAD_BYTES (ZipFile reads its directory, then members)."""
+    ranged GET of at least READ_AHEAD_BYTES (ZipFile reads its directory, then members).
+    Every GET is pinned to the version with `etag`: a replaced object is refused
+    (ARCHIVE_CHANGED), so what the import writes is what it checked."""
 
-    def __init__(self, storage: Storage, key: str, size: int) -> None:
-        self.storage, self.key, self.size = storage, key, size
+    def __init__(self, storage: Storage, key: str, size: int, etag: str) -> None:
+        self.storage, self.key, self.size, self.etag = storage, key, size, etag
         self.pos = 0
         self.window_start, self.window = 0, b""
 
@@ -231,7 +239,10 @@ class RangeReader(io.RawIOBase):
 
     def _fill(self, n: int) -> None:
         last = min(self.size, self.pos + max(n, READ_AHEAD_BYTES)) - 1
-        body = self.storage.open_range(self.key, self.pos, last)
+        try:
+            body = self.storage.open_range(self.key, self.pos, last, if_match=self.etag)
+        except ObjectChanged as exc:
+            raise ArchiveRefused(ARCHIVE_CHANGED) from exc
         try:
             self.window = body.read()
         finally:

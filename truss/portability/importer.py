@@ -2,6 +2,9 @@
 
 1. Check (writes nothing): the manifest's schema version, every entry present and nothing
    extra, every file's size and SHA-256, every item's keys under the manifest's creator.
+   Every read of the archive is pinned to the version whose upload was confirmed (its ETag),
+   and every pass refuses an item outside the creator's partition (its PK, index PKs, sort
+   key template, S3 keys), so a replaced archive can't write anything it didn't check.
 2. Write: each item rewritten (every Truss id in a key, an index key, an attribute or an S3
    key becomes a new id derived from the archive's export id and the old id: the same archive
    always maps to the same ids) and put create-only, with its index attributes held back
@@ -39,6 +42,7 @@ from truss.data import clips as clip_data
 from truss.data.creators import get_creator
 from truss.data.table import Item, NotFound, Table, plain
 from truss.portability.archive import (
+    ARCHIVE_CHANGED,
     ITEMS,
     MANIFEST,
     SCHEMA_VERSION,
@@ -75,6 +79,10 @@ ASSET_INTERRUPTED = (
 )
 CLIP_INTERRUPTED = "This clip was still rendering when it was exported: press Re-render."
 SAFE_KEY = re.compile(r"[A-Za-z0-9._/-]+")
+OBJECT_KEY_ATTRIBUTES = (
+    "source_key", "thumbnail_key", "video_key", "poster_key", "transcript_key",
+    "chapters_object", "archive_prefix",
+)  # fmt: skip
 PROGRESS_EVERY_ITEMS = 200
 DEFERRED_TYPES = frozenset({clip_data.CLIP_TYPE, streams.STREAM_TYPE, publications.TYPE})
 
@@ -157,7 +165,10 @@ def deferred(item: Item) -> bool:
 
 
 def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item | None:
-    """The item as it is written under the importing creator, or None when it is dropped."""
+    """The item as it is written under the importing creator, or None when it is dropped;
+    ArchiveRefused for an item that is not the archive's creator's own (checked as read and
+    as rewritten, in every pass: nothing outside the importer's partition is ever written)."""
+    _refuse_foreign(item, mapping.old_cid)
     if _skipped(item, mapping.dropped_streams):
         return None
     kept = {k: v for k, v in item.items() if k not in DROPPED_ATTRIBUTES}
@@ -171,24 +182,35 @@ def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item
     else:
         rewritten.update(held)
     rewritten["imported_by"] = iid
+    _refuse_foreign(rewritten, mapping.new_cid)
     return rewritten
 
 
-def _owner_problem(item: Item, cid: str, number: int) -> str | None:
-    """Why an item does not belong to the manifest's creator (None: it does)."""
+def _refuse_foreign(item: Item, cid: str) -> None:
+    """ArchiveRefused unless the item is one of `cid`'s own: its key and index keys in the
+    creator's partition, a sort key a creator's item has, its S3 keys under its folder."""
     own = keys.creator_pk(cid)
-    pk = str(item.get("PK", ""))
+    pk, sk = str(item.get("PK", "")), str(item.get("SK", ""))
     index_pks = [str(item[n]) for n in ("GSI1PK", "GSI2PK") if n in item]
     foreign = pk != own or any(
         p != own and not p.startswith(keys.ASSET_CLIPS.prefix_for(cid)) for p in index_pks
     )
-    if not foreign:
-        return None
-    return (
-        f"Item {number} of items.jsonl ({pk} {item.get('SK', '')}) belongs to another creator "
-        f"than the archive's ({cid}): nothing was imported. Use an archive exactly as Truss "
-        "exported it."
-    )
+    if foreign or not keys.is_creator_item_sk(sk) or not _objects_own(item, cid):
+        raise ArchiveRefused(
+            f"An item of items.jsonl ({pk} {sk}) is not the archive's creator's own "
+            f"({cid}): the import stopped. Use an archive exactly as Truss exported it."
+        )
+
+
+def _objects_own(item: Item, cid: str) -> bool:
+    root = keys.creator_object_root(cid)
+    for name in OBJECT_KEY_ATTRIBUTES:
+        value = item.get(name)
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or not value.startswith(root) or ".." in value:
+            return False
+    return True
 
 
 def lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -289,10 +311,7 @@ def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
             )
     mapping = mapping_for(manifest, dropped_streams(archive, manifest))
     count, charge = 0, 0
-    for number, item in enumerate(read_items(archive, manifest), start=1):
-        problem = _owner_problem(item, manifest.creator_id, number)
-        if problem:
-            raise ArchiveRefused(problem)
+    for item in read_items(archive, manifest):
         written = transform(item, mapping, iid, manifest.include_sources)
         if written is not None:
             count += 1
@@ -321,8 +340,7 @@ class Importer:
             self._stop_if_deleting()
             return self._run(imp)
         except AccountDeleting:
-            failed = exports.fail_import(self.table, self.cid, self.iid, ACCOUNT_DELETING)
-            return failed or exports.get_import(self.table, self.cid, self.iid)
+            return self._fail(ACCOUNT_DELETING)
 
     def _stop_if_deleting(self) -> None:
         """Checked before writing and then at each progress step: the account's deletion
@@ -335,17 +353,28 @@ class Importer:
             raise AccountDeleting(self.cid)
 
     def _run(self, imp: exports.Import) -> exports.Import:
+        """The archive read is pinned to the version whose upload was confirmed (its ETag):
+        one replaced since, or while this runs, is refused."""
         info = self.storage.head(imp.archive_key)
         if info is None:
-            failed = exports.fail_import(self.table, self.cid, self.iid, NO_ARCHIVE)
-            return failed or exports.get_import(self.table, self.cid, self.iid)
+            return self._fail(NO_ARCHIVE)
+        if imp.archive_etag and info.etag != imp.archive_etag:
+            return self._fail(ARCHIVE_CHANGED)
         try:
-            exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
-            archive = open_archive(RangeReader(self.storage, imp.archive_key, info.size))
-            checked = check(archive, self.mapping, self.iid)
+            return self._import(
+                imp, RangeReader(self.storage, imp.archive_key, info.size, info.etag)
+            )
         except ArchiveRefused as exc:
-            failed = exports.fail_import(self.table, self.cid, self.iid, str(exc))
-            return failed or exports.get_import(self.table, self.cid, self.iid)
+            return self._fail(str(exc))
+
+    def _fail(self, error: str) -> exports.Import:
+        failed = exports.fail_import(self.table, self.cid, self.iid, error)
+        return failed or exports.get_import(self.table, self.cid, self.iid)
+
+    def _import(self, imp: exports.Import, reader: RangeReader) -> exports.Import:
+        exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
+        archive = open_archive(reader)
+        checked = check(archive, self.mapping, self.iid)
         imp = exports.update_import(
             self.table, self.cid, self.iid, status=exports.IMPORTING,
             items_total=checked.items, files_total=checked.files,

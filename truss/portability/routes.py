@@ -115,8 +115,9 @@ def confirm_import(iid: str) -> tuple[Response, int] | Response:
         return jsonify(error=NOT_ARRIVED, page=page_url), 400
     try:
         exports.update_import(
-            get_table(), cid, iid, expect=exports.UPLOADING, status=exports.QUEUED
-        )
+            get_table(), cid, iid, expect=exports.UPLOADING, status=exports.QUEUED,
+            archive_etag=info.etag,
+        )  # fmt: skip
     except Conflict:  # a second click confirmed it first: that one queued the import
         return jsonify(page=page_url)
     jobs.enqueue_import(cid, iid)
