@@ -309,3 +309,35 @@ def test_the_archive_is_tagged_for_the_buckets_expiry_rule(
     assert {"Key": EXPIRING_TAG, "Value": "yes"} in tags["TagSet"]
     (rule,) = [r for r in rules if r["Filter"].get("Tag", {}).get("Key") == EXPIRING_TAG]
     assert rule["Expiration"]["Days"] == EXPIRING_DAYS > exports.EXPORT_LIFE_S / 86400
+
+
+def test_the_archive_holds_no_live_link_or_upload_session(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    """A clip's live share token and a post's resumable upload URL (which takes bytes without
+    any sign-in) are capabilities: the archive someone downloads or forwards holds neither."""
+    from truss.data import publications
+
+    first, client, _, _ = two
+    made = make_library(app, first.id, videos)
+    upload_url = "https://upload.example/resumable?upload_id=SECRET-UPLOAD-CAPABILITY"
+    with app.app_context():
+        table = get_table()
+        pub = publications.create(
+            table,
+            publications.Publication(
+                creator_id=first.id, platform="youtube", clip_id=CLIP_ID,
+                asset_id=made["asset"].id, scheduled_at=1, text="Best moment", created=1,
+            ),
+        )  # fmt: skip
+        table.update(
+            keys.publication(first.id, CLIP_ID, pub.platform),
+            {"session": {"upload_url": upload_url}, "lease_holder": "worker-7", "slot": "x"},
+        )
+    start_export(client)
+    text = "\n".join(_items_text(archive_bytes(app, only_export(app, first.id))))
+    assert "Best moment" in text  # the post is there
+    for secret in (made["share"], "SECRET-UPLOAD-CAPABILITY", "worker-7"):
+        assert secret not in text
+    for name in ("share_token", "session", "lease_holder", "slot"):
+        assert f'"{name}"' not in text

@@ -1,8 +1,8 @@
 """Export: every item and file of one creator into one archive object in S3 (archive.py).
 
-What never goes in: platform tokens, exports and imports themselves, Gemini uploaded-file
-references and analysis leases (attributes dropped from the asset and post items). Sessions and
-magic links are not under the creator's partition, so never read.
+What never goes in: platform tokens, exports and imports themselves, and the attributes in
+NEVER_EXPORTED_ATTRIBUTES (live share tokens, posts' upload sessions, leases, Gemini file
+references). Sessions and magic links are not under the creator's partition, so never read.
 """
 
 from __future__ import annotations
@@ -38,9 +38,17 @@ NEVER_EXPORTED_SK = (
     keys.export_prefix(),
     keys.import_prefix(),
 )
+# Capabilities and working state: a post's upload `session` holds the platform's resumable
+# upload URL (it takes bytes without any sign-in), `share_token` is a live public link, the
+# profile's `deleting` is the deletion's ticket; leases, slots and upload ids only mean
+# something to this deployment's workers.
 NEVER_EXPORTED_ATTRIBUTES = frozenset(
-    {"gemini_file", "gemini_file_expires_at", "claimed_by", "lease_until", "session_version"}
-)
+    {
+        "gemini_file", "gemini_file_expires_at", "claimed_by", "lease_until", "lease_holder",
+        "session_version", "session", "share_token", "deleting", "slot", "upload_id",
+        "import_hold",
+    }
+)  # fmt: skip
 SKIPPED_FOLDERS = ("exports/", "imports/")
 PROGRESS_EVERY_S = 1.0
 DELETING = "This account is being deleted: nothing was exported."

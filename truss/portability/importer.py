@@ -67,7 +67,8 @@ SKIPPED_SK = (
 DROPPED_ATTRIBUTES = frozenset(
     {
         "share_token", "slot", "deleting", "analysed_run", "analysed_month", "analysed_charge",
-        "session", "claimed_by", "lease_until", "gemini_file", "gemini_file_expires_at",
+        "session", "claimed_by", "lease_until", "lease_holder", "gemini_file",
+        "gemini_file_expires_at",
         "upload_id", "import_hold",
     }
 )  # fmt: skip
