@@ -3,6 +3,11 @@ tests. No tests in here."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -47,3 +52,23 @@ def upload_and_import(app: Flask, client: FlaskClient, archive: bytes) -> export
     _, cid, _, iid, _ = key.split("/")
     with app.app_context():
         return exports.get_import(get_table(), cid, iid)
+
+
+def with_items_changed(archive: bytes, change: Callable[[str], str]) -> bytes:
+    """The archive with each line of items.jsonl passed through `change`, its size and
+    checksum in manifest.json updated to match (as a careful forger would)."""
+    source = zipfile.ZipFile(io.BytesIO(archive))
+    manifest = json.loads(source.read("manifest.json"))
+    lines = source.read("items.jsonl").decode().splitlines()
+    items = ("\n".join(change(line) for line in lines) + "\n").encode()
+    entry = next(f for f in manifest["files"] if f["path"] == "items.jsonl")
+    entry.update(size=len(items), sha256=hashlib.sha256(items).hexdigest())
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            if name == "items.jsonl":
+                target.writestr(name, items)
+            elif name != "manifest.json":
+                target.writestr(name, source.read(name))
+        target.writestr("manifest.json", json.dumps(manifest))
+    return out.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from typing import Any
 
@@ -17,8 +18,14 @@ from tests.support.app import AuthActions
 from tests.support.assets import csrf_headers, put_source
 from tests.support.clips import make_clip, ready_asset
 from tests.support.media import Videos
-from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
-from truss.data import chapters, clips, exports, keys, shares
+from tests.support.portability import (
+    archive_bytes,
+    only_export,
+    start_export,
+    upload_and_import,
+    with_items_changed,
+)
+from truss.data import chapters, clips, exports, keys, shares, usage
 from truss.data.creators import Creator
 from truss.extensions import get_storage, get_table
 from truss.media import probe
@@ -28,7 +35,7 @@ CLIP_ID = "01J00000000000000000000001"
 
 def make_library(app: Flask, cid: str, videos: Videos) -> dict[str, Any]:
     """A creator's video (with its source), chapters, a clip whose render is a real MP4, and
-    a share link to that clip."""
+    a share link to that clip; the source and the clip's files charged to storage."""
     asset = ready_asset(app, cid, title="Launch talk")
     put_source(app, cid, asset.id, b"source video bytes")
     clip = make_clip(app, cid, asset.id, CLIP_ID, title="Big laugh!")
@@ -39,7 +46,21 @@ def make_library(app: Flask, cid: str, videos: Videos) -> dict[str, Any]:
         chapters.save(table, cid, asset.id, [{"start": 0, "title": "Intro"}])
         token = shares.new_token()
         shares.create(table, cid, clip.id, token)
-    return {"asset": asset, "clip": clip, "mp4": mp4, "share": token}
+        usage.set_asset_stored(table, cid, asset.id, len(b"source video bytes"))
+        clip_bytes = sum(_size(storage, key) for key in (clip.video_key, clip.poster_key))
+        usage.set_clip_stored(table, cid, clip.id, clip_bytes, clip.render_id)
+    return {"asset": asset, "clip": clip, "mp4": mp4, "share": token, "clip_bytes": clip_bytes}
+
+
+def _size(storage: Any, key: str) -> int:
+    info = storage.head(key)
+    assert info is not None, key
+    return info.size
+
+
+def stored(app: Flask, cid: str) -> int:
+    with app.app_context():
+        return int((get_table().find(keys.usage(cid)) or {}).get("stored_bytes", 0))
 
 
 def partition(app: Flask, cid: str) -> list[dict[str, Any]]:
@@ -135,19 +156,19 @@ def test_a_second_import_of_the_same_archive_adds_nothing(
     app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
 ) -> None:
     first, client, second, other = two
-    make_library(app, first.id, videos)
+    made = make_library(app, first.id, videos)
     start_export(client)
     archive = archive_bytes(app, only_export(app, first.id))
     upload_and_import(app, other, archive)
     before = _content(partition(app, second.id))
     files = [key for key, _ in objects(app, second.id)]
+    charged = stored(app, second.id)
+    assert charged == made["clip_bytes"] > 0  # the clip's files (no sources in this archive)
     again = upload_and_import(app, other, archive)
     assert again.status == exports.DONE
     assert _content(partition(app, second.id)) == before
     assert [key for key, _ in objects(app, second.id)] == files
-    with app.app_context():
-        usage = get_table().find(keys.usage(second.id)) or {}
-    assert usage.get("stored_bytes") == sum(int(i.get("stored_bytes", 0)) for i in before)
+    assert stored(app, second.id) == charged  # nothing written twice, nothing charged twice
 
 
 def test_imported_items_stay_hidden_until_the_import_is_revealed(
@@ -341,3 +362,41 @@ def test_the_archive_holds_no_live_link_or_upload_session(
         assert secret not in text
     for name in ("share_token", "session", "lease_holder", "slot"):
         assert f'"{name}"' not in text
+
+
+def test_an_import_charges_the_files_it_brings_whatever_the_archive_says(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    """An archive whose items claim a negative size (which would make the counter negative and
+    the quota never refuse) is charged the sizes of its files."""
+    first, client, second, other = two
+    made = make_library(app, first.id, videos)
+    start_export(client, sources=True)
+    archive = archive_bytes(app, only_export(app, first.id))
+    lying = with_items_changed(
+        archive,
+        lambda line: re.sub(
+            r'"stored_bytes": \{"N": "\d+"\}', '"stored_bytes": {"N": "-1000000000000"}', line
+        ),
+    )
+    assert lying != archive
+    done = upload_and_import(app, other, lying)
+    assert done.status == exports.DONE, done.error
+    assert stored(app, second.id) == len(b"source video bytes") + made["clip_bytes"]
+
+
+def test_an_import_that_would_pass_the_storage_quota_writes_nothing(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient], videos: Videos
+) -> None:
+    first, client, second, other = two
+    made = make_library(app, first.id, videos)
+    start_export(client, sources=True)
+    archive = archive_bytes(app, only_export(app, first.id))
+    app.config["QUOTA_STORAGE_BYTES"] = made["clip_bytes"]  # the source doesn't fit as well
+    done = upload_and_import(app, other, archive)
+    assert done.status == exports.FAILED
+    assert "storage is too full for this archive" in done.error and "Delete videos" in done.error
+    assert not [i for i in partition(app, second.id) if i.get("type") in ("asset", "clip")]
+    assert stored(app, second.id) == 0
+    app.config["QUOTA_STORAGE_BYTES"] = made["clip_bytes"] + len(b"source video bytes")
+    assert upload_and_import(app, other, archive).status == exports.DONE  # it fits exactly

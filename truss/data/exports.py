@@ -2,8 +2,9 @@
 week) and `IMPORT#<iid>` (an archive being brought in: its progress, so a retried job resumes).
 
 Also the writes an import makes for the importer (truss.portability.importer): create-only
-puts of the rewritten items, the reveal that gives them their index attributes once every
-item and file is in, and the one-off charge of the imported bytes to the storage counter.
+puts of the rewritten items (an item holding files charged to the storage counter in the same
+transaction), and the reveal that gives them their index attributes once every item and file
+is in.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from boto3.dynamodb.conditions import Attr
 from truss.data import keys, usage
 from truss.data.creators import new_id, utc_now_iso
 from truss.data.items import attr, from_item
-from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table
+from truss.data.table import AlreadyExists, Conflict, Item, NotFound, Table, create_only
 
 EXPORT_TYPE = "export"
 IMPORT_TYPE = "import"
@@ -78,7 +79,6 @@ class Import:
     files_done: int = 0
     files_total: int = 0
     revealed: bool = False
-    usage_charged: bool = False
     error: str = ""
 
     @property
@@ -199,13 +199,31 @@ def creator_items(table: Table, cid: str) -> Iterator[Item]:
     return table.query_all(keys.creator_pk(cid), "")
 
 
-def put_imported(table: Table, item: Item) -> bool:
-    """Create the item unless it exists (a second run, or a resumed one): True if written."""
-    try:
-        table.put_new(item)
-    except AlreadyExists:
-        return False
-    return True
+def put_imported(table: Table, item: Item, limit: int = 0) -> bool:
+    """Create the item unless it exists (a second run, or a resumed one): True if written.
+    An item holding files in S3 (`stored_bytes`) is created in one transaction with its bytes
+    added to the creator's storage counter, never past `limit` (usage.OverLimit): each
+    imported item is charged exactly once, however often the archive is imported."""
+    nbytes = int(item.get(usage.STORED, 0) or 0)
+    if nbytes <= 0:
+        try:
+            table.put_new(item)
+        except AlreadyExists:
+            return False
+        return True
+    key = {"PK": item["PK"], "SK": item["SK"]}
+    charge = usage.storage_charge(keys.creator_id_from_pk(item["PK"]), nbytes, limit)
+    for _ in range(usage.ATTEMPTS):
+        try:
+            table.transact([create_only(item), charge])
+        except Conflict:  # another transaction on the counter: try again
+            continue
+        except AlreadyExists:  # the item exists already, or the counter would pass the limit
+            if table.find(key) is not None:
+                return False
+            raise usage.OverLimit(f"{nbytes} more bytes would pass {limit}") from None
+        return True
+    raise Conflict(f"{key['PK']} {key['SK']}: the storage counter kept changing")
 
 
 def reveal(table: Table, key: keys.Key) -> bool:
@@ -221,35 +239,5 @@ def reveal(table: Table, key: keys.Key) -> bool:
     try:
         table.update(key, held, Attr(HOLD).exists(), remove=(HOLD,))
     except Conflict:
-        return False
-    return True
-
-
-def charge_imported_bytes(table: Table, cid: str, iid: str, nbytes: int) -> bool:
-    """Add the imported files' bytes to the creator's storage counter, once per import (a
-    transaction with the import item's `usage_charged`); False if charged already."""
-    try:
-        table.transact(
-            [
-                {
-                    "Update": {
-                        "Key": keys.import_(cid, iid),
-                        "UpdateExpression": "SET usage_charged = :yes",
-                        "ConditionExpression": "attribute_exists(PK) AND "
-                        "attribute_not_exists(usage_charged)",
-                        "ExpressionAttributeValues": {":yes": True},
-                    }
-                },
-                {
-                    "Update": {
-                        "Key": keys.usage(cid),
-                        "UpdateExpression": "SET #type = :usage ADD #stored :n",
-                        "ExpressionAttributeNames": {"#type": "type", "#stored": usage.STORED},
-                        "ExpressionAttributeValues": {":usage": usage.USAGE_TYPE, ":n": nbytes},
-                    }
-                },
-            ]
-        )
-    except AlreadyExists:
         return False
     return True

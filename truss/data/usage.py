@@ -88,6 +88,12 @@ def _counter_update(key: keys.Key, name: str, amount: float, limit: float) -> di
     return {"Update": update}
 
 
+def storage_charge(cid: str, nbytes: int, limit: int = 0) -> dict[str, Any]:
+    """A transaction action adding `nbytes` to the creator's storage counter (never past
+    `limit`): for a transaction that also creates the item holding those bytes."""
+    return _counter_update(keys.usage(cid), STORED, nbytes, limit)
+
+
 def _mark_update(
     key: keys.Key, name: str, new: Any, old: Any, only_if: tuple[str, str] | None = None,
     also: dict[str, Any] | None = None,

@@ -13,12 +13,16 @@
    key (skipped when already there with its size). Progress on the IMPORT item: a retried job
    skips what is done.
 3. Reveal: the clips, streams and posts are put (create-only), every held item gets its
-   index attributes; the files' bytes are charged to the storage counter once; the import
-   is `done`. A worker killed during this last step shows part of the archive until the
-   retry finishes it (the import still says `importing`).
+   index attributes; the import is `done`. A worker killed during this last step shows part
+   of the archive until the retry finishes it (the import still says `importing`).
 
-Dropped on the way in: the profile, usage counters (recharged from the imported items'
-`stored_bytes`), platform tokens, exports, imports, share tokens (old share links stay dead),
+Storage: an asset's or clip's `stored_bytes` is recounted from the sizes of its files in the
+archive (never taken from the item), checked against the creator's quota before anything is
+written, and charged in the same transaction that creates the item: each item once, however
+often the archive is imported.
+
+Dropped on the way in: the profile, usage counters (charged anew, see above), platform
+tokens, exports, imports, share tokens (old share links stay dead),
 posts that were not finished (scheduled/uploading/processing), streams not ended (waiting,
 live, importing), clips being deleted, leases, analysis slots and month charges. Videos that
 were still being processed come in `failed` (Retry analyses them again if the source came
@@ -30,14 +34,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from truss.data import assets, exports, keys, publications, streams
+from truss.data import assets, exports, keys, publications, streams, usage
 from truss.data import clips as clip_data
 from truss.data.creators import get_creator
 from truss.data.table import Item, NotFound, Table, plain
@@ -53,6 +58,7 @@ from truss.portability.archive import (
     open_archive,
 )
 from truss.storage import Storage
+from truss.units import human_size
 
 ULID_TOKEN = re.compile(r"(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])")
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -104,6 +110,7 @@ class Mapping:
     new_cid: str
     archive_id: str
     dropped_streams: frozenset[str] = frozenset()  # old ids of streams not brought in
+    sizes: dict[str, int] = field(default_factory=dict)  # old S3 key → its file's size
 
     def id(self, old: str) -> str:
         return self.new_cid if old == self.old_cid else derived_id(self.archive_id, old)
@@ -141,17 +148,30 @@ def _skipped(item: Item, dropped_streams: frozenset[str] = frozenset()) -> bool:
     return kind == clip_data.CLIP_TYPE and item.get("render_id") == clip_data.DELETED
 
 
-def _settle(item: Item, has_sources: bool) -> None:
+STORED_FILES = {
+    assets.ASSET_TYPE: ("source_key",),
+    clip_data.CLIP_TYPE: ("video_key", "poster_key"),
+}
+
+
+def _recount_stored(item: Item, sizes: dict[str, int]) -> None:
+    """An asset's or clip's `stored_bytes` as the storage counter will be charged: the sizes
+    of its files that the archive brings (never what the archive's item says)."""
+    item.pop(usage.STORED, None)
+    names = STORED_FILES.get(str(item.get("type")), ())
+    nbytes = sum(sizes.get(str(item.get(name, "")), 0) for name in names)
+    if nbytes > 0:
+        item[usage.STORED] = nbytes
+
+
+def _settle(item: Item) -> None:
     """Work that can't continue in the new account ends as `failed`, saying what to do."""
-    if item.get("type") == assets.ASSET_TYPE:
-        if not has_sources:
-            item.pop("stored_bytes", None)  # its source isn't coming: nothing to charge
-        if item.get("status") not in SETTLED_ASSETS:
-            item.update(failed_from=item.get("status", ""), status=assets.FAILED)
-            item.update(error=ASSET_INTERRUPTED, progress=0, stage="")
-            if "GSI1SK" in item:
-                created = keys.ASSET_STATUS.parse(item["GSI1SK"])[1]
-                item["GSI1SK"] = keys.ASSET_STATUS.build(assets.FAILED, created)
+    if item.get("type") == assets.ASSET_TYPE and item.get("status") not in SETTLED_ASSETS:
+        item.update(failed_from=item.get("status", ""), status=assets.FAILED)
+        item.update(error=ASSET_INTERRUPTED, progress=0, stage="")
+        if "GSI1SK" in item:
+            created = keys.ASSET_STATUS.parse(item["GSI1SK"])[1]
+            item["GSI1SK"] = keys.ASSET_STATUS.build(assets.FAILED, created)
     if item.get("type") == clip_data.CLIP_TYPE and item.get("render_status") in (
         clip_data.PENDING,
         clip_data.RENDERING,
@@ -165,7 +185,7 @@ def deferred(item: Item) -> bool:
     return item.get("type") in DEFERRED_TYPES
 
 
-def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item | None:
+def transform(item: Item, mapping: Mapping, iid: str) -> Item | None:
     """The item as it is written under the importing creator, or None when it is dropped;
     ArchiveRefused for an item that is not the archive's creator's own (checked as read and
     as rewritten, in every pass: nothing outside the importer's partition is ever written)."""
@@ -175,7 +195,8 @@ def transform(item: Item, mapping: Mapping, iid: str, has_sources: bool) -> Item
     kept = {k: v for k, v in item.items() if k not in DROPPED_ATTRIBUTES}
     if kept.get("stream_id") in mapping.dropped_streams:
         del kept["stream_id"]  # a video linked to a stream that isn't coming
-    _settle(kept, has_sources)
+    _recount_stored(kept, mapping.sizes)
+    _settle(kept)
     rewritten: Item = mapping.value(kept)
     held = {name: rewritten.pop(name) for name in exports.INDEX_ATTRIBUTES if name in rewritten}
     if held and not deferred(rewritten):
@@ -271,7 +292,7 @@ class Checked:
     dropped_streams: frozenset[str]
     items: int  # items that will be written
     files: int
-    charge: int  # bytes the imported items say they hold in S3
+    charge: int  # bytes of the files the imported items hold (their stored_bytes)
 
 
 def read_manifest(archive: zipfile.ZipFile) -> Manifest:
@@ -313,10 +334,10 @@ def check(archive: zipfile.ZipFile, mapping_for: Any, iid: str) -> Checked:
     mapping = mapping_for(manifest, dropped_streams(archive, manifest))
     count, charge = 0, 0
     for item in read_items(archive, manifest):
-        written = transform(item, mapping, iid, manifest.include_sources)
+        written = transform(item, mapping, iid)
         if written is not None:
             count += 1
-            charge += int(written.get("stored_bytes", 0) or 0)
+            charge += int(written.get(usage.STORED, 0))
     files = sum(1 for entry in manifest.files if entry.kind != "items")
     return Checked(manifest, mapping.dropped_streams, count, files, charge)
 
@@ -326,11 +347,19 @@ class AccountDeleting(Exception):
 
 
 class Importer:
-    def __init__(self, table: Table, storage: Storage, cid: str, iid: str) -> None:
+    """`storage_limit`: the creator's storage quota in bytes (0: none), checked against the
+    archive's files before anything is written, and by every charge."""
+
+    def __init__(
+        self, table: Table, storage: Storage, cid: str, iid: str, storage_limit: int = 0
+    ) -> None:
         self.table, self.storage, self.cid, self.iid = table, storage, cid, iid
+        self.storage_limit = storage_limit
 
     def mapping(self, manifest: Manifest, dropped: frozenset[str]) -> Mapping:
-        return Mapping(manifest.creator_id, self.cid, manifest.export_id, dropped)
+        root = keys.creator_object_root(manifest.creator_id)
+        sizes = {root + e.key: e.size for e in manifest.files if e.kind != "items"}
+        return Mapping(manifest.creator_id, self.cid, manifest.export_id, dropped, sizes)
 
     def run(self) -> exports.Import:
         """Check, write, reveal; a refused archive fails the import (no retry helps)."""
@@ -367,6 +396,27 @@ class Importer:
             )
         except ArchiveRefused as exc:
             return self._fail(str(exc))
+        except usage.OverLimit:
+            return self._fail(self._storage_full(0))
+
+    def _storage_full(self, needed: int) -> str:
+        used = self._stored_now()
+        return (
+            f"Your storage is too full for this archive: your videos and clips use "
+            f"{human_size(used)} of your {human_size(self.storage_limit)}"
+            + (f", and the archive's need {human_size(needed)}" if needed else "")
+            + ". Delete videos you no longer need (or ask the operator for more room), then "
+            "upload the archive again."
+        )
+
+    def _stored_now(self) -> int:
+        return usage.read(self.table, self.cid, time.strftime("%Y-%m", time.gmtime())).stored_bytes
+
+    def _room_for(self, charge: int) -> bool:
+        if not self.storage_limit or charge <= 0:
+            return True
+        used = self._stored_now()
+        return used + charge <= self.storage_limit
 
     def _fail(self, error: str) -> exports.Import:
         failed = exports.fail_import(self.table, self.cid, self.iid, error)
@@ -376,6 +426,8 @@ class Importer:
         exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
         archive = open_archive(reader)
         checked = check(archive, self.mapping, self.iid)
+        if not imp.items_done and not self._room_for(checked.charge):
+            return self._fail(self._storage_full(checked.charge))
         imp = exports.update_import(
             self.table, self.cid, self.iid, status=exports.IMPORTING,
             items_total=checked.items, files_total=checked.files,
@@ -384,7 +436,6 @@ class Importer:
         self._write_items(archive, checked.manifest, mapping, imp.items_done)
         self._copy_files(archive, checked.manifest, mapping, imp.files_done)
         self._reveal(archive, checked.manifest, mapping)
-        exports.charge_imported_bytes(self.table, self.cid, self.iid, checked.charge)
         done = exports.update_import(self.table, self.cid, self.iid, status=exports.DONE)
         self.storage.delete(imp.archive_key)
         return done
@@ -393,7 +444,7 @@ class Importer:
         self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping
     ) -> Iterator[Item]:
         for item in read_items(archive, manifest):
-            written = transform(item, mapping, self.iid, manifest.include_sources)
+            written = transform(item, mapping, self.iid)
             if written is not None:
                 yield written
 
@@ -404,7 +455,7 @@ class Importer:
         for count, item in enumerate(self._items(archive, manifest, mapping), start=1):
             if count <= done or deferred(item):
                 continue
-            exports.put_imported(self.table, item)
+            exports.put_imported(self.table, item, self.storage_limit)
             if count % PROGRESS_EVERY_ITEMS == 0:
                 self._stop_if_deleting()
                 exports.update_import(self.table, self.cid, self.iid, items_done=count)
@@ -428,7 +479,7 @@ class Importer:
     def _reveal(self, archive: zipfile.ZipFile, manifest: Manifest, mapping: Mapping) -> None:
         for item in self._items(archive, manifest, mapping):
             if deferred(item):
-                exports.put_imported(self.table, item)
+                exports.put_imported(self.table, item, self.storage_limit)
         for item in self._items(archive, manifest, mapping):
             if exports.HOLD in item:
                 exports.reveal(self.table, {"PK": item["PK"], "SK": item["SK"]})
@@ -444,5 +495,7 @@ def _content_type(path: str) -> str:
     return CONTENT_TYPES.get(path[path.rfind(".") :].lower(), "application/octet-stream")
 
 
-def run_import(table: Table, storage: Storage, cid: str, iid: str) -> exports.Import:
-    return Importer(table, storage, cid, iid).run()
+def run_import(
+    table: Table, storage: Storage, cid: str, iid: str, storage_limit: int = 0
+) -> exports.Import:
+    return Importer(table, storage, cid, iid, storage_limit).run()

@@ -13,6 +13,7 @@ from redis import Redis
 from rq import Callback, Retry
 from rq.job import Job
 
+from truss.cost_controls import quotas
 from truss.data import exports
 from truss.data.table import Conflict, NotFound
 from truss.extensions import get_storage, get_table
@@ -43,7 +44,8 @@ def export_archive(cid: str, eid: str) -> str:
 
 
 def import_archive(cid: str, iid: str) -> str:
-    return run_import(get_table(), get_storage(), cid, iid).status
+    limit = quotas().storage_bytes
+    return run_import(get_table(), get_storage(), cid, iid, storage_limit=limit).status
 
 
 def enqueue_export(cid: str, eid: str) -> object:
