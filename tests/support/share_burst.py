@@ -15,6 +15,7 @@ from flask import Flask
 from tests.support.clips import make_clip, ready_asset
 from truss.analytics import counters, metrics
 from truss.data import analytics as daily
+from truss.data import keys
 from truss.extensions import get_table
 from truss.services.clips import start_sharing
 
@@ -28,7 +29,10 @@ BURST_ENV = {
 
 
 def shared_clip(app: Flask, cid: str, clid: str) -> str:
-    """A rendered clip of the creator's, shared: the path of its public page."""
+    """A rendered clip of the creator's, shared: the path of its public page. The creator
+    gets a profile, as sign-up gives one (the counters' flush drops a creator without)."""
+    with app.app_context():
+        get_table().put({**keys.creator_profile(cid), "type": "creator"})
     asset = ready_asset(app, cid)
     clip = make_clip(app, cid, asset.id, clid)
     with app.app_context():
