@@ -15,7 +15,9 @@ from tests.support.app import AuthActions
 from tests.support.clips import clip_id
 from tests.support.deletion import populate
 from tests.support.portability import archive_bytes, only_export, start_export, upload_and_import
-from truss.data import chapters, exports, keys
+from truss.captions import store as transcript_store
+from truss.captions.model import Word, correct, make
+from truss.data import chapters, clips, exports, keys
 from truss.extensions import get_storage, get_table
 
 ALICE = "alice@example.com"
@@ -42,8 +44,11 @@ def test_export_delete_sign_up_again_import(
     app: Flask, client: FlaskClient, auth: AuthActions
 ) -> None:
     alice = populate(app, ALICE, clip_id(1))
+    rough = make("gemini", [Word(12.0, 12.5, "Helo"), Word(12.5, 13.0, "everyone")])
+    corrected = correct(rough, "Hello everyone", 12.0, 13.0)  # within the clip's 10-30 s
     with app.app_context():
         chapters.save(get_table(), alice.cid, alice.aid, [{"start": 0, "title": "Intro"}])
+        transcript_store.save_for(get_table(), get_storage(), alice.cid, alice.clid, corrected)
         old_video = get_storage().get_bytes(
             str(get_table().get(keys.clip(alice.cid, alice.clid))["video_key"])
         )
@@ -74,6 +79,13 @@ def test_export_delete_sign_up_again_import(
         assert storage.head(asset["source_key"]) is not None
         stored = chapters.find(get_table(), fresh.id, clip["asset_id"])
     assert stored is not None and stored.rows[0]["title"] == "Intro"
+    with app.app_context():  # the corrected transcript came along, under the new clip
+        back = transcript_store.load(get_storage(), clips.Clip.from_item(clip))
+    assert back is not None and back.corrected and back.text == "Hello everyone"
+    assert clip["transcript_key"].startswith(keys.creator_object_root(fresh.id))
+    section = client.get(f"/clips/{keys.clip_id_from_sk(clip['SK'])}/captions")
+    shown = section.get_data(as_text=True)
+    assert "corrected by you" in shown and "Hello</li>" in shown  # not "No transcript yet"
     assert "publication" not in items  # the scheduled post did not come back to post again
     assert "stream" not in items  # the live stream ended with the old account
     assert "chat_spike" not in items  # and its spikes don't come in without it

@@ -50,6 +50,7 @@ NEVER_EXPORTED_ATTRIBUTES = frozenset(
     }
 )  # fmt: skip
 SKIPPED_FOLDERS = ("exports/", "imports/")
+CLIP_FILES = ("poster_key", "transcript_key")  # a clip's files kept beside its video
 PROGRESS_EVERY_S = 1.0
 DELETING = "This account is being deleted: nothing was exported."
 
@@ -85,14 +86,14 @@ class Planned:
 @dataclass
 class Names:
     clip_paths: dict[str, str]  # a clip's current video key → its path in the archive
-    posters: set[str]  # the clips' current poster keys
+    clip_files: set[str]  # the clips' other current files: poster, transcript
     assets: dict[str, tuple[str, str]]  # asset id → (title, file suffix)
 
 
 def _names(table: Table, cid: str) -> Names:
     """What the items say about the files: one pass over the partition."""
     clip_paths: dict[str, str] = {}
-    posters: set[str] = set()
+    clip_files: set[str] = set()
     asset_names: dict[str, tuple[str, str]] = {}
     used: set[str] = set()
     for item in exports.creator_items(table, cid):
@@ -103,17 +104,19 @@ def _names(table: Table, cid: str) -> Names:
                 path = "clips/" + safe_name(str(item.get("title", "")), clid, ".mp4", 26)
             used.add(path)
             clip_paths[str(item["video_key"])] = path
-            posters.add(str(item.get("poster_key", "")))
-        elif item.get("type") == ASSET_TYPE:
+        if item.get("type") == CLIP_TYPE:
+            clip_files |= {str(item.get(name, "")) for name in CLIP_FILES} - {""}
+        if item.get("type") == ASSET_TYPE:
             aid = keys.asset_id_from_sk(item["SK"])
             suffix = "." + str(item.get("file_name", "")).rpartition(".")[2][:8].lower()
             asset_names[aid] = (str(item.get("title", "")), suffix if suffix != "." else ".mp4")
-    return Names(clip_paths, posters, asset_names)
+    return Names(clip_paths, clip_files, asset_names)
 
 
 def plan_files(storage: Storage, table: Table, cid: str, include_sources: bool) -> list[Planned]:
     """Which objects go in and under what name: clips' current renders as clips/, the sources
-    if ticked, every other file of the creator as files/ (old renders left out)."""
+    if ticked, every other file of the creator as files/ (old renders left out; a clip's
+    current poster and its transcript, corrected words included, go in)."""
     names = _names(table, cid)
     root = keys.creator_object_root(cid)
     planned = []
@@ -130,7 +133,7 @@ def plan_files(storage: Storage, table: Table, cid: str, include_sources: bool) 
             continue
         if key in names.clip_paths:
             planned.append(Planned(key, relative, names.clip_paths[key], size, "clip"))
-        elif parts[0] != "clips" or key in names.posters:
+        elif parts[0] != "clips" or key in names.clip_files:
             planned.append(Planned(key, relative, f"files/{relative}", size, "file"))
     return planned
 
