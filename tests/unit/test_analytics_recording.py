@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import re
 import socket
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 from tests.support.app import AuthActions, SignInHelper, make_app
 from tests.support.assets import BODY, confirm, make_asset, put_source
 from tests.support.clips import htmx_headers, make_clip, ready_asset
+from tests.support.waits import wait_until
 from truss.analytics import counters, metrics, recording
 from truss.data import analytics as daily
 from truss.data import keys
@@ -216,3 +218,26 @@ def test_a_rate_limit_store_that_is_down_fails_no_page_and_limits_still_hold(
 
     assert statuses == [200, 200, 200, 429]  # the limit is kept in this process's memory
     assert sign_in.status_code == 303 and sign_in.location.endswith("/login/sent")
+
+
+def test_a_rate_limit_store_that_never_answers_does_not_fail_the_share_page(
+    aws: None, redis: fakeredis.FakeRedis
+) -> None:
+    with socket.socket() as silent:  # the kernel accepts connections; nothing ever replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        stalled = make_app(redis, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
+        client = stalled.test_client()
+        owner = AuthActions(stalled, client).login("slow.owner@example.com")
+        asset = ready_asset(stalled, owner.id, "Its video")
+        clip = make_clip(stalled, owner.id, asset.id, CLID)
+        with stalled.app_context():
+            path = f"/s/{start_sharing(get_table(), clip)}"
+        statuses: list[int] = []
+        viewer = threading.Thread(
+            target=lambda: statuses.append(client.get(path).status_code), daemon=True
+        )
+        viewer.start()
+        wait_until(lambda: statuses, 60, "the share page to answer despite the silent store")
+    assert statuses == [200]
