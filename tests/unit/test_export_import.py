@@ -400,3 +400,18 @@ def test_an_import_that_would_pass_the_storage_quota_writes_nothing(
     assert stored(app, second.id) == 0
     app.config["QUOTA_STORAGE_BYTES"] = made["clip_bytes"] + len(b"source video bytes")
     assert upload_and_import(app, other, archive).status == exports.DONE  # it fits exactly
+
+
+def test_downloading_an_export_that_is_not_ready_says_why(
+    app: Flask, two: tuple[Creator, FlaskClient, Creator, FlaskClient]
+) -> None:
+    first, client, _, _ = two
+    with app.app_context():
+        export = exports.create_export(get_table(), first.id, include_sources=False)
+    working = client.get(f"/account/data/exports/{export.id}/download")
+    assert working.status_code == 409
+    assert "is not ready yet" in working.get_data(as_text=True)
+    with app.app_context():
+        exports.update_export(get_table(), first.id, export.id, status=exports.FAILED)
+    failed = client.get(f"/account/data/exports/{export.id}/download")
+    assert failed.status_code == 409 and "Start a new export" in failed.get_data(as_text=True)

@@ -443,3 +443,35 @@ def test_an_archive_replaced_after_its_upload_was_confirmed_is_refused(
         done = run_import(table, storage, second, iid)
     assert done.status == exports.FAILED and "replaced" in done.error
     assert outside_partition(app, second, iid) == []
+
+
+def test_an_import_that_cannot_be_queued_fails_saying_so(
+    app: Flask, setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down at the confirmation: the browser hears why (503), the row stops polling
+    and says to upload again, instead of "Checking…" forever."""
+    from redis.exceptions import ConnectionError as RedisDown
+
+    from truss.portability import jobs
+
+    def queue_down(*args: Any, **kwargs: Any) -> None:
+        raise RedisDown("Connection refused")
+
+    monkeypatch.setattr(jobs, "enqueue_import", queue_down)
+    other = setup["other"]
+    headers = csrf_headers(other)
+    archive = setup["archive"]
+    started = other.post(
+        "/account/data/imports",
+        json={"size": len(archive), "content_type": "application/zip"},
+        headers=headers,
+    ).get_json()
+    with app.app_context():
+        get_storage().put_bytes(started["post"]["fields"]["key"], archive, "application/zip")
+    answer = other.post(started["confirm"], json={}, headers=headers)
+    assert answer.status_code == 503
+    assert "couldn't be queued" in answer.get_json()["error"]
+    (imp,) = _imports(app, setup)
+    assert imp.status == exports.FAILED and "Upload the archive again" in imp.error
+    row = other.get(f"/account/data/imports/{imp.id}/status")
+    assert row.status_code == 286 and "couldn&#39;t be queued" in row.get_data(as_text=True)

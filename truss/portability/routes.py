@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_htmx.responses import HTMXResponseClientRedirect, HTMXResponseStopPolling
 from werkzeug.wrappers import Response as BaseResponse
 
 from truss.auth.session import current_creator
 from truss.data import exports
 from truss.data.table import Conflict
+from truss.errors import render_error
 from truss.extensions import get_storage, get_table, htmx, limiter
 from truss.portability import jobs
 
+log = logging.getLogger(__name__)
 bp = Blueprint("portability", __name__)
 MAX_ARCHIVE_BYTES = 5 * 1024**3  # S3's limit for one browser POST; bigger: `truss import`
 DOWNLOAD_EXPIRES_S = 900
 ARCHIVE_TYPES = {"application/zip", "application/x-zip-compressed", ""}
 NOT_ARRIVED = "The archive didn't arrive in storage. Upload it again."
+NOT_QUEUED = "The import couldn't be queued. Upload the archive again in a minute."
+EXPORT_NOT_READY = {
+    exports.FAILED: ("This export failed", "Start a new export on the Your data page."),
+}
+EXPORT_WORKING = (
+    "This export is not ready yet",
+    "It is still being written: the Your data page shows its progress and a Download button "
+    "once it is ready.",
+)
 
 
 def own_export(eid: str) -> exports.Export:
@@ -68,7 +90,8 @@ def download(eid: str) -> BaseResponse:
     """A presigned link made when clicked, valid DOWNLOAD_EXPIRES_S."""
     export = own_export(eid)
     if export.status != exports.READY:
-        abort(409)
+        title, hint = EXPORT_NOT_READY.get(export.status, EXPORT_WORKING)
+        return make_response(render_error(409, hint, title))
     name = f"truss-export-{export.created_at[:10]}.zip"
     url = get_storage().presigned_get(export.archive_key, DOWNLOAD_EXPIRES_S, filename=name)
     return redirect(url)
@@ -120,7 +143,12 @@ def confirm_import(iid: str) -> tuple[Response, int] | Response:
         )  # fmt: skip
     except Conflict:  # a second click confirmed it first: that one queued the import
         return jsonify(page=page_url)
-    jobs.enqueue_import(cid, iid)
+    try:
+        jobs.enqueue_import(cid, iid)
+    except Exception:  # Redis down: say so instead of a row that says "Checking…" forever
+        log.exception("import %s could not be queued", iid)
+        exports.fail_import(get_table(), cid, iid, NOT_QUEUED)
+        return jsonify(error=NOT_QUEUED, page=page_url), 503
     return jsonify(page=page_url)
 
 
