@@ -113,3 +113,29 @@ def test_an_analysis_that_died_before_counting_its_clips_counts_them_on_its_retr
     found = today(redis, cid)
     assert metrics.by_qualifier(found, metrics.CLIPS_MADE) == {"signals": 1}
     assert found[metrics.ANALYSES] == 1
+
+
+def test_a_failed_render_that_died_before_counting_moves_its_video_on_at_the_retry(
+    ctx: None, video: Path, redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asset = uploaded_asset(video)
+    cid, aid, table = asset.creator_id, asset.id, get_table()
+    assets.transition(table, cid, aid, assets.UPLOADED, assets.QUEUED)
+    rendered: list[tuple[str, str, str]] = []
+    pipeline = counting_pipeline(rendered)
+    pipeline.analyze(cid, aid)
+    ((_, clid, render_id),) = rendered
+
+    def unusable(*_args: Any) -> Any:
+        raise pipeline_module.AnalysisError("This clip can't be rendered.")
+
+    monkeypatch.setattr(pipeline, "_render_files", unusable)
+    crash_once(monkeypatch, pipeline, "count_render")  # died right after fail_render
+    with pytest.raises(Crash):
+        pipeline.render(cid, clid, render_id)
+    assert assets.get(table, cid, aid).status == assets.RENDERING
+
+    pipeline.render(cid, clid, render_id)  # RQ's retry
+
+    assert assets.get(table, cid, aid).status == assets.FAILED  # its only clip failed
+    assert metrics.RENDERS not in today(redis, cid)  # a failed render is no render
