@@ -12,8 +12,11 @@ from botocore.exceptions import ClientError
 
 from truss.data import PROBE_BOTO_CONFIG
 
-EXPIRING_TAG = "truss-expiring"  # objects S3 deletes after EXPIRING_DAYS (data exports)
+EXPIRING_TAG = "truss-expiring"  # objects S3 deletes after EXPIRING_DAYS (data archives)
 EXPIRING_DAYS = 8
+EXPIRING_TAGGING = (
+    f"<Tagging><TagSet><Tag><Key>{EXPIRING_TAG}</Key><Value>yes</Value></Tag></TagSet></Tagging>"
+)
 
 
 class UploadGone(Exception):
@@ -135,8 +138,12 @@ class Storage:
         """Stream an object to a local file (never the whole object in memory)."""
         self.client.download_file(self.bucket, key, path)
 
-    def upload(self, path: str, key: str, content_type: str) -> None:
-        self.client.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})
+    def upload(self, path: str, key: str, content_type: str, expiring: bool = False) -> None:
+        """`expiring`: tagged for the bucket's rule that deletes it after EXPIRING_DAYS."""
+        extra = {"ContentType": content_type}
+        if expiring:
+            extra["Tagging"] = f"{EXPIRING_TAG}=yes"
+        self.client.upload_file(path, self.bucket, key, ExtraArgs=extra)
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under a prefix; returns how many were deleted."""
@@ -183,19 +190,24 @@ class Storage:
         return url
 
     def presigned_post(
-        self, key: str, size: int, content_type: str, expires_s: int = 900
+        self, key: str, size: int, content_type: str, expires_s: int = 900, expiring: bool = False
     ) -> dict[str, Any]:
-        """A browser POST for exactly this key, this many bytes and this content type."""
+        """A browser POST for exactly this key, this many bytes and this content type;
+        `expiring`: the object must carry the tag the bucket's expiry rule deletes it by."""
         conditions: list[Any] = [
             {"bucket": self.bucket},
             ["eq", "$key", key],
             ["content-length-range", size, size],
             ["eq", "$Content-Type", content_type],
         ]
+        fields = {"Content-Type": content_type}
+        if expiring:
+            fields["tagging"] = EXPIRING_TAGGING
+            conditions.append({"tagging": EXPIRING_TAGGING})
         post: dict[str, Any] = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields=fields,
             Conditions=conditions,
             ExpiresIn=min(expires_s, 900),
         )
@@ -297,7 +309,7 @@ class Storage:
                         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
                     },
                     {
-                        "ID": "expire-tagged-objects",  # data exports: a week, plus a day
+                        "ID": "expire-tagged-objects",  # data archives: a week, plus a day
                         "Status": "Enabled",
                         "Filter": {"Tag": {"Key": EXPIRING_TAG, "Value": "yes"}},
                         "Expiration": {"Days": EXPIRING_DAYS},

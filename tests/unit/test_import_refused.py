@@ -54,17 +54,15 @@ def rebuilt(archive: bytes, change: Callable[[dict[str, bytes], dict[str, Any]],
     return out.getvalue()
 
 
-def nothing_written(
-    app: Flask, cid: str, archive: bool = True, extra: tuple[str, ...] | list[str] = ()
-) -> None:
+def nothing_written(app: Flask, cid: str, extra: tuple[str, ...] | list[str] = ()) -> None:
     """A scan of the whole table and a listing of the creator's files: only the profile, its
-    email item, the import item and the uploaded archive."""
+    email item and the import item; the refused archive was deleted from storage."""
     with app.app_context():
         items = [i for i in get_table().scan(_everything()) if cid in str(i)]
         files = get_storage().list_prefix(keys.creator_object_root(cid))
     expected = sorted(["CREATOR", "IMPORT", "METADATA", *extra])
     assert sorted(i["SK"].split("#")[0] for i in items) == expected
-    assert [key.split("/")[2] for key, _ in files] == (["imports"] if archive else [])
+    assert files == []
 
 
 def _everything() -> Any:
@@ -173,7 +171,7 @@ def test_an_archive_that_never_arrived_fails_the_import_saying_so(
     assert answer.status_code == 400 and "didn't arrive" in answer.get_json()["error"]
     (imp,) = _imports(app, setup)
     assert imp.status == exports.FAILED
-    nothing_written(app, setup["second"].id, archive=False)
+    nothing_written(app, setup["second"].id)
 
 
 def _imports(app: Flask, setup: dict[str, Any]) -> list[exports.Import]:
@@ -475,3 +473,30 @@ def test_an_import_that_cannot_be_queued_fails_saying_so(
     assert imp.status == exports.FAILED and "Upload the archive again" in imp.error
     row = other.get(f"/account/data/imports/{imp.id}/status")
     assert row.status_code == 286 and "couldn&#39;t be queued" in row.get_data(as_text=True)
+    nothing_written(app, setup["second"].id)  # the archive it couldn't queue is deleted
+
+
+def test_an_import_archive_is_uploaded_with_the_expiry_tag(
+    app: Flask, setup: dict[str, Any]
+) -> None:
+    """The browser's POST must carry the tag the bucket's rule deletes archives by, so one
+    abandoned before its confirmation (or left by a crash) doesn't stay in storage forever."""
+    import base64
+
+    from truss.storage import EXPIRING_DAYS, EXPIRING_TAG, EXPIRING_TAGGING
+
+    other = setup["other"]
+    started = other.post(
+        "/account/data/imports",
+        json={"size": 100, "content_type": "application/zip"},
+        headers=csrf_headers(other),
+    ).get_json()
+    fields = started["post"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert fields["tagging"] == EXPIRING_TAGGING
+    assert {"tagging": EXPIRING_TAGGING} in policy["conditions"]  # S3 refuses a POST without
+    with app.app_context():
+        storage = get_storage()
+        rules = storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
+    (rule,) = [r for r in rules if r["Filter"].get("Tag", {}).get("Key") == EXPIRING_TAG]
+    assert rule["Expiration"]["Days"] == EXPIRING_DAYS

@@ -47,7 +47,7 @@ def import_command(archive: Path, email: str) -> None:
     """Import an archive a Truss export wrote into an account (checked whole first)."""
     creator, table, storage = _creator(email), get_table(), get_storage()
     imp = exports.create_import(table, creator.id, archive.stat().st_size, status=exports.QUEUED)
-    storage.upload(str(archive), imp.archive_key, "application/zip")
+    storage.upload(str(archive), imp.archive_key, "application/zip", expiring=True)
     done = run_import(table, storage, creator.id, imp.id)
     if done.status != exports.DONE:
         raise click.ClickException(f"import {done.id} refused: {done.error}")

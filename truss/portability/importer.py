@@ -419,8 +419,7 @@ class Importer:
         return used + charge <= self.storage_limit
 
     def _fail(self, error: str) -> exports.Import:
-        failed = exports.fail_import(self.table, self.cid, self.iid, error)
-        return failed or exports.get_import(self.table, self.cid, self.iid)
+        return fail_import(self.table, self.storage, self.cid, self.iid, error)
 
     def _import(self, imp: exports.Import, reader: RangeReader) -> exports.Import:
         exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
@@ -493,6 +492,14 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".json": "applicatio
 
 def _content_type(path: str) -> str:
     return CONTENT_TYPES.get(path[path.rfind(".") :].lower(), "application/octet-stream")
+
+
+def fail_import(table: Table, storage: Storage, cid: str, iid: str, error: str) -> exports.Import:
+    """The import failed for good (the creator uploads the archive again): say why, and
+    delete its uploaded archive (S3's expiry rule is the backstop for one left behind)."""
+    failed = exports.fail_import(table, cid, iid, error)
+    storage.delete(keys.import_archive_object(cid, iid))
+    return failed or exports.get_import(table, cid, iid)
 
 
 def run_import(

@@ -18,7 +18,7 @@ from truss.data import exports
 from truss.data.table import Conflict, NotFound
 from truss.extensions import get_storage, get_table
 from truss.portability.export import run_export
-from truss.portability.importer import run_import
+from truss.portability.importer import fail_import, run_import
 from truss.queue import enqueue_once, get_queue
 
 log = logging.getLogger(__name__)
@@ -80,4 +80,4 @@ def import_crashed(
     if job.retries_left:
         return
     log.error("import %s crashed: %s", job.args[1], value, exc_info=value)
-    exports.fail_import(get_table(), job.args[0], job.args[1], IMPORT_CRASHED)
+    fail_import(get_table(), get_storage(), job.args[0], job.args[1], IMPORT_CRASHED)

@@ -23,6 +23,7 @@ from truss.data.table import Conflict
 from truss.errors import render_error
 from truss.extensions import get_storage, get_table, htmx, limiter
 from truss.portability import jobs
+from truss.portability.importer import fail_import
 
 log = logging.getLogger(__name__)
 bp = Blueprint("portability", __name__)
@@ -116,7 +117,7 @@ def start_import() -> tuple[Response, int] | Response:
     if content_type not in ARCHIVE_TYPES:
         return jsonify(error="Choose the .zip file a Truss export gave you."), 400
     imp = exports.create_import(get_table(), current_creator().id, size)
-    post = get_storage().presigned_post(imp.archive_key, size, "application/zip")
+    post = get_storage().presigned_post(imp.archive_key, size, "application/zip", expiring=True)
     return jsonify(
         post=post,
         content_type="application/zip",
@@ -134,7 +135,7 @@ def confirm_import(iid: str) -> tuple[Response, int] | Response:
         return jsonify(page=page_url)
     info = get_storage().head(imp.archive_key)
     if info is None or info.size != imp.size:
-        exports.fail_import(get_table(), cid, iid, NOT_ARRIVED)
+        fail_import(get_table(), get_storage(), cid, iid, NOT_ARRIVED)
         return jsonify(error=NOT_ARRIVED, page=page_url), 400
     try:
         exports.update_import(
@@ -147,7 +148,7 @@ def confirm_import(iid: str) -> tuple[Response, int] | Response:
         jobs.enqueue_import(cid, iid)
     except Exception:  # Redis down: say so instead of a row that says "Checking…" forever
         log.exception("import %s could not be queued", iid)
-        exports.fail_import(get_table(), cid, iid, NOT_QUEUED)
+        fail_import(get_table(), get_storage(), cid, iid, NOT_QUEUED)
         return jsonify(error=NOT_QUEUED, page=page_url), 503
     return jsonify(page=page_url)
 
