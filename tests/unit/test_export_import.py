@@ -400,6 +400,9 @@ def test_an_import_that_would_pass_the_storage_quota_writes_nothing(
     assert stored(app, second.id) == 0
     app.config["QUOTA_STORAGE_BYTES"] = made["clip_bytes"] + len(b"source video bytes")
     assert upload_and_import(app, other, archive).status == exports.DONE  # it fits exactly
+    again = upload_and_import(app, other, archive)  # brings nothing new: nothing to refuse
+    assert again.status == exports.DONE, again.error
+    assert stored(app, second.id) == made["clip_bytes"] + len(b"source video bytes")
 
 
 def test_downloading_an_export_that_is_not_ready_says_why(

@@ -226,6 +226,11 @@ def put_imported(table: Table, item: Item, limit: int = 0) -> bool:
     raise Conflict(f"{key['PK']} {key['SK']}: the storage counter kept changing")
 
 
+def imported_before(table: Table, item: Item) -> bool:
+    """Whether an item with this (rewritten) item's key exists already."""
+    return table.find({"PK": item["PK"], "SK": item["SK"]}) is not None
+
+
 def reveal(table: Table, key: keys.Key) -> bool:
     """Give an imported item its index attributes (the library, the clip lists find it from
     now on); False when it has none held back (revealed already, or never held)."""

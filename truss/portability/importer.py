@@ -412,11 +412,20 @@ class Importer:
     def _stored_now(self) -> int:
         return usage.read(self.table, self.cid, time.strftime("%Y-%m", time.gmtime())).stored_bytes
 
-    def _room_for(self, charge: int) -> bool:
-        if not self.storage_limit or charge <= 0:
-            return True
-        used = self._stored_now()
-        return used + charge <= self.storage_limit
+    def _new_charge(self, archive: zipfile.ZipFile, checked: Checked) -> int:
+        """What this import will charge when it runs: the archive's total, or, when that
+        doesn't fit, only the items not imported before (the same archive imported again
+        charges nothing; one GetItem per video and clip, only then)."""
+        if not self.storage_limit or checked.charge <= 0:
+            return 0
+        if self._stored_now() + checked.charge <= self.storage_limit:
+            return checked.charge
+        mapping = self.mapping(checked.manifest, checked.dropped_streams)
+        return sum(
+            int(item.get(usage.STORED, 0))
+            for item in self._items(archive, checked.manifest, mapping)
+            if item.get(usage.STORED) and not exports.imported_before(self.table, item)
+        )
 
     def _fail(self, error: str) -> exports.Import:
         return fail_import(self.table, self.storage, self.cid, self.iid, error)
@@ -425,8 +434,9 @@ class Importer:
         exports.update_import(self.table, self.cid, self.iid, status=exports.CHECKING)
         archive = open_archive(reader)
         checked = check(archive, self.mapping, self.iid)
-        if not imp.items_done and not self._room_for(checked.charge):
-            return self._fail(self._storage_full(checked.charge))
+        charge = 0 if imp.items_done else self._new_charge(archive, checked)
+        if charge and self._stored_now() + charge > self.storage_limit:
+            return self._fail(self._storage_full(charge))
         imp = exports.update_import(
             self.table, self.cid, self.iid, status=exports.IMPORTING,
             items_total=checked.items, files_total=checked.files,
