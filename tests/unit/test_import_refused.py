@@ -500,3 +500,28 @@ def test_an_import_archive_is_uploaded_with_the_expiry_tag(
         rules = storage.client.get_bucket_lifecycle_configuration(Bucket=storage.bucket)["Rules"]
     (rule,) = [r for r in rules if r["Filter"].get("Tag", {}).get("Key") == EXPIRING_TAG]
     assert rule["Expiration"]["Days"] == EXPIRING_DAYS
+
+
+def test_every_key_of_a_rewritten_item_stays_in_the_importers_partition() -> None:
+    """transform() itself refuses (whichever pass calls it): a foreign PK, a foreign index
+    key, a sort key no creator item has, an S3 key outside the creator's folder."""
+    from truss.portability.archive import ArchiveRefused
+    from truss.portability.importer import Mapping, transform
+
+    old, new, export, iid = (f"01J00000000000000000000{c * 3}" for c in "ABCD")
+    mapping = Mapping(old, new, export)
+    own = {"PK": keys.creator_pk(old), "SK": "CLIP#" + CLIP_ID, "type": "clip"}
+    written = transform(dict(own), mapping, iid)
+    assert written is not None and written["PK"] == keys.creator_pk(new)
+    victim = keys.email_owner("victim@example.com")["PK"]
+    for bad in (
+        {"PK": keys.magic_link("token")["PK"], "SK": "VERIFY"},
+        {"PK": victim, "SK": "CREATOR"},
+        {**own, "GSI1PK": victim},
+        {**own, "GSI2PK": "ASSET_CLIPS#someone-else#x"},
+        {**own, "SK": "SESSION#abc"},
+        {**own, "video_key": "static/site.css"},
+        {**own, "poster_key": f"creators/{old}/../../other/poster.jpg"},
+    ):
+        with pytest.raises(ArchiveRefused, match="not the archive's creator's own"):
+            transform(bad, mapping, iid)

@@ -198,13 +198,13 @@ def transform(item: Item, mapping: Mapping, iid: str) -> Item | None:
     _recount_stored(kept, mapping.sizes)
     _settle(kept)
     rewritten: Item = mapping.value(kept)
+    _refuse_foreign(rewritten, mapping.new_cid)  # with its index keys, before they are held
     held = {name: rewritten.pop(name) for name in exports.INDEX_ATTRIBUTES if name in rewritten}
     if held and not deferred(rewritten):
         rewritten[exports.HOLD] = held
     else:
         rewritten.update(held)
     rewritten["imported_by"] = iid
-    _refuse_foreign(rewritten, mapping.new_cid)
     return rewritten
 
 
