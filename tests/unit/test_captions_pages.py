@@ -53,6 +53,8 @@ def test_the_clip_page_shows_the_transcript_labelled_rough(
     assert "0:00.5</span> hello" in html and "wurld" in html
     assert "<script>" not in html and "{\\b1}&lt;script&gt;x,y" in html  # shown as text
     assert f'href="/clips/{clid}/captions.srt"' in html
+    box = html.split('id="captions-words"', 1)[1].split("</textarea>", 1)[0]
+    assert "hello" in box and "wurld" in box  # the words to correct, not an empty box
 
 
 def test_a_corrected_word_is_saved_and_used_by_the_next_render(

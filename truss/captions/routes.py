@@ -51,7 +51,9 @@ def section(clip: Clip, error: str = "", typed: str | None = None) -> Any:
 def show(clid: str) -> Any:
     clip = own_clip(clid)
     transcript = store.load(get_storage(), clip)
-    return render_template("captions/_section.html", **section_context(clip, transcript))
+    return render_template(
+        "captions/_section.html", **section_context(clip, transcript), error="", typed=None
+    )
 
 
 @bp.post("/clips/<clid>/captions/words")
