@@ -35,7 +35,7 @@ def archive_bytes(app: Flask, export: exports.Export) -> bytes:
 
 
 def upload_and_import(app: Flask, client: FlaskClient, archive: bytes) -> exports.Import:
-    """What static/js/portability.js does: ask, upload to the presigned key, confirm (with
+    """What static/js/direct_upload.js does: ask, upload to the presigned key, confirm (with
     RQ_ASYNC off the import job runs at once); the import as it ended."""
     headers = csrf_headers(client)
     started = client.post(

@@ -101,7 +101,7 @@ def download(eid: str) -> BaseResponse:
 @bp.post("/account/data/imports")
 @limiter.limit("20 per hour")
 def start_import() -> tuple[Response, int] | Response:
-    """JSON for static/js/portability.js: an import waiting for its archive and a presigned
+    """JSON for static/js/direct_upload.js: an import waiting for its archive and a presigned
     POST for exactly its key, size and type."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -148,7 +148,8 @@ def create() -> BaseResponse | tuple[str, int]:
 
 @bp.post("/streams/import")
 def start_import() -> tuple[Response, int] | Response:
-    """JSON for static/js/streams.js: a stream `importing` and a presigned POST for its file."""
+    """JSON for static/js/direct_upload.js: a stream `importing` and a presigned POST for its
+    file."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error="The import request wasn't understood: reload the page."), 400
