@@ -91,6 +91,13 @@ def _data_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("TRUSS_DATA_DIR", ".truss")).resolve()
 
 
+def font_dirs(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """Where caption fonts are looked up (TRUSS_FONT_DIRS, os.pathsep-separated): read here,
+    like every other setting, for the captions' font finder, which runs without an app."""
+    env = os.environ if env is None else env
+    return tuple(Path(p) for p in env.get("TRUSS_FONT_DIRS", "/usr/share/fonts").split(os.pathsep))
+
+
 def from_environ(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables (see README's table)."""
     env = os.environ if env is None else env

@@ -7,18 +7,17 @@ the render still works, and `missing_scripts` names the scripts it can't draw.""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+
+from truss import config
 
 BASE = "DejaVu Sans"
 CJK_FONT = "WenQuanYi Zen Hei"
 LATIN, RTL, CJK = "latin", "rtl", "cjk"
 SCRIPT_NAMES = {LATIN: "Latin", RTL: "Arabic and Hebrew", CJK: "Chinese, Japanese and Korean"}
-FONT_DIRS = tuple(
-    Path(p) for p in os.environ.get("TRUSS_FONT_DIRS", "/usr/share/fonts").split(os.pathsep)
-)
+FONT_DIRS = config.font_dirs()
 FONT_FILES = {  # the font of each script group: its family name and its file
     LATIN: (BASE, "DejaVuSans-Bold.ttf"),
     RTL: (BASE, "DejaVuSans-Bold.ttf"),
