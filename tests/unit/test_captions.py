@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
 from pathlib import Path
 
@@ -172,7 +173,14 @@ def test_a_transcript_round_trips_through_json() -> None:
 
 @pytest.mark.parametrize("text", ["مرحبا بالعالم", "你好世界", "שלום"])
 def test_right_to_left_and_cjk_words_are_drawn(tmp_path: Path, text: str) -> None:
-    assert fonts.missing_scripts(text) == []  # .ci/run installs DejaVu and WenQuanYi Zen Hei
+    missing = fonts.missing_scripts(text)  # .ci/run installs DejaVu and WenQuanYi Zen Hei
+    if missing:  # a visible skip on a machine without the Debian fonts, a failure under CI
+        message = (
+            f"no font for {', '.join(missing)} (apt-get install fonts-dejavu-core fonts-wqy-zenhei)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     video = burned(tmp_path, [Word(0.5, 2.0, text)], styles.WORDS)
     blank, shown = frame_rgb(video, 0.2, W, H), frame_rgb(video, 1.0, W, H)
     assert differs(caption_box(blank), caption_box(shown)) > 200
