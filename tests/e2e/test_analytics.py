@@ -18,10 +18,10 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.waits import page_sleep, wait_until
-from truss import create_app, jobs
+from truss import jobs
 from truss.analytics import metrics, platform_stats
-from truss.config import from_environ
 from truss.data import analytics as daily
 from truss.data import creators, publications
 from truss.data import platform_stats as platform_store
@@ -40,10 +40,7 @@ CLIP = "01J00000000000000000000E2E"
 
 def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
     """An app in this process on the stack's backends, its platforms the stack's fakes."""
-    env = {**stack.client_env(), **fake_platforms_env(stack.fake_platforms_url, {})}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
+    return app_on_stack(stack, monkeypatch, fake_platforms_env(stack.fake_platforms_url, {}))
 
 
 def seed_month(app: Flask, email: str) -> int:

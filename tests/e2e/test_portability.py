@@ -17,10 +17,9 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.media import Spec, synth_video
-from truss import create_app
 from truss.analysis.base import Moment
-from truss.config import from_environ
 from truss.data import assets, clips, keys
 from truss.data.creators import find_creator_by_email, new_id
 from truss.extensions import get_storage, get_table
@@ -28,12 +27,6 @@ from truss.extensions import get_storage, get_table
 pytestmark = pytest.mark.e2e
 WAIT_MS = 120_000
 CLIPS = 30  # enough files that the export's progress is on the page for a moment
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def seed_library(app: Flask, email: str, video: Path) -> None:
@@ -73,7 +66,7 @@ def test_export_download_and_import_on_a_second_account(
     video = synth_video(tmp_path / "clip.mp4", Spec(2.0, "180x320", cut_at=None, loud=None))
     first = f"export-{uuid.uuid4().hex[:8]}@example.com"
     sign_in(page, local_stack, first)
-    seed_library(app_on(local_stack, monkeypatch), first, video)
+    seed_library(app_on_stack(local_stack, monkeypatch), first, video)
 
     page.get_by_role("link", name="Export everything, or import an archive…").click()
     expect(page.get_by_role("heading", name="Your data")).to_be_visible()

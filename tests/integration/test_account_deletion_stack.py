@@ -18,12 +18,11 @@ from rq.job import Job
 from rq.worker import Worker
 
 from tests.stack import LocalStack, descendants
+from tests.support.app import app_on_stack
 from tests.support.clips import clip_id
 from tests.support.crash_stack import crash_stack
 from tests.support.deletion import bucket_traces, populate, table_traces
 from tests.support.waits import wait_until
-from truss import create_app
-from truss.config import from_environ
 from truss.data import deletions, streams
 from truss.data.creators import get_creator
 from truss.deletion import jobs, service
@@ -39,12 +38,6 @@ HOLDER = "a-listener-that-is-slow-to-stop"
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     yield from crash_stack(tmp_path)
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def item_keys(items: list[dict[str, object]]) -> set[tuple[object, object]]:
@@ -65,7 +58,7 @@ def worker_running(app: Flask, job_id: str) -> int:
 def test_a_deletion_whose_worker_is_killed_finishes_and_leaves_nothing(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     alice = populate(app, ALICE, clip_id(1))
     bob = populate(app, BOB, clip_id(2))
     bobs_items = item_keys(table_traces(app, bob.cid, bob.email))

@@ -11,12 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.waits import wait_until
-from truss import create_app
-from truss.config import from_environ
 from truss.data import streams as data
 from truss.extensions import get_redis, get_table
 from truss.streams import live_store
@@ -34,16 +32,10 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
     running.stop()
 
 
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
-
-
 def test_a_killed_listeners_stream_is_taken_over_with_the_gap(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with app_on(stack, monkeypatch).app_context():
+    with app_on_stack(stack, monkeypatch).app_context():
         table, redis = get_table(), get_redis()
         stream = data.create(table, CID, "twitch", "truss_demo")
         data.set_status(table, CID, stream.id, data.LIVE, data.WAITING)

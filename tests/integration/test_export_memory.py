@@ -20,11 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.stack import ROOT, LocalStack
-from truss import create_app
-from truss.config import from_environ
+from tests.support.app import app_on_stack
 from truss.data import assets, exports, keys
 from truss.data.creators import create_creator, new_id
 from truss.extensions import get_storage, get_table
@@ -60,12 +58,6 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
     running = LocalStack(tmp_path).start()
     yield running
     running.stop()
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def upload_sources(cid: str) -> dict[str, str]:
@@ -118,7 +110,7 @@ def export_in_child(stack: LocalStack, email: str) -> int:
 def test_a_1_gb_export_stays_under_300_mb(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     with app.app_context():
         table, storage = get_table(), get_storage()
         creator = create_creator(table, "big@example.com")

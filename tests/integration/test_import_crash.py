@@ -10,14 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.crash_stack import HEARTBEAT_S, MAINTENANCE_S, crash_stack
 from tests.support.waits import wait_until
-from truss import create_app
 from truss.analysis.base import Moment
-from truss.config import from_environ
 from truss.data import assets, clips, exports, keys
 from truss.data.creators import create_creator, new_id
 from truss.extensions import get_storage, get_table
@@ -32,12 +30,6 @@ RERUN_DEADLINE_S = HEARTBEAT_S + 60 + MAINTENANCE_S + jobs.RETRY.intervals[0] + 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     yield from crash_stack(tmp_path)
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def children_of(pid: int) -> list[int]:
@@ -80,7 +72,7 @@ def a_library(cid: str) -> str:
 def test_a_killed_import_is_resumed_and_completes_without_duplicates(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     with app.app_context():
         table, storage = get_table(), get_storage()
         first = create_creator(table, "first@example.com")

@@ -18,8 +18,9 @@ from typing import Any, cast
 import pytest
 import requests
 
-from tests.integration.test_worker_crash import app_on, children_of
+from tests.integration.test_worker_crash import children_of
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.clips import make_clip, ready_asset
 from tests.support.crash_stack import HEARTBEAT_S, MAINTENANCE_S, crash_stack
 from tests.support.fake_platforms import connect
@@ -64,7 +65,7 @@ def received(stack: LocalStack, platform: str) -> list[dict[str, Any]]:
 def test_a_worker_killed_mid_upload_still_publishes_the_post_once(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     fakes = cast(
         FakePlatforms, SimpleNamespace(settings=FakeSettings(), base_url=stack.fake_platforms_url)
     )

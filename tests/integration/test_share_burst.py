@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.share_burst import BURST_ENV, burst, shared_clip, views_counted
 from tests.support.waits import wait_until
-from truss import create_app
 from truss.analytics import counters
-from truss.config import from_environ
 from truss.extensions import get_redis
 
 pytestmark = pytest.mark.stack
@@ -34,16 +32,10 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
     running.stop()
 
 
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
-
-
 def test_a_burst_of_share_views_is_counted_exactly(
     stack: LocalStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     path = shared_clip(app, CID, CLID)
 
     done = burst(stack.url + path, VIEWS, THREADS)

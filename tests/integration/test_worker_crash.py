@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.stack import LocalStack
+from tests.support.app import app_on_stack
 from tests.support.crash_stack import HEARTBEAT_S, MAINTENANCE_S, crash_stack
 from tests.support.media import make_video
 from tests.support.waits import wait_until
-from truss import create_app, jobs
-from truss.config import from_environ
+from truss import jobs
 from truss.data import assets, clips
 from truss.extensions import get_storage, get_table
 
@@ -35,12 +34,6 @@ RERUN_DEADLINE_S = HEARTBEAT_S + 60 + MAINTENANCE_S + FIRST_RETRY_S + 30  # 30 s
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[LocalStack]:
     yield from crash_stack(tmp_path)
-
-
-def app_on(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Flask:
-    for name, value in stack.client_env().items():
-        monkeypatch.setenv(name, value)
-    return create_app(from_environ())
 
 
 def children_of(pid: int) -> list[int]:
@@ -60,7 +53,7 @@ def test_a_killed_worker_does_not_leave_the_video_stuck(
     stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     video = make_video(tmp_path / "long.mp4", 90, size="640x360")
-    app = app_on(stack, monkeypatch)
+    app = app_on_stack(stack, monkeypatch)
     with app.app_context():
         table = get_table()
         asset = assets.create(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import fakeredis
@@ -13,9 +14,14 @@ from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 
 from truss import create_app
-from truss.config import TEST_ENVIRON, test_config
+from truss.config import TEST_ENVIRON, from_environ, test_config
 from truss.data.schema import ensure_table
 from truss.storage import Storage
+
+if TYPE_CHECKING:
+    import pytest
+
+    from tests.stack import LocalStack
 
 
 class _CompiledTemplates(BytecodeCache):
@@ -126,3 +132,13 @@ class SignInHelper:
         self.request_link(client, email)
         path = self.last_link_path()
         return client.post(path, data={"csrf_token": self.csrf(client, path)})
+
+
+def app_on_stack(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, extra: Mapping[str, str] | None = None
+) -> Flask:
+    """An app in this process on a running local stack's backends: the environment a client of
+    the stack gets (plus `extra`), read the way production reads it."""
+    for name, value in {**stack.client_env(), **(extra or {})}.items():
+        monkeypatch.setenv(name, value)
+    return create_app(from_environ())
